@@ -1,0 +1,96 @@
+// Python bindings of the compiled kernels. Built twice: as ptal_core._cpu (C++ kernels) and, with
+// PTAL_CUDA_MODULE defined, as ptal_core._cuda (CUDA launchers). Arrays travel as integer addresses
+// (tensor.data_ptr()); Python has checked shapes, dtypes, devices and contiguity. The GIL is released.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#ifdef PTAL_CUDA_MODULE
+#include "kernels_cuda.h"
+#define PTAL_MODULE_NAME _cuda
+namespace kernels = ptal::cuda;
+#else
+#include "common/parallel.h"
+#include "kernels_cpu.h"
+#define PTAL_MODULE_NAME _cpu
+namespace kernels = ptal::cpu;
+#endif
+
+namespace py = pybind11;
+using Address = std::uintptr_t;
+
+template <typename T>
+T* at(Address address) {
+  return reinterpret_cast<T*>(address);
+}
+
+#ifdef PTAL_CUDA_MODULE
+#define PTAL_STREAM , Address stream
+#define PTAL_PASS_STREAM , reinterpret_cast<void*>(stream)
+#else
+#define PTAL_STREAM
+#define PTAL_PASS_STREAM
+#endif
+
+template <typename T>
+void bind_dtype(py::module_& m, const char* suffix) {
+  const auto release = py::call_guard<py::gil_scoped_release>();
+  m.def(
+      (std::string("soft_nms_") + suffix).c_str(),
+      [](Address segments, Address scores, Address group_offsets, int64_t num_groups, int method, double sigma,
+         double iou_threshold, double min_score, int64_t max_keep, Address work, Address out_rows,
+         Address out_scores, Address out_counts PTAL_STREAM) {
+        kernels::soft_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets),
+                             num_groups, method, sigma, iou_threshold, min_score, max_keep, at<double>(work),
+                             at<int64_t>(out_rows), at<double>(out_scores), at<int64_t>(out_counts) PTAL_PASS_STREAM);
+      },
+      release);
+#ifdef PTAL_CUDA_MODULE
+  m.def(
+      (std::string("temporal_nms_") + suffix).c_str(),
+      [](Address segments, Address group_offsets, Address tile_offsets, Address mask_offsets, int64_t num_groups,
+         int64_t num_tiles, int64_t max_words, double iou_threshold, double length_offset, bool suppress_at_threshold,
+         Address mask, Address keep, Address stream) {
+        kernels::temporal_nms<T>(at<const T>(segments), at<const int64_t>(group_offsets),
+                                 at<const int64_t>(tile_offsets), at<const int64_t>(mask_offsets), num_groups,
+                                 num_tiles, max_words, static_cast<T>(iou_threshold), static_cast<T>(length_offset),
+                                 suppress_at_threshold, at<uint64_t>(mask), at<uint8_t>(keep),
+                                 reinterpret_cast<void*>(stream));
+      },
+      release);
+#else
+  m.def(
+      (std::string("segment_iou_") + suffix).c_str(),
+      [](Address a, int64_t m_rows, Address b, int64_t n_rows, double length_offset, Address out) {
+        kernels::segment_iou<T>(at<const T>(a), m_rows, at<const T>(b), n_rows, static_cast<T>(length_offset),
+                                at<T>(out));
+      },
+      release);
+  m.def(
+      (std::string("temporal_nms_") + suffix).c_str(),
+      [](Address segments, Address group_offsets, int64_t num_groups, double iou_threshold, double length_offset,
+         bool suppress_at_threshold, Address keep) {
+        kernels::temporal_nms<T>(at<const T>(segments), at<const int64_t>(group_offsets), num_groups,
+                                 static_cast<T>(iou_threshold), static_cast<T>(length_offset), suppress_at_threshold,
+                                 at<uint8_t>(keep));
+      },
+      release);
+#endif
+}
+
+PYBIND11_MODULE(PTAL_MODULE_NAME, m) {
+  bind_dtype<float>(m, "f32");
+  bind_dtype<double>(m, "f64");
+#ifdef PTAL_CUDA_MODULE
+  m.attr("architectures") = kernels::architectures();
+  m.attr("max_nms_group_size") = kernels::kMaxNmsGroupSize;
+#else
+  m.def("num_threads", &ptal::max_threads);
+#ifdef PTAL_OPENMP
+  m.attr("openmp") = true;
+#else
+  m.attr("openmp") = false;
+#endif
+#endif
+}

@@ -1,0 +1,43 @@
+#include <cmath>
+
+#include "common/iou.h"
+#include "kernels_cpu.h"
+
+namespace ptal::cpu {
+
+template <typename T>
+void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
+              int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
+              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts) {
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int64_t g = 0; g < num_groups; ++g) {
+    const int64_t begin = group_offsets[g], end = group_offsets[g + 1];
+    // work[i] is row i's current score, -inf once it has been selected.
+    for (int64_t i = begin; i < end; ++i) work[i] = static_cast<double>(scores[i]);
+    int64_t count = 0;
+    while (count < max_keep) {
+      int64_t best = -1;
+      for (int64_t i = begin; i < end; ++i)
+        if (work[i] != -INFINITY && (best < 0 || work[i] > work[best])) best = i;
+      if (best < 0 || work[best] < min_score) break;
+      out_rows[begin + count] = best;
+      out_scores[begin + count] = work[best];
+      ++count;
+      work[best] = -INFINITY;
+      const double s = segments[2 * best], e = segments[2 * best + 1];
+      for (int64_t i = begin; i < end; ++i) {
+        if (work[i] == -INFINITY) continue;
+        const double iou = ptal::segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
+        work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);
+      }
+    }
+    out_counts[g] = count;
+  }
+}
+
+template void soft_nms<float>(const float*, const float*, const int64_t*, int64_t, int, double, double,
+                              double, int64_t, double*, int64_t*, double*, int64_t*);
+template void soft_nms<double>(const double*, const double*, const int64_t*, int64_t, int, double, double,
+                               double, int64_t, double*, int64_t*, double*, int64_t*);
+
+}  // namespace ptal::cpu

@@ -1,0 +1,91 @@
+#include <cstdint>
+
+#include "common/iou.h"
+#include "cuda/check.cuh"
+#include "kernels_cuda.h"
+
+namespace ptal::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// The better of two candidates: higher score, then lower row; row -1 is "none".
+__device__ __forceinline__ void take_better(double& score, int64_t& row, double other_score, int64_t other_row) {
+  if (other_row < 0) return;
+  if (row < 0 || other_score > score || (other_score == score && other_row < row)) {
+    score = other_score;
+    row = other_row;
+  }
+}
+
+// One block per group: repeatedly select the highest remaining score (ties: lowest row), then decay
+// every remaining score by its IoU with the selected segment. Selected rows are marked -inf in `work`.
+template <typename T>
+__global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_t* group_offsets, int method,
+                                double sigma, double iou_threshold, double min_score, int64_t max_keep,
+                                double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts) {
+  __shared__ double best_scores[kThreads];
+  __shared__ int64_t best_rows[kThreads];
+  const int64_t g = blockIdx.x;
+  const int64_t begin = group_offsets[g], end = group_offsets[g + 1];
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) work[i] = static_cast<double>(scores[i]);
+
+  int64_t count = 0;
+  while (count < max_keep) {
+    double score = 0.0;
+    int64_t row = -1;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+      if (work[i] != -INFINITY) take_better(score, row, work[i], i);
+    best_scores[threadIdx.x] = score;
+    best_rows[threadIdx.x] = row;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+      if (threadIdx.x < stride) {
+        take_better(score, row, best_scores[threadIdx.x + stride], best_rows[threadIdx.x + stride]);
+        best_scores[threadIdx.x] = score;
+        best_rows[threadIdx.x] = row;
+      }
+      __syncthreads();
+    }
+    const int64_t best = best_rows[0];
+    const double best_score = best_scores[0];
+    __syncthreads();  // everyone has read the winner before the next round overwrites it
+    if (best < 0 || best_score < min_score) break;
+    if (threadIdx.x == 0) {
+      out_rows[begin + count] = best;
+      out_scores[begin + count] = best_score;
+    }
+    ++count;
+    const double s = segments[2 * best], e = segments[2 * best + 1];
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+      if (i == best) {
+        work[i] = -INFINITY;
+      } else if (work[i] != -INFINITY) {
+        const double iou = segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
+        work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);
+      }
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out_counts[g] = count;
+}
+
+}  // namespace
+
+template <typename T>
+void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups, int method,
+              double sigma, double iou_threshold, double min_score, int64_t max_keep, double* work,
+              int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream) {
+  if (num_groups == 0) return;
+  soft_nms_kernel<T><<<num_groups, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      segments, scores, group_offsets, method, sigma, iou_threshold, min_score, max_keep, work, out_rows,
+      out_scores, out_counts);
+  check_launch("soft_nms");
+}
+
+template void soft_nms<float>(const float*, const float*, const int64_t*, int64_t, int, double, double, double,
+                              int64_t, double*, int64_t*, double*, int64_t*, void*);
+template void soft_nms<double>(const double*, const double*, const int64_t*, int64_t, int, double, double, double,
+                               int64_t, double*, int64_t*, double*, int64_t*, void*);
+
+}  // namespace ptal::cuda

@@ -1,0 +1,94 @@
+#include <cstdint>
+
+#include "common/iou.h"
+#include "cuda/check.cuh"
+#include "kernels_cuda.h"
+
+namespace ptal::cuda {
+namespace {
+
+constexpr int kTile = 64;
+
+// Block b computes one 64x64 tile of one group's suppression bitmask: bit (j % 64) of word
+// mask[row i][j / 64] is set when row i (higher score) suppresses row j > i.
+template <typename T>
+__global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
+                                const int64_t* mask_offsets, int64_t num_groups, T iou_threshold,
+                                T length_offset, bool suppress_at_threshold, uint64_t* mask) {
+  const int64_t tile = blockIdx.x;
+  int64_t lo = 0, hi = num_groups;  // find g with tile_offsets[g] <= tile < tile_offsets[g + 1]
+  while (hi - lo > 1) {
+    const int64_t mid = (lo + hi) / 2;
+    if (tile_offsets[mid] <= tile) lo = mid; else hi = mid;
+  }
+  const int64_t g = lo;
+  const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
+  const int64_t words = (n + kTile - 1) / kTile;
+  const int64_t local = tile - tile_offsets[g];
+  const int64_t row_block = local / words, col_block = local % words;
+  if (col_block < row_block) return;  // the sweep never reads the lower triangle
+
+  __shared__ T cols[kTile * 2];
+  const int64_t col_begin = col_block * kTile;
+  const int64_t num_cols = min(static_cast<int64_t>(kTile), n - col_begin);
+  if (threadIdx.x < num_cols) {
+    cols[2 * threadIdx.x] = segments[2 * (begin + col_begin + threadIdx.x)];
+    cols[2 * threadIdx.x + 1] = segments[2 * (begin + col_begin + threadIdx.x) + 1];
+  }
+  __syncthreads();
+
+  const int64_t i = row_block * kTile + threadIdx.x;
+  if (i >= n) return;
+  const T s = segments[2 * (begin + i)], e = segments[2 * (begin + i) + 1];
+  uint64_t bits = 0;
+  for (int64_t c = 0; c < num_cols; ++c) {
+    if (col_begin + c <= i) continue;
+    const T iou = segment_iou(s, e, cols[2 * c], cols[2 * c + 1], length_offset);
+    if (suppresses(iou, iou_threshold, suppress_at_threshold)) bits |= 1ull << c;
+  }
+  mask[mask_offsets[g] + i * words + col_block] = bits;
+}
+
+// One warp per group walks its rows in score order; `removed` (shared) is the union of the mask rows
+// of the rows kept so far.
+__global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* mask_offsets,
+                                 const uint64_t* mask, uint8_t* keep) {
+  extern __shared__ uint64_t removed[];
+  const int64_t g = blockIdx.x;
+  const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
+  const int64_t words = (n + kTile - 1) / kTile;
+  for (int64_t w = threadIdx.x; w < words; w += blockDim.x) removed[w] = 0;
+  __syncwarp();
+  const uint64_t* group_mask = mask + mask_offsets[g];
+  for (int64_t i = 0; i < n; ++i) {
+    if (removed[i / kTile] & (1ull << (i % kTile))) continue;
+    if (threadIdx.x == 0) keep[begin + i] = 1;
+    for (int64_t w = i / kTile + threadIdx.x; w < words; w += blockDim.x) removed[w] |= group_mask[i * words + w];
+    __syncwarp();
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
+                  const int64_t* mask_offsets, int64_t num_groups, int64_t num_tiles, int64_t max_words,
+                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint64_t* mask,
+                  uint8_t* keep, void* stream) {
+  if (num_groups == 0 || num_tiles == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  nms_mask_kernel<T><<<num_tiles, kTile, 0, s>>>(segments, group_offsets, tile_offsets, mask_offsets, num_groups,
+                                                 iou_threshold, length_offset, suppress_at_threshold, mask);
+  check_launch("temporal_nms (mask)");
+  nms_sweep_kernel<<<num_groups, 32, max_words * sizeof(uint64_t), s>>>(group_offsets, mask_offsets, mask, keep);
+  check_launch("temporal_nms (sweep)");
+}
+
+template void temporal_nms<float>(const float*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
+                                  int64_t, float, float, bool, uint64_t*, uint8_t*, void*);
+template void temporal_nms<double>(const double*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
+                                   int64_t, double, double, bool, uint64_t*, uint8_t*, void*);
+
+const char* architectures() { return PTAL_CUDA_ARCHITECTURES; }
+
+}  // namespace ptal::cuda

@@ -1,0 +1,25 @@
+// C++ CPU kernels. Arrays are contiguous, row-major; Python allocates every buffer.
+#pragma once
+#include <cstdint>
+
+namespace ptal::cpu {
+
+// out (M, N) = IoU of every a (M, 2) with every b (N, 2).
+template <typename T>
+void segment_iou(const T* a, int64_t m, const T* b, int64_t n, T length_offset, T* out);
+
+// Greedy hard NMS over groups. `segments` (N, 2) are sorted by group, and by decreasing score within
+// a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). keep (N,) receives 1 for kept rows.
+template <typename T>
+void temporal_nms(const T* segments, const int64_t* group_offsets, int64_t num_groups, T iou_threshold,
+                  T length_offset, bool suppress_at_threshold, uint8_t* keep);
+
+// Soft-NMS over groups. Rows are sorted by group (and by original index within a group). Writes the
+// selected rows of group g, in selection order, to out_rows[group_offsets[g] ...] with their decayed
+// scores in out_scores, and their number to out_counts[g]. `work` (N,) is scratch.
+template <typename T>
+void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
+              int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
+              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts);
+
+}  // namespace ptal::cpu

@@ -1,0 +1,3 @@
+from ptal.cli import main
+
+raise SystemExit(main())

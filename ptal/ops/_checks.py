@@ -1,0 +1,77 @@
+"""Input validation shared by the public ops: every failure names the argument and what was expected."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def tensor(name: str, value, *, ndim: int | None = None, dtypes=None, last_dim: int | None = None) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if ndim is not None and value.dim() != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(value.shape)}")
+    if last_dim is not None and value.shape[-1] != last_dim:
+        raise ValueError(f"{name} must have last dimension {last_dim}, got shape {tuple(value.shape)}")
+    if dtypes is not None and value.dtype not in dtypes:
+        expected = " or ".join(str(d).replace("torch.", "") for d in dtypes)
+        raise TypeError(f"{name} must have dtype {expected}, got {str(value.dtype).replace('torch.', '')}")
+    return value
+
+
+def segments(name: str, value) -> torch.Tensor:
+    """(N, 2) float32/float64 [start, end] rows, finite, end >= start."""
+    value = tensor(name, value, ndim=2, dtypes=FLOAT_DTYPES, last_dim=2)
+    finite(name, value)
+    bad = value[:, 1] < value[:, 0]
+    if bool(bad.any()):
+        row = int(torch.nonzero(bad)[0, 0])
+        raise ValueError(f"{name} must have end >= start, row {row} is {value[row].tolist()}")
+    return value
+
+
+def finite(name: str, value: torch.Tensor) -> None:
+    if value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+
+
+def length(name: str, value: torch.Tensor, n: int, what: str) -> None:
+    if value.dim() != 1 or value.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},) to match {what}, got {tuple(value.shape)}")
+
+
+def same_dtype(name: str, value: torch.Tensor, reference: torch.Tensor, reference_name: str) -> None:
+    if value.dtype != reference.dtype:
+        raise TypeError(f"{name} must have the dtype of {reference_name} ({reference.dtype}), got {value.dtype}")
+
+
+def same_device(**tensors: torch.Tensor) -> torch.device:
+    devices = {name: t.device for name, t in tensors.items()}
+    if len(set(devices.values())) > 1:
+        listing = ", ".join(f"{name} on {device}" for name, device in devices.items())
+        raise ValueError(f"all tensors must be on one device, got {listing}")
+    return next(iter(devices.values()))
+
+
+def number(name: str, value, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False) -> float:
+    """A finite real number in [low, high] (or (low, high] when ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def choice(name: str, value, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value

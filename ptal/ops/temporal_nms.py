@@ -1,0 +1,44 @@
+import torch
+
+from ptal.ops import _checks
+from ptal.ops._groups import idxs_or_single_group
+from ptal_core.backends import select
+
+
+def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None = None,
+                 *, length_offset: float = 0.0, suppress_at_threshold: bool = False,
+                 backend: str | None = None) -> torch.Tensor:
+    """Greedy (hard) non-maximum suppression of temporal segments, per group.
+
+    Segments are visited by decreasing score, ties by lower index; a segment is kept unless an already
+    kept segment of the same group overlaps it with IoU > ``iou_threshold``. This is torchvision's
+    ``nms``/``batched_nms`` on boxes ``[start, 0, end, 1]``.
+
+    Args:
+        segments: (N, 2) float32/float64 ``[start, end]``, finite, end >= start.
+        scores: (N,) same dtype, finite.
+        iou_threshold: in [0, 1].
+        idxs: (N,) integer group ids (e.g. video * num_classes + class); None = one group.
+            Segments of different groups never suppress each other.
+        length_offset: added to lengths and intersections (1 reproduces the ``end - start + 1`` NMS of
+            LACP's release; 0, the default, is continuous time).
+        suppress_at_threshold: suppress at IoU >= threshold (LACP, ActionFormer) instead of > (torchvision).
+        backend: "reference", "cpu", "cuda" or None (automatic).
+
+    Returns:
+        (K,) int64 indices of the kept segments, by decreasing score (ties: lower index first).
+        Empty input gives an empty result.
+    """
+    segments = _checks.segments("segments", segments)
+    scores = _checks.tensor("scores", scores, ndim=1, dtypes=_checks.FLOAT_DTYPES)
+    _checks.length("scores", scores, segments.shape[0], "segments")
+    _checks.same_dtype("scores", scores, segments, "segments")
+    _checks.finite("scores", scores)
+    iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
+    length_offset = _checks.number("length_offset", length_offset, low=0.0)
+    idxs = idxs_or_single_group(idxs, segments)
+    device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
+    if segments.shape[0] == 0:
+        return torch.empty(0, dtype=torch.int64, device=device)
+    impl = select("temporal_nms", device, backend)[1]
+    return impl(segments, scores, idxs, iou_threshold, length_offset, bool(suppress_at_threshold))

@@ -1,0 +1,48 @@
+import torch
+
+from ptal_core.backends import compiled_module, register
+from ptal_core.grouping import group_rows, score_order
+from ptal_core.native.common import address, cuda_stream, kernel
+
+
+def _kept_by_score(perm: torch.Tensor, keep_sorted: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Kept original indices by decreasing score, from the keep flags of the grouped arrangement ``perm``."""
+    keep = torch.zeros(perm.numel(), dtype=torch.bool, device=perm.device)
+    keep[perm] = keep_sorted.bool()
+    return order[keep[order]]
+
+
+@register("temporal_nms", "cpu")
+def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
+    order = score_order(scores)
+    perm, offsets = group_rows(idxs, order)
+    grouped = segments[perm].contiguous()
+    keep = torch.zeros(perm.numel(), dtype=torch.uint8)
+    kernel("_cpu", "temporal_nms", segments.dtype)(
+        address(grouped), address(offsets), offsets.numel() - 1, iou_threshold, length_offset,
+        suppress_at_threshold, address(keep))
+    return _kept_by_score(perm, keep, order)
+
+
+@register("temporal_nms", "cuda")
+def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
+    order = score_order(scores)
+    perm, offsets = group_rows(idxs, order)
+    sizes = offsets[1:] - offsets[:-1]
+    words = (sizes + 63) // 64
+    max_size = int(sizes.max())
+    limit = compiled_module("_cuda").max_nms_group_size
+    if max_size > limit:
+        raise ValueError(f"idxs: the CUDA temporal_nms handles groups of at most {limit} segments, "
+                         f"got a group of {max_size}; split it or use backend='cpu'")
+    tile_offsets = torch.nn.functional.pad(torch.cumsum(words * words, 0), (1, 0))
+    mask_offsets = torch.nn.functional.pad(torch.cumsum(sizes * words, 0), (1, 0))
+    grouped = segments[perm].contiguous()
+    mask = torch.empty(int(mask_offsets[-1]), dtype=torch.int64, device=segments.device)
+    keep = torch.zeros(perm.numel(), dtype=torch.uint8, device=segments.device)
+    with cuda_stream(segments.device) as stream:
+        kernel("_cuda", "temporal_nms", segments.dtype)(
+            address(grouped), address(offsets), address(tile_offsets), address(mask_offsets), offsets.numel() - 1,
+            int(tile_offsets[-1]), (max_size + 63) // 64, iou_threshold, length_offset, suppress_at_threshold,
+            address(mask), address(keep), stream)
+    return _kept_by_score(perm, keep, order)

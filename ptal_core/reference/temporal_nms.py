@@ -1,0 +1,29 @@
+"""Reference greedy temporal NMS."""
+import torch
+
+from ptal_core.backends import register
+from ptal_core.grouping import score_order
+from ptal_core.reference.segment_iou import segment_iou
+
+
+@register("temporal_nms", "reference")
+def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float,
+                 length_offset: float = 0.0, suppress_at_threshold: bool = False) -> torch.Tensor:
+    """Greedy NMS within each group of ``idxs``: visit segments by decreasing score (ties: lower index),
+    keep one unless a kept segment of its group overlaps it by IoU > ``iou_threshold`` (>= when
+    ``suppress_at_threshold``). Returns the kept indices (K,) int64 by decreasing score, ties by index.
+    """
+    keep = torch.zeros(scores.numel(), dtype=torch.bool, device=scores.device)
+    for group in torch.unique(idxs):
+        members = torch.nonzero(idxs == group).flatten()
+        members = members[score_order(scores[members])]
+        iou = segment_iou(segments[members], segments[members], length_offset)
+        overlaps = iou >= iou_threshold if suppress_at_threshold else iou > iou_threshold
+        suppressed = torch.zeros(members.numel(), dtype=torch.bool, device=scores.device)
+        for i in range(members.numel()):
+            if suppressed[i]:
+                continue
+            keep[members[i]] = True
+            suppressed |= overlaps[i]
+    order = score_order(scores)
+    return order[keep[order]]
