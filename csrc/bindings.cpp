@@ -69,9 +69,9 @@ void bind_dtype(py::module_& m, const char* suffix) {
       release);
   m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
-      [](Address segments, Address group_offsets, int64_t num_groups, double iou_threshold, double length_offset,
-         bool suppress_at_threshold, Address keep) {
-        kernels::temporal_nms<T>(at<const T>(segments), at<const int64_t>(group_offsets), num_groups,
+      [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
+         double length_offset, bool suppress_at_threshold, Address keep) {
+        kernels::temporal_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets), num_groups,
                                  static_cast<T>(iou_threshold), static_cast<T>(length_offset), suppress_at_threshold,
                                  at<uint8_t>(keep));
       },

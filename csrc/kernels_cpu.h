@@ -8,11 +8,12 @@ namespace ptal::cpu {
 template <typename T>
 void segment_iou(const T* a, int64_t m, const T* b, int64_t n, T length_offset, T* out);
 
-// Greedy hard NMS over groups. `segments` (N, 2) are sorted by group, and by decreasing score within
-// a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). keep (N,) receives 1 for kept rows.
+// Greedy hard NMS over groups. Rows (segments (N, 2), scores (N,)) are sorted by group, and by original
+// index within a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). Each group is visited
+// by decreasing score, ties by lower row. keep (N,) receives 1 for kept rows.
 template <typename T>
-void temporal_nms(const T* segments, const int64_t* group_offsets, int64_t num_groups, T iou_threshold,
-                  T length_offset, bool suppress_at_threshold, uint8_t* keep);
+void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
+                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint8_t* keep);
 
 // Soft-NMS over groups. Rows are sorted by group (and by original index within a group). Writes the
 // selected rows of group g, in selection order, to out_rows[group_offsets[g] ...] with their decayed

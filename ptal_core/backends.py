@@ -95,10 +95,14 @@ def why_unavailable(backend: str, device: torch.device) -> str | None:
                     "(or PTAL_CUDA=ON to insist), e.g. `PTAL_CUDA=ON pip install --no-build-isolation .`")
         if device.type != "cuda":
             return f"it runs on CUDA tensors, the inputs are on {device}"
+        if not torch.cuda.is_available():
+            return "no CUDA GPU is available"
         return None
     if backend == "triton":
         if not triton_available():
             return "Triton is not installed: `pip install 'ptal[triton]'`"
+        if device.type == "cuda" and not torch.cuda.is_available():
+            return "no CUDA GPU is available"
         if device.type == "cuda" or (device.type == "cpu" and triton_interpreted()):
             return None
         return f"it runs on CUDA tensors (or CPU tensors with TRITON_INTERPRET=1), the inputs are on {device}"

@@ -17,9 +17,18 @@ def group_rows(idxs: torch.Tensor, order: torch.Tensor | None = None) -> tuple[t
     """
     if order is None:
         order = torch.arange(idxs.numel(), device=idxs.device)
-    perm = order[torch.sort(idxs[order], stable=True).indices]
+        already_grouped = idxs.numel() < 2 or bool((idxs[1:] >= idxs[:-1]).all())
+        perm = order if already_grouped else torch.sort(idxs, stable=True).indices
+    else:
+        perm = order[torch.sort(idxs[order], stable=True).indices]
     counts = torch.unique_consecutive(idxs[perm], return_counts=True)[1]
     offsets = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=idxs.device)
     torch.cumsum(counts, 0, out=offsets[1:])
     return perm, offsets
 
+
+
+def score_then_index_order(indices: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Permutation putting (index, score) pairs by decreasing score, ties by lower index."""
+    by_index = torch.argsort(indices)
+    return by_index[score_order(scores[by_index])]

@@ -12,23 +12,27 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
 #pragma omp parallel for schedule(dynamic, 4)
   for (int64_t g = 0; g < num_groups; ++g) {
     const int64_t begin = group_offsets[g], end = group_offsets[g + 1];
-    // work[i] is row i's current score, -inf once it has been selected.
-    for (int64_t i = begin; i < end; ++i) work[i] = static_cast<double>(scores[i]);
+    // work[i] is row i's current score, -inf once it has been selected. `best` is the highest
+    // remaining score, ties by lower row (the scans run in row order and only a strictly higher
+    // score replaces the best so far).
+    int64_t best = -1;
+    for (int64_t i = begin; i < end; ++i) {
+      work[i] = static_cast<double>(scores[i]);
+      if (best < 0 || work[i] > work[best]) best = i;
+    }
     int64_t count = 0;
-    while (count < max_keep) {
-      int64_t best = -1;
-      for (int64_t i = begin; i < end; ++i)
-        if (work[i] != -INFINITY && (best < 0 || work[i] > work[best])) best = i;
-      if (best < 0 || work[best] < min_score) break;
+    while (count < max_keep && best >= 0 && work[best] >= min_score) {
       out_rows[begin + count] = best;
       out_scores[begin + count] = work[best];
       ++count;
       work[best] = -INFINITY;
       const double s = segments[2 * best], e = segments[2 * best + 1];
+      best = -1;
       for (int64_t i = begin; i < end; ++i) {
         if (work[i] == -INFINITY) continue;
         const double iou = ptal::segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
-        work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);
+        if (iou > 0.0) work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);  // weight(0) = 1
+        if (best < 0 || work[i] > work[best]) best = i;
       }
     }
     out_counts[g] = count;

@@ -20,6 +20,7 @@ __device__ __forceinline__ void take_better(double& score, int64_t& row, double 
 
 // One block per group: repeatedly select the highest remaining score (ties: lowest row), then decay
 // every remaining score by its IoU with the selected segment. Selected rows are marked -inf in `work`.
+// Each thread tracks the best of its own rows while it decays them; a block reduction picks the winner.
 template <typename T>
 __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_t* group_offsets, int method,
                                 double sigma, double iou_threshold, double min_score, int64_t max_keep,
@@ -28,14 +29,15 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
   __shared__ int64_t best_rows[kThreads];
   const int64_t g = blockIdx.x;
   const int64_t begin = group_offsets[g], end = group_offsets[g + 1];
-  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) work[i] = static_cast<double>(scores[i]);
+  double score = 0.0;
+  int64_t row = -1;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    work[i] = static_cast<double>(scores[i]);
+    take_better(score, row, work[i], i);
+  }
 
   int64_t count = 0;
   while (count < max_keep) {
-    double score = 0.0;
-    int64_t row = -1;
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
-      if (work[i] != -INFINITY) take_better(score, row, work[i], i);
     best_scores[threadIdx.x] = score;
     best_rows[threadIdx.x] = row;
     __syncthreads();
@@ -57,15 +59,15 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
     }
     ++count;
     const double s = segments[2 * best], e = segments[2 * best + 1];
+    score = 0.0;
+    row = -1;
     for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-      if (i == best) {
-        work[i] = -INFINITY;
-      } else if (work[i] != -INFINITY) {
-        const double iou = segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
-        work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);
-      }
+      if (i == best) work[i] = -INFINITY;
+      if (work[i] == -INFINITY) continue;
+      const double iou = segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
+      if (iou > 0.0) work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);  // weight(0) = 1
+      take_better(score, row, work[i], i);
     }
-    __syncthreads();
   }
   if (threadIdx.x == 0) out_counts[g] = count;
 }

@@ -31,8 +31,8 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
 
     Returns:
         ``(segments (K, 2), scores (K,), indices (K,) int64)``: selected segments, their decayed scores
-        (input dtype) and original indices, by decreasing decayed score (ties: lower group id, then
-        selection order).
+        (input dtype) and original indices, by decreasing decayed score (ties: lower index, which
+        within a group is also the selection order).
     """
     segments = _checks.segments("segments", segments)
     scores = _checks.tensor("scores", scores, ndim=1, dtypes=_checks.FLOAT_DTYPES)

@@ -1,7 +1,7 @@
 import torch
 
 from ptal_core.backends import register
-from ptal_core.grouping import group_rows, score_order
+from ptal_core.grouping import group_rows, score_then_index_order
 from ptal_core.native.common import address, cuda_stream, kernel
 
 _METHODS = {"linear": 0, "gaussian": 1, "hard": 2}  # csrc/common/iou.h: SoftNmsMethod
@@ -28,9 +28,9 @@ def _soft_nms(module, segments, scores, idxs, method, sigma, iou_threshold, min_
     slot = torch.arange(num_rows, device=device)
     group_of_slot = torch.repeat_interleave(torch.arange(num_groups, device=device), offsets[1:] - offsets[:-1])
     valid = slot - offsets[group_of_slot] < out_counts[group_of_slot]
-    rows, selected_scores = out_rows[valid], out_scores[valid]
-    order = score_order(selected_scores)
-    indices = perm[rows[order]]
+    indices, selected_scores = perm[out_rows[valid]], out_scores[valid]
+    order = score_then_index_order(indices, selected_scores)
+    indices = indices[order]
     return segments[indices], selected_scores[order].to(scores.dtype), indices
 
 

@@ -1,27 +1,27 @@
 import torch
 
 from ptal_core.backends import compiled_module, register
-from ptal_core.grouping import group_rows, score_order
+from ptal_core.grouping import group_rows, score_order, score_then_index_order
 from ptal_core.native.common import address, cuda_stream, kernel
 
 
-def _kept_by_score(perm: torch.Tensor, keep_sorted: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """Kept original indices by decreasing score, from the keep flags of the grouped arrangement ``perm``."""
-    keep = torch.zeros(perm.numel(), dtype=torch.bool, device=perm.device)
-    keep[perm] = keep_sorted.bool()
-    return order[keep[order]]
+def _kept_by_score(perm: torch.Tensor, keep: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Kept original indices by decreasing score (ties: lower index), from the keep flags (N,) of the
+    rows arranged as ``perm``."""
+    kept = perm[keep.bool()]
+    return kept[score_then_index_order(kept, scores[kept])]
 
 
 @register("temporal_nms", "cpu")
 def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
-    order = score_order(scores)
-    perm, offsets = group_rows(idxs, order)
-    grouped = segments[perm].contiguous()
+    # Groups in index order; each group is sorted by score inside the kernel.
+    perm, offsets = group_rows(idxs)
+    grouped_segments, grouped_scores = segments[perm].contiguous(), scores[perm].contiguous()
     keep = torch.zeros(perm.numel(), dtype=torch.uint8)
     kernel("_cpu", "temporal_nms", segments.dtype)(
-        address(grouped), address(offsets), offsets.numel() - 1, iou_threshold, length_offset,
-        suppress_at_threshold, address(keep))
-    return _kept_by_score(perm, keep, order)
+        address(grouped_segments), address(grouped_scores), address(offsets), offsets.numel() - 1, iou_threshold,
+        length_offset, suppress_at_threshold, address(keep))
+    return _kept_by_score(perm, keep, scores)
 
 
 @register("temporal_nms", "cuda")
@@ -45,4 +45,4 @@ def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, 
             address(grouped), address(offsets), address(tile_offsets), address(mask_offsets), offsets.numel() - 1,
             int(tile_offsets[-1]), (max_size + 63) // 64, iou_threshold, length_offset, suppress_at_threshold,
             address(mask), address(keep), stream)
-    return _kept_by_score(perm, keep, order)
+    return _kept_by_score(perm, keep, scores)

@@ -2,7 +2,7 @@
 import torch
 
 from ptal_core.backends import register
-from ptal_core.grouping import score_order
+from ptal_core.grouping import score_then_index_order
 from ptal_core.reference.segment_iou import segment_iou
 
 
@@ -24,8 +24,7 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, m
     Repeatedly select the remaining segment of highest current score (ties: lower index); stop when
     it is below ``min_score`` or ``max_keep`` are selected; decay every other remaining score by
     :func:`decay_weight`. Returns ``(segments (K, 2), scores (K,), indices (K,))``: the selected segments,
-    their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: groups
-    in ascending id, then selection order).
+    their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: lower index).
     """
     selected, selected_scores = [], []
     for group in torch.unique(idxs):
@@ -47,6 +46,6 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, m
             current = torch.where(remaining, current * weight, current)
     indices = torch.tensor(selected, dtype=torch.int64, device=scores.device)
     out_scores = torch.tensor(selected_scores, dtype=torch.float64, device=scores.device)
-    order = score_order(out_scores)
+    order = score_then_index_order(indices, out_scores)
     indices = indices[order]
     return segments[indices], out_scores[order].to(scores.dtype), indices

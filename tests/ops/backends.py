@@ -1,0 +1,23 @@
+"""Which backends of an op can run here, as pytest parameters (the others are skipped with the reason)."""
+import pytest
+import torch
+
+from ptal_core.backends import implementations, why_unavailable
+
+FAST_BACKENDS = ("cpu", "cuda", "triton")
+
+
+def device_of(backend: str) -> torch.device:
+    return torch.device("cuda" if backend == "cuda" or (backend == "triton" and torch.cuda.is_available()) else "cpu")
+
+
+def fast_backends(op: str):
+    """pytest params over the op's registered fast backends; unavailable ones are skipped, not hidden."""
+    params = []
+    for backend in FAST_BACKENDS:
+        if backend not in implementations(op):
+            continue
+        reason = why_unavailable(backend, device_of(backend))
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        params.append(pytest.param(backend, marks=marks, id=backend))
+    return params
