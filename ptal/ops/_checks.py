@@ -33,6 +33,16 @@ def segments(name: str, value) -> torch.Tensor:
     return value
 
 
+def scored_segments(segments_value, scores_value) -> tuple[torch.Tensor, torch.Tensor]:
+    """``segments`` (N, 2) as :func:`segments` and ``scores`` (N,) finite, of the same dtype."""
+    segments_value = segments("segments", segments_value)
+    scores_value = tensor("scores", scores_value, ndim=1, dtypes=FLOAT_DTYPES)
+    length("scores", scores_value, segments_value.shape[0], "segments")
+    same_dtype("scores", scores_value, segments_value, "segments")
+    finite("scores", scores_value)
+    return segments_value, scores_value
+
+
 def finite(name: str, value: torch.Tensor) -> None:
     if value.numel() and not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} must be finite (no NaN or inf)")

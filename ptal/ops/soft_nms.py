@@ -34,11 +34,7 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
         (input dtype) and original indices, by decreasing decayed score (ties: lower index, which
         within a group is also the selection order).
     """
-    segments = _checks.segments("segments", segments)
-    scores = _checks.tensor("scores", scores, ndim=1, dtypes=_checks.FLOAT_DTYPES)
-    _checks.length("scores", scores, segments.shape[0], "segments")
-    _checks.same_dtype("scores", scores, segments, "segments")
-    _checks.finite("scores", scores)
+    segments, scores = _checks.scored_segments(segments, scores)
     method = _checks.choice("method", method, ("gaussian", "linear", "hard"))
     sigma = _checks.number("sigma", sigma, low=0.0, low_open=True)
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)

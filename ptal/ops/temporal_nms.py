@@ -29,11 +29,7 @@ def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: fl
         (K,) int64 indices of the kept segments, by decreasing score (ties: lower index first).
         Empty input gives an empty result.
     """
-    segments = _checks.segments("segments", segments)
-    scores = _checks.tensor("scores", scores, ndim=1, dtypes=_checks.FLOAT_DTYPES)
-    _checks.length("scores", scores, segments.shape[0], "segments")
-    _checks.same_dtype("scores", scores, segments, "segments")
-    _checks.finite("scores", scores)
+    segments, scores = _checks.scored_segments(segments, scores)
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
     length_offset = _checks.number("length_offset", length_offset, low=0.0)
     idxs = idxs_or_single_group(idxs, segments)
