@@ -1,0 +1,256 @@
+"""ActivityNet-format temporal annotations: reading ground truth and predictions, writing predictions.
+
+Ground truth (the format of THUMOS14's and ActivityNet's ``gt.json``)::
+
+    {"database": {"video_test_0000004": {"subset": "test",
+                                         "annotations": [{"segment": ["0.2", "1.1"], "label": "CricketBowling"}]},
+                  ...}}
+
+Predictions (the ActivityNet results format)::
+
+    {"version": "...", "external_data": {...},
+     "results": {"video_test_0000004": [{"segment": [0.1, 1.3], "label": "CricketBowling", "score": 0.93}]}}
+
+Segment bounds are seconds, given as numbers or numeric strings. Both kinds of file load into a
+:class:`Segments` table; every malformed entry raises a ``ValueError`` naming the file, the video and the row.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ptal.data.atomic import write_json_atomic
+
+
+@dataclass(frozen=True)
+class Segments:
+    """A flat table of K temporal segments of a set of videos.
+
+    Attributes:
+        video_ids: the videos of the set, including those without any segment; ``video`` indexes it.
+        class_names: the classes; ``label`` indexes it.
+        video: (K,) int64 index into ``video_ids``.
+        start: (K,) float64 start time in seconds.
+        end: (K,) float64 end time in seconds, ``end >= start``.
+        label: (K,) int64 index into ``class_names``.
+        score: (K,) float64 confidence of predictions; None for ground truth.
+    """
+
+    video_ids: list[str]
+    class_names: list[str]
+    video: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+    score: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "video_ids", list(self.video_ids))
+        object.__setattr__(self, "class_names", list(self.class_names))
+        columns = {"video": np.int64, "start": np.float64, "end": np.float64, "label": np.int64}
+        if self.score is not None:
+            columns["score"] = np.float64
+        for name, dtype in columns.items():
+            value = getattr(self, name)
+            array = np.asarray(value)
+            if array.ndim != 1:
+                raise ValueError(f"Segments.{name} must be 1-dimensional, got shape {array.shape}")
+            if array.size and dtype is np.int64 and not np.issubdtype(array.dtype, np.integer):
+                raise TypeError(f"Segments.{name} must hold integers, got dtype {array.dtype}")
+            object.__setattr__(self, name, np.ascontiguousarray(array, dtype=dtype))
+        lengths = {name: getattr(self, name).shape[0] for name in columns}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"Segments columns must have one length, got {lengths}")
+        for name, count in (("video", len(self.video_ids)), ("label", len(self.class_names))):
+            index = getattr(self, name)
+            outside = (index < 0) | (index >= count)
+            if outside.any():
+                row = int(np.flatnonzero(outside)[0])
+                raise ValueError(f"Segments.{name} must index a list of {count}, row {row} is {index[row]}")
+        for name in columns.keys() - {"video", "label"}:
+            if not np.isfinite(getattr(self, name)).all():
+                row = int(np.flatnonzero(~np.isfinite(getattr(self, name)))[0])
+                raise ValueError(f"Segments.{name} must be finite, row {row} is {getattr(self, name)[row]}")
+        reversed_rows = self.end < self.start
+        if reversed_rows.any():
+            row = int(np.flatnonzero(reversed_rows)[0])
+            raise ValueError(f"Segments must have end >= start, row {row} is [{self.start[row]}, {self.end[row]}]")
+
+    def __repr__(self) -> str:
+        kind = "predictions" if self.score is not None else "segments"
+        return (f"Segments({len(self)} {kind}, {len(self.video_ids)} videos, "
+                f"{len(self.class_names)} classes)")
+
+    def __len__(self) -> int:
+        return self.video.shape[0]
+
+    def of_video(self, video_id: str) -> Segments:
+        """The rows of one video (same ``video_ids`` and ``class_names``)."""
+        try:
+            index = self.video_ids.index(video_id)
+        except ValueError:
+            raise KeyError(f"video {video_id!r} is not in video_ids") from None
+        return self.take(self.video == index)
+
+    def take(self, rows) -> Segments:
+        """The rows selected by an index array or boolean mask (same ``video_ids`` and ``class_names``)."""
+        return Segments(self.video_ids, self.class_names, self.video[rows], self.start[rows], self.end[rows],
+                        self.label[rows], None if self.score is None else self.score[rows])
+
+
+def load_ground_truth(source, subset: str | None = None, class_names: list[str] | None = None) -> Segments:
+    """Ground truth from an ActivityNet-style ``{"database": ...}`` JSON file (path) or its parsed dict.
+
+    Args:
+        source: path to the JSON file, or the parsed document.
+        subset: keep only the videos whose ``subset`` is this (e.g. ``"test"``); None keeps all.
+        class_names: the class list ``label`` indexes; None takes the sorted labels found in the kept videos.
+            A label outside a given list is a ValueError.
+
+    Returns:
+        ``Segments`` without scores; ``video_ids`` are the kept videos in file order.
+    """
+    name, document = _read_document(source, "ground truth")
+    database = _field(document, "database", dict, name)
+    video_ids, rows = [], []
+    for video_id, entry in database.items():
+        where = f"{name}: video {video_id!r}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: must be an object with 'annotations', got {type(entry).__name__}")
+        if subset is not None and _field(entry, "subset", str, where) != subset:
+            continue
+        annotations = _field(entry, "annotations", list, where)
+        for row, annotation in enumerate(annotations):
+            start, end, label = _parse_segment(annotation, f"{where}, annotation {row}")
+            rows.append((len(video_ids), start, end, label, f"{where}, annotation {row}"))
+        video_ids.append(video_id)
+    if class_names is None:
+        class_names = sorted({row[3] for row in rows})
+    return _build(video_ids, class_names, rows, scores=None)
+
+
+def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Segments:
+    """Predictions from an ActivityNet results ``{"results": ...}`` JSON file (path) or its parsed dict.
+
+    Args:
+        source: path to the JSON file, or the parsed document.
+        video_ids: the evaluated videos (usually the ground truth's). Predictions for other videos are
+            kept, as the official evaluation counts them as false positives; their videos are appended
+            to ``video_ids`` (in file order) and one warning gives their count.
+        class_names: the class list; a prediction with another label is a ValueError.
+
+    Returns:
+        ``Segments`` with scores, rows in file order; ``video_ids`` starts with the given ones.
+    """
+    name, document = _read_document(source, "predictions")
+    results = _field(document, "results", dict, name)
+    all_video_ids = list(video_ids)
+    video_index = {video_id: i for i, video_id in enumerate(all_video_ids)}
+    rows, scores, unknown_video_rows = [], [], 0
+    for video_id, predictions in results.items():
+        where = f"{name}: video {video_id!r}"
+        if not isinstance(predictions, list):
+            raise ValueError(f"{where}: must be a list of predictions, got {type(predictions).__name__}")
+        if video_id not in video_index:
+            video_index[video_id] = len(all_video_ids)
+            all_video_ids.append(video_id)
+            unknown_video_rows += len(predictions)
+        for row, prediction in enumerate(predictions):
+            row_where = f"{where}, prediction {row}"
+            start, end, label = _parse_segment(prediction, row_where)
+            scores.append(_parse_number(prediction.get("score"), "score", row_where))
+            rows.append((video_index[video_id], start, end, label, row_where))
+    if unknown_video_rows:
+        warnings.warn(f"{name}: {unknown_video_rows} prediction(s) on {len(all_video_ids) - len(video_ids)} "
+                      f"video(s) outside video_ids; they count as false positives", stacklevel=2)
+    return _build(all_video_ids, class_names, rows, scores=scores)
+
+
+def write_predictions(path: str | os.PathLike, predictions: Segments) -> None:
+    """Write predictions in the ActivityNet results format (every video of ``video_ids``, rows in order).
+
+    The file is replaced atomically: a reader sees the old file or the complete new one.
+    """
+    if predictions.score is None:
+        raise ValueError("predictions must have scores (score is None)")
+    results = {video_id: [] for video_id in predictions.video_ids}
+    for video, start, end, label, score in zip(predictions.video.tolist(), predictions.start.tolist(),
+                                               predictions.end.tolist(), predictions.label.tolist(),
+                                               predictions.score.tolist()):
+        results[predictions.video_ids[video]].append(
+            {"segment": [start, end], "label": predictions.class_names[label], "score": score})
+    write_json_atomic(path, {"version": "ptal", "external_data": {}, "results": results})
+
+
+def _read_document(source, kind: str) -> tuple[str, dict]:
+    if isinstance(source, dict):
+        return kind, source
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"{kind} source must be a path or a dict, got {type(source).__name__}")
+    name = os.fspath(source)
+    try:
+        with open(name, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{name}: not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{name}: must hold a JSON object, got {type(document).__name__}")
+    return name, document
+
+
+def _field(mapping: dict, key: str, kind: type, where: str):
+    if key not in mapping:
+        raise ValueError(f"{where}: missing field {key!r}")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        raise ValueError(f"{where}: field {key!r} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _parse_segment(entry, where: str) -> tuple[float, float, str]:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: must be an object with 'segment' and 'label', got {type(entry).__name__}")
+    segment = _field(entry, "segment", list, where)
+    if len(segment) != 2:
+        raise ValueError(f"{where}: segment must be [start, end], got {segment!r}")
+    start = _parse_number(segment[0], "segment start", where)
+    end = _parse_number(segment[1], "segment end", where)
+    if end < start:
+        raise ValueError(f"{where}: segment end < start: {segment!r}")
+    return start, end, _field(entry, "label", str, where)
+
+
+def _parse_number(value, what: str, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{where}: {what} must be a number, got {value!r}") from None
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ValueError(f"{where}: {what} must be a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: {what} must be finite, got {value!r}")
+    return number
+
+
+def _build(video_ids: list[str], class_names: list[str], rows: list, scores: list | None) -> Segments:
+    class_index = {class_name: i for i, class_name in enumerate(class_names)}
+    labels = []
+    for _, _, _, label, where in rows:
+        if label not in class_index:
+            raise ValueError(f"{where}: unknown label {label!r} (not one of the {len(class_names)} classes)")
+        labels.append(class_index[label])
+    return Segments(video_ids, class_names,
+                    video=np.array([row[0] for row in rows], dtype=np.int64),
+                    start=np.array([row[1] for row in rows], dtype=np.float64),
+                    end=np.array([row[2] for row in rows], dtype=np.float64),
+                    label=np.array(labels, dtype=np.int64),
+                    score=None if scores is None else np.array(scores, dtype=np.float64))

@@ -1,0 +1,36 @@
+"""Files that appear whole or not at all: every file ptal writes goes through here."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from os import PathLike
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | PathLike):
+    """Open ``path`` for binary writing so that it appears whole or not at all: the content goes to a
+    temporary file in the same directory, which is flushed, fsynced and renamed over ``path`` when the
+    block exits without an exception (and removed when it raises). Parent directories are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def write_json_atomic(path: str | PathLike, document) -> None:
+    """Write ``document`` as JSON (no NaN/inf allowed) to ``path`` through :func:`atomic_file`."""
+    text = json.dumps(document, allow_nan=False)
+    with atomic_file(path) as file:
+        file.write(text.encode("utf-8"))

@@ -1,0 +1,116 @@
+"""Snippet-feature sources: one ``(T, D)`` array per video, read lazily.
+
+Every source has the interface of ``FeatureSource``: ``dim``, ``length(video_id)`` (cheap: no
+feature is read) and ``load(video_id, start, stop)`` (rows ``[start, stop)`` as float32). The file
+readers memory-map their ``.npy`` files, so loading a window of a long video reads only that window.
+
+Layouts:
+- ``LacpFeatures``: ``<root>/features/<split>/rgb/<video>.npy`` and ``.../flow/<video>.npy``, each
+  ``(T, D/2)`` (I3D: 1024), concatenated RGB ‖ flow to ``(T, D)``; the LACP release's layout.
+- ``NpyFeatures``: ``<directory>/<video>.npy`` holding ``(T, D)``; ActionFormer's layout.
+
+Errors name the file: ``FileNotFoundError`` for a missing video, ``ValueError`` for an array that
+is not 2-D, has the wrong dimension, holds a non-finite value in the rows read, or (LACP layout)
+whose RGB and flow lengths differ.
+"""
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ptal.data.atomic import atomic_file
+
+
+class FeatureSource(Protocol):
+    """What ``VideoDataset`` needs from features: the layouts below and ``SyntheticThumos14``."""
+
+    dim: int
+
+    def length(self, video_id: str) -> int:
+        """Number of snippets T of the video."""
+
+    def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows ``[start, stop)`` (``stop=None``: to the end) of the video's features, ``(stop - start, D)``
+        float32, a new array."""
+
+
+class NpyFeatures:
+    """One ``(T, dim)`` array per video: ``<directory>/<video_id>.npy`` (any float dtype)."""
+
+    def __init__(self, directory: str | PathLike, dim: int = 2048):
+        self.directory = Path(directory)
+        self.dim = dim
+
+    def length(self, video_id: str) -> int:
+        return len(_open(self.directory / f"{video_id}.npy", video_id, self.dim))
+
+    def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        path = self.directory / f"{video_id}.npy"
+        return _read_rows(_open(path, video_id, self.dim), path, start, stop)
+
+
+class LacpFeatures:
+    """LACP's layout: ``<root>/features/<split>/{rgb,flow}/<video_id>.npy``, each ``(T, dim / 2)``,
+    loaded as their concatenation RGB ‖ flow, ``(T, dim)``."""
+
+    def __init__(self, root: str | PathLike, split: str, dim: int = 2048):
+        if dim % 2:
+            raise ValueError(f"dim must be even (RGB and flow halves), got {dim}")
+        self.root = Path(root)
+        self.split = split
+        self.dim = dim
+
+    def paths(self, video_id: str) -> tuple[Path, Path]:
+        """The RGB and flow files of a video."""
+        streams = self.root / "features" / self.split
+        return streams / "rgb" / f"{video_id}.npy", streams / "flow" / f"{video_id}.npy"
+
+    def length(self, video_id: str) -> int:
+        return len(self._open(video_id)[0])
+
+    def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        arrays = self._open(video_id)
+        return np.concatenate([_read_rows(array, path, start, stop)
+                               for array, path in zip(arrays, self.paths(video_id))], axis=1)
+
+    def _open(self, video_id: str) -> tuple[np.ndarray, np.ndarray]:
+        rgb_path, flow_path = self.paths(video_id)
+        rgb, flow = (_open(path, video_id, self.dim // 2) for path in (rgb_path, flow_path))
+        if len(rgb) != len(flow):
+            raise ValueError(f"video {video_id!r}: {rgb_path} has {len(rgb)} snippets but {flow_path} has "
+                             f"{len(flow)}; RGB and flow must have the same length")
+        return rgb, flow
+
+
+def _open(path: Path, video_id: str, dim: int) -> np.ndarray:
+    """Memory-map a ``(T, dim)`` array, checking its shape (not its values)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no features for video {video_id!r}: {path} does not exist")
+    array = np.load(path, mmap_mode="r")
+    if array.ndim != 2 or array.shape[1] != dim:
+        raise ValueError(f"{path}: features of shape {array.shape}; expected (T, {dim})")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{path}: features of dtype {array.dtype}; expected a float dtype")
+    return array
+
+
+def _read_rows(array: np.ndarray, path: Path, start: int, stop: int | None) -> np.ndarray:
+    """Rows ``[start, stop)`` as a new float32 array, each value checked to be finite."""
+    stop = len(array) if stop is None else stop
+    if not 0 <= start <= stop <= len(array):
+        raise ValueError(f"{path}: rows [{start}, {stop}) requested from an array of {len(array)} rows")
+    rows = np.array(array[start:stop], dtype=np.float32)
+    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{path}: non-finite value in row {start + bad[0]} "
+                         f"({len(bad)} of rows [{start}, {stop}) affected)")
+    return rows
+
+
+def save_features(path: str | PathLike, features: np.ndarray) -> None:
+    """Write one video's ``(T, D)`` features to an ``.npy`` file, atomically."""
+    with atomic_file(path) as file:
+        np.save(file, features)

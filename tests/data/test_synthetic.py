@@ -1,0 +1,161 @@
+import dataclasses
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ptal.data import (LacpFeatures, PointLabels, Segments, SyntheticThumos14, Thumos14, load_thumos14,
+                       write_benchmark)
+from ptal.data.command import add_parser
+from ptal.data.synthetic import Phase
+
+CLASSES = ["a", "b"]
+B, C, S, M, E = Phase.BACKGROUND, Phase.CONTEXT, Phase.START, Phase.MIDDLE, Phase.END
+
+
+@pytest.fixture(scope="module")
+def thumos():
+    return load_thumos14()
+
+
+def hand_made(segments, points_at=()):
+    """One video 'v' at 25 fps with the given (start_s, end_s, class) instances and point snippets."""
+    start, end, label = (np.array(column) for column in zip(*segments))
+    truth = Segments(["v"], CLASSES, np.zeros(len(start), dtype=np.int64), start, end, label)
+    snippet = np.array(points_at, dtype=np.int64)
+    zeros = np.zeros(len(snippet), dtype=np.int64)
+    points = PointLabels(["v"], CLASSES, zeros, zeros, snippet * 16, snippet * 0.64, snippet)
+    return Thumos14(Path("hand-made"), CLASSES, {"train": ["v"], "test": []}, {"v": 25.0}, truth, points)
+
+
+def test_layout_hand_computed():
+    # Instance [0, 6.4] s = snippets [0, 10): u = (t + 0.5) / 10 -> START for t <= 2, MIDDLE 3-6, END 7-9;
+    # context: ceil(0.25 * 10) = 3 snippets after it. Instance [16.0, 16.2] s = [25, 25.3125) snippets holds
+    # no snippet centre, so it is the midpoint's snippet 25 alone, with 1 context snippet on each side.
+    generator = SyntheticThumos14(hand_made([(0.0, 6.4, 0), (16.0, 16.2, 1)]), dim=8)
+    layout = generator.layout("v")
+    assert layout.length == generator.length("v") > 26
+    assert layout.phase[:27].tolist() == [S, S, S, M, M, M, M, E, E, E, C, C, C] + [B] * 11 + [C, M, C]
+    assert layout.phase[27:].tolist() == [B] * (layout.length - 27)
+    assert layout.classes[:10, 0].all() and not layout.classes[10:, 0].any()
+    assert np.flatnonzero(layout.classes[:, 1]).tolist() == [25]
+
+
+def test_length_covers_annotations_plus_a_tail():
+    # Ends at 6.4 s = 10 snippets, but a point at snippet 12 extends the covered part to 13.
+    generator = SyntheticThumos14(hand_made([(0.0, 6.4, 0)], points_at=[12]), dim=8)
+    lengths = [SyntheticThumos14(generator.annotations, dim=8, seed=seed).length("v") for seed in range(40)]
+    assert min(lengths) >= 14 and len(set(lengths)) > 5
+
+
+def test_points_fall_in_the_middle_phase(thumos):
+    # The packaged points lie within a few frames of their instance's centre, which is always MIDDLE.
+    generator = SyntheticThumos14(thumos, dim=8)
+    in_middle = []
+    for video_id in thumos.splits["train"]:
+        layout, points = generator.layout(video_id), thumos.points.of_video(video_id)
+        in_middle += list((layout.phase[points.snippet] == M) & layout.classes[points.snippet, points.label])
+    assert np.mean(in_middle) > 0.95
+
+
+def test_deterministic_per_video(thumos):
+    first, second = thumos.splits["test"][:2]
+    features = SyntheticThumos14(thumos, dim=16, seed=3).load(first)
+    other_order = SyntheticThumos14(thumos, dim=16, seed=3)
+    other_order.load(second)
+    np.testing.assert_array_equal(other_order.load(first), features)
+    assert not np.array_equal(SyntheticThumos14(thumos, dim=16, seed=4).load(first), features)
+    assert features.shape == (SyntheticThumos14(thumos, dim=16, seed=3).length(first), 16)
+    assert features.dtype == np.float32 and features.min() >= 0
+    np.testing.assert_array_equal(features.astype(np.float16).astype(np.float32), features)
+    np.testing.assert_array_equal(SyntheticThumos14(thumos, dim=16, seed=3).load(first, 5, 9), features[5:9])
+
+
+def test_cache_holds_float16_and_is_read_back(thumos, tmp_path, monkeypatch):
+    video = thumos.splits["train"][0]
+    expected = SyntheticThumos14(thumos, dim=16).load(video)
+    cached = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    np.testing.assert_array_equal(cached.load(video), expected)
+    files = list(tmp_path.rglob("*.npy"))
+    assert [f.name for f in files] == [f"{video}.npy"] and np.load(files[0]).dtype == np.float16
+    reader = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    monkeypatch.setattr(reader, "generate", lambda video_id: pytest.fail("regenerated a cached video"))
+    np.testing.assert_array_equal(reader.load(video, 2, 7), expected[2:7])
+    assert SyntheticThumos14(thumos, dim=16, seed=1, cache_dir=tmp_path).cache_dir != reader.cache_dir
+
+
+def test_written_benchmark_reads_back_through_the_lacp_reader(thumos, tmp_path):
+    splits = {"train": thumos.splits["train"][:3], "test": thumos.splits["test"][:2]}
+    subset = dataclasses.replace(thumos, splits=splits)
+    generator = SyntheticThumos14(subset, dim=6, seed=2)
+    write_benchmark(generator, tmp_path, ["train", "test"])
+    for split, videos in subset.splits.items():
+        reader = LacpFeatures(tmp_path, split, dim=6)
+        for video in videos:
+            np.testing.assert_array_equal(reader.load(video), generator.load(video))
+    assert load_thumos14(tmp_path).points.snippet.tolist() == thumos.points.snippet.tolist()
+    assert json.loads((tmp_path / "synthetic.json").read_text())["seed"] == 2
+
+
+def run_cli(argv):
+    import argparse
+    parser = argparse.ArgumentParser(prog="ptal")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_writes_the_lacp_layout(thumos, tmp_path):
+    assert run_cli(["data", "synth", "--out", str(tmp_path), "--d", "4", "--seed", "1", "--split", "train"]) == 0
+    assert sorted(p.name for p in (tmp_path / "features").iterdir()) == ["train"]
+    assert len(list((tmp_path / "features" / "train" / "flow").glob("*.npy"))) == 200
+    assert (tmp_path / "point_gaussian" / "point_labels.csv").is_file()
+    video = thumos.splits["train"][7]
+    np.testing.assert_array_equal(LacpFeatures(tmp_path, "train", dim=4).load(video),
+                                  SyntheticThumos14(thumos, dim=4, seed=1).load(video))
+    assert run_cli(["data", "synth", "--out", str(tmp_path / "odd"), "--d", "5"]) == 2
+
+
+def detections(generator, videos, score_of, is_action):
+    """Segments of every run of snippets where ``is_action`` holds, once per class, scored by the run's mean
+    of ``score_of[:, c]``: (video, start_s, end_s, class, score) rows."""
+    templates = generator.templates()
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    phases = unit(np.stack([templates.start, templates.middle, templates.end], axis=1))  # (C, 3, D)
+    background = unit(np.concatenate([templates.background, templates.context]))
+    rows = []
+    for index, video in enumerate(videos):
+        features = unit(generator.load(video))
+        similarity = np.einsum("td,cpd->tcp", features, phases)
+        scores = score_of(similarity)
+        action = is_action(similarity, (features @ background.T).max(axis=1))
+        edges = np.diff(np.concatenate([[0], action.astype(int), [0]]))
+        for first, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            rows += [(index, first * 0.64, stop * 0.64, c, scores[first:stop, c].mean())
+                     for c in range(scores.shape[1])]
+    video, start, end, label, score = zip(*rows)
+    return Segments(videos, generator.annotations.class_names, video, start, end, label, score)
+
+
+def test_benchmark_measures_completeness(thumos):
+    # A template-matching oracle that knows every phase localises well; one that knows only the middle
+    # phase finds every instance (high mAP@0.1) but only its middle 40 % (tIoU 0.4: low mAP@0.7).
+    from ptal.eval import detection_map
+
+    videos = thumos.splits["test"][::5]
+    generator = SyntheticThumos14(thumos, dim=192)
+    everything = thumos.ground_truth
+    truth = everything.take(np.isin(np.array(everything.video_ids)[everything.video], videos))
+    truth = Segments(videos, truth.class_names, [videos.index(truth.video_ids[v]) for v in truth.video],
+                     truth.start, truth.end, truth.label)
+    oracle = detections(generator, videos, lambda s: s.max(axis=2),
+                        lambda s, background: s.max(axis=(1, 2)) > background)
+    middle = detections(generator, videos, lambda s: s[:, :, 1], lambda s, background: (
+        s[:, :, 1].max(axis=1) > np.maximum(background, s[:, :, [0, 2]].max(axis=(1, 2)))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # classes absent from the subset
+        oracle_map, middle_map = (detection_map(truth, found).map for found in (oracle, middle))
+    assert oracle_map.min() > 0.7 and oracle_map[0] > 0.85, oracle_map
+    assert middle_map[0] > 0.9 and middle_map[-1] < 0.05, middle_map

@@ -1,0 +1,147 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from ptal.data.activitynet import Segments, load_ground_truth, load_predictions, write_predictions
+from tests.eval.workloads import THUMOS14_GT
+
+GROUND_TRUTH = {"database": {
+    "b": {"subset": "test", "annotations": [{"segment": ["1.5", "3"], "label": "Jump"},
+                                            {"segment": [4, 9.25], "label": "Dive"}]},
+    "a": {"subset": "train", "annotations": [{"segment": [0, 1], "label": "Swim"}]},
+    "c": {"subset": "test", "annotations": []},
+}}
+
+
+def test_load_ground_truth_keeps_file_order_and_videos_without_segments():
+    gt = load_ground_truth(GROUND_TRUTH, subset="test")
+    assert gt.video_ids == ["b", "c"] and gt.class_names == ["Dive", "Jump"] and gt.score is None
+    np.testing.assert_array_equal(gt.video, [0, 0])
+    np.testing.assert_array_equal(gt.start, [1.5, 4.0])
+    np.testing.assert_array_equal(gt.end, [3.0, 9.25])
+    np.testing.assert_array_equal(gt.label, [1, 0])
+    assert len(gt.of_video("c")) == 0 and len(gt.of_video("b")) == 2
+
+
+def test_load_ground_truth_all_subsets_and_given_classes(tmp_path):
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(GROUND_TRUTH))
+    gt = load_ground_truth(path, class_names=["Swim", "Jump", "Dive", "Run"])
+    assert gt.video_ids == ["b", "a", "c"]
+    np.testing.assert_array_equal(gt.label, [1, 2, 0])
+    with pytest.raises(ValueError, match="video 'a', annotation 0: unknown label 'Swim'"):
+        load_ground_truth(path, class_names=["Jump", "Dive"])
+
+
+@pytest.mark.parametrize("annotation, match", [
+    ({"segment": [3, 1], "label": "x"}, "annotation 0: segment end < start"),
+    ({"segment": ["nan", 1], "label": "x"}, "annotation 0: segment start must be finite"),
+    ({"segment": ["one", 2], "label": "x"}, "annotation 0: segment start must be a number, got 'one'"),
+    ({"segment": [1], "label": "x"}, "annotation 0: segment must be \\[start, end\\]"),
+    ({"segment": [1, 2]}, "annotation 0: missing field 'label'"),
+    ({"segment": [True, 2], "label": "x"}, "annotation 0: segment start must be a number, got True"),
+    ("oops", "annotation 0: must be an object"),
+])
+def test_bad_ground_truth_rows(annotation, match):
+    with pytest.raises(ValueError, match=f"ground truth: video 'v', {match}"):
+        load_ground_truth({"database": {"v": {"subset": "test", "annotations": [annotation]}}})
+
+
+def test_bad_ground_truth_file(tmp_path):
+    path = tmp_path / "gt.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=f"{path}: not valid JSON"):
+        load_ground_truth(path)
+    with pytest.raises(ValueError, match="ground truth: missing field 'database'"):
+        load_ground_truth({"results": {}})
+    with pytest.raises(ValueError, match="video 'v': missing field 'subset'"):
+        load_ground_truth({"database": {"v": {"annotations": []}}}, subset="test")
+    with pytest.raises(TypeError, match="ground truth source must be a path or a dict"):
+        load_ground_truth(3)
+
+
+def test_load_predictions_keeps_other_videos_with_one_warning():
+    document = {"results": {"b": [{"segment": ["1", "2"], "label": "Jump", "score": 0.5}],
+                            "x": [{"segment": [0, 1], "label": "Dive", "score": 0.25}] * 2,
+                            "y": [{"segment": [0, 1], "label": "Dive", "score": 0.125}]}}
+    with pytest.warns(UserWarning, match="3 prediction\\(s\\) on 2 video\\(s\\) outside video_ids") as caught:
+        predictions = load_predictions(document, ["b", "c"], ["Dive", "Jump"])
+    assert len(caught) == 1
+    assert predictions.video_ids == ["b", "c", "x", "y"]
+    np.testing.assert_array_equal(predictions.video, [0, 2, 2, 3])
+    np.testing.assert_array_equal(predictions.score, [0.5, 0.25, 0.25, 0.125])
+
+
+@pytest.mark.parametrize("row, match", [
+    ({"segment": [0, 1], "label": "Run", "score": 1}, "prediction 0: unknown label 'Run'"),
+    ({"segment": [0, 1], "label": "Dive"}, "prediction 0: score must be a number, got None"),
+    ({"segment": [0, 1], "label": "Dive", "score": float("inf")}, "prediction 0: score must be finite"),
+    ({"segment": [0, float("nan")], "label": "Dive", "score": 1}, "prediction 0: segment end must be finite"),
+    ({"segment": [2, 1], "label": "Dive", "score": 1}, "prediction 0: segment end < start"),
+])
+def test_bad_prediction_rows(row, match):
+    with pytest.raises(ValueError, match=f"predictions: video 'b', {match}"):
+        load_predictions({"results": {"b": [row]}}, ["b"], ["Dive"])
+
+
+def test_bad_prediction_documents():
+    with pytest.raises(ValueError, match="predictions: missing field 'results'"):
+        load_predictions({"database": {}}, [], [])
+    with pytest.raises(ValueError, match="video 'b': must be a list of predictions"):
+        load_predictions({"results": {"b": {}}}, ["b"], [])
+
+
+def test_write_predictions_round_trips_atomically(tmp_path):
+    predictions = Segments(["v1", "v2", "v3"], ["A", "B"], video=[1, 0, 1], start=[0.1, 2.0, 1 / 3],
+                           end=[0.2, 2.5, 2 / 3], label=[0, 1, 1], score=[0.9, 0.8, 1 / 7])
+    path = tmp_path / "pred.json"
+    path.write_text("old")
+    write_predictions(path, predictions)
+    assert os.listdir(tmp_path) == ["pred.json"]
+    document = json.loads(path.read_text())
+    assert document["results"]["v3"] == [] and set(document) == {"version", "external_data", "results"}
+    loaded = load_predictions(document, predictions.video_ids, predictions.class_names)
+    order = np.argsort(predictions.video, kind="stable")  # written grouped by video
+    for column in ("video", "start", "end", "label", "score"):
+        np.testing.assert_array_equal(getattr(loaded, column), getattr(predictions, column)[order])
+
+
+def test_write_predictions_needs_scores(tmp_path):
+    with pytest.raises(ValueError, match="predictions must have scores"):
+        write_predictions(tmp_path / "p.json", Segments(["a"], ["x"], [0], [0.0], [1.0], [0]))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(video=[0, 0]), "Segments columns must have one length"),
+    (dict(video=[1]), "Segments.video must index a list of 1, row 0 is 1"),
+    (dict(label=[-1]), "Segments.label must index a list of 1"),
+    (dict(end=[-1.0]), "Segments must have end >= start, row 0"),
+    (dict(start=[float("nan")]), "Segments.start must be finite"),
+    (dict(score=[float("inf")]), "Segments.score must be finite"),
+    (dict(video=[[0]]), "Segments.video must be 1-dimensional"),
+])
+def test_segments_validation(kwargs, match):
+    columns = dict(video=[0], start=[0.0], end=[1.0], label=[0], score=[1.0])
+    columns.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        Segments(["a"], ["x"], **columns)
+
+
+def test_segments_reject_float_indices():
+    with pytest.raises(TypeError, match="Segments.video must hold integers"):
+        Segments(["a"], ["x"], video=[0.0], start=[0.0], end=[1.0], label=[0])
+
+
+def test_thumos14_ground_truth():
+    if not THUMOS14_GT.exists():
+        pytest.skip(f"THUMOS14 annotations not found at {THUMOS14_GT}")
+    test = load_ground_truth(THUMOS14_GT, subset="test")
+    train = load_ground_truth(THUMOS14_GT, subset="train")
+    assert (len(test.video_ids), len(test), len(test.class_names)) == (210, 3311, 20)
+    assert (len(train.video_ids), len(train)) == (200, 3007)
+    assert test.class_names == train.class_names
+    first = test.of_video("video_test_0000896")
+    np.testing.assert_array_equal(first.start[:2], [18.6, 29.1])
+    assert {first.class_names[c] for c in first.label} == {"HighJump"}
