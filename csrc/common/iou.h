@@ -18,6 +18,12 @@ PTAL_HD T segment_iou(T s1, T e1, T s2, T e2, T length_offset) {
   return uni > T(0) ? inter / uni : T(0);
 }
 
+// Whether [s1, e1] and [s2, e2] share a positive length, i.e. segment_iou(..., 0) > 0.
+template <typename T>
+PTAL_HD bool overlap(T s1, T e1, T s2, T e2) {
+  return (e1 < e2 ? e1 : e2) > (s1 > s2 ? s1 : s2);
+}
+
 // The suppression test of hard NMS: IoU > threshold, or >= when `suppress_at_threshold`.
 template <typename T>
 PTAL_HD bool suppresses(T iou, T threshold, bool suppress_at_threshold) {

@@ -30,8 +30,9 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
       best = -1;
       for (int64_t i = begin; i < end; ++i) {
         if (work[i] == -INFINITY) continue;
-        const double iou = ptal::segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
-        if (iou > 0.0) work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);  // weight(0) = 1
+        const double si = segments[2 * i], ei = segments[2 * i + 1];
+        if (overlap(s, e, si, ei))  // otherwise IoU = 0 and the weight is exactly 1
+          work[i] *= soft_nms_weight(ptal::segment_iou<double>(s, e, si, ei, 0.0), method, sigma, iou_threshold);
         if (best < 0 || work[i] > work[best]) best = i;
       }
     }

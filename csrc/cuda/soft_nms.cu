@@ -64,8 +64,9 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
     for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
       if (i == best) work[i] = -INFINITY;
       if (work[i] == -INFINITY) continue;
-      const double iou = segment_iou<double>(s, e, segments[2 * i], segments[2 * i + 1], 0.0);
-      if (iou > 0.0) work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);  // weight(0) = 1
+      const double si = segments[2 * i], ei = segments[2 * i + 1];
+      if (overlap(s, e, si, ei))  // otherwise IoU = 0 and the weight is exactly 1
+        work[i] *= soft_nms_weight(segment_iou<double>(s, e, si, ei, 0.0), method, sigma, iou_threshold);
       take_better(score, row, work[i], i);
     }
   }
