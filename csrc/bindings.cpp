@@ -68,6 +68,18 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
   m.def(
+      (std::string("optimal_sequence_search_exact_") + suffix).c_str(),
+      [](Address cas, Address act_seed, Address background_seed, Address any_action, Address lengths, Address pairs,
+         int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels, double outer_ratio,
+         Address pseudo_labels, Address pair_scores, Address pair_segments) {
+        kernels::optimal_sequence_search_exact<T>(
+            at<const T>(cas), at<const uint8_t>(act_seed), at<const uint8_t>(background_seed),
+            at<const uint8_t>(any_action), at<const int64_t>(lengths), at<const int64_t>(pairs), num_pairs, max_length,
+            num_classes, cas_channels, outer_ratio, at<uint8_t>(pseudo_labels), at<double>(pair_scores),
+            at<int64_t>(pair_segments));
+      },
+      release);
+  m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
          double length_offset, bool suppress_at_threshold, Address keep) {

@@ -23,4 +23,15 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
               double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts);
 
+// LACP's optimal sequence search, exact method, over (video, class) pairs (P, 2). cas (B, T_max,
+// cas_channels), act_seed (B, T_max, C), background_seed and any_action (B, T_max) as 0/1 bytes; lengths (B,).
+// Writes 1s of the pair's class into pseudo_labels (B, T_max, C) (zeroed by the caller), the pair's mean OIC
+// into pair_scores and its number of segments into pair_segments (-1: a gap without background seed).
+template <typename T>
+void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
+                                   const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,
+                                   int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels,
+                                   double outer_ratio, uint8_t* pseudo_labels, double* pair_scores,
+                                   int64_t* pair_segments);
+
 }  // namespace ptal::cpu

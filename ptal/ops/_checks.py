@@ -85,3 +85,34 @@ def choice(name: str, value, options: tuple[str, ...]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def lengths(value, batch: int, max_length: int, device: torch.device) -> torch.Tensor:
+    """``lengths`` (B,) integers in [0, T_max], or T_max for every video when None. -> (B,) int64 on CPU."""
+    if value is None:
+        return torch.full((batch,), max_length, dtype=torch.int64)
+    value = tensor("lengths", value, ndim=1, dtypes=(torch.int64, torch.int32))
+    length("lengths", value, batch, "the batch")
+    if value.device != device:
+        raise ValueError(f"lengths must be on {device}, like the other inputs, got {value.device}")
+    value = value.to(device="cpu", dtype=torch.int64)
+    if bool(((value < 0) | (value > max_length)).any()):
+        raise ValueError(f"lengths must lie in [0, {max_length}], got {value.tolist()}")
+    return value
+
+
+def binary(name: str, value: torch.Tensor) -> torch.Tensor:
+    """A 0/1 tensor of any real or bool dtype. -> bool."""
+    if value.dtype != torch.bool and not bool(((value == 0) | (value == 1)).all()):
+        raise ValueError(f"{name} must hold only 0 and 1")
+    return value.bool()
+
+
+def beyond_lengths(name: str, value: torch.Tensor, lengths_value: torch.Tensor) -> None:
+    """Raise when ``value`` (B, T, ...) is nonzero at a time step past its video's length."""
+    steps = torch.arange(value.shape[1], device=value.device)
+    past = steps[None, :] >= lengths_value.to(value.device)[:, None]
+    nonzero = value.reshape(value.shape[0], value.shape[1], -1).bool().any(-1)
+    if bool((past & nonzero).any()):
+        video = int(torch.nonzero(past & nonzero)[0, 0])
+        raise ValueError(f"{name}: video {video} has nonzero entries past its length {int(lengths_value[video])}")

@@ -1,0 +1,70 @@
+import torch
+
+from ptal.ops import _checks
+from ptal_core.backends import select
+
+
+def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed: torch.Tensor,
+                            video_labels: torch.Tensor, lengths: torch.Tensor | None = None, *,
+                            method: str = "exact", budget: int = 25, thresh: float = 0.1,
+                            outer_ratio: float = 0.25, backend: str | None = None):
+    """LACP's optimal sequence search (OSS): dense pseudo labels from seeds, batched over videos × classes.
+
+    For every video and every class it is labelled with (``video_labels``) that has at least one action
+    seed, the action seeds of the class and the background seeds (``bkg_seed`` plus the snippets that are
+    action seeds of other classes only) define a transcript: alternating background/action segments, each
+    covering a seed range (see ../shared/specs/lacp.md, OSS steps 1-3). Among the labellings that follow
+    it, the search returns the one of maximal mean outer-inner contrast (OIC, ``outer_ratio`` margins; on
+    ``cas[..., c]`` for action segments, ``1 - cas[..., c]`` for background ones).
+
+    ``method="exact"`` maximises the mean exactly by dynamic programming over segment starts (O(1) OIC
+    from float64 prefix sums); ties go to the earliest boundaries (the lexicographically smallest vector of
+    segment starts). ``method="beam"`` (LACP's release, with ``budget`` and ``thresh``) is not available yet.
+
+    Args:
+        cas: (B, T, C+1) float32/float64 fused class activation sequence (the last channel, background,
+            is not used).
+        act_seed: (B, T, C) 0/1 action seeds (points plus extra seeds from ``select_seeds``).
+        bkg_seed: (B, T) 0/1 background seeds; never at a snippet that is an action seed.
+        video_labels: (B, C) 0/1 video-level labels.
+        lengths: (B,) int lengths (default T); seeds past a video's length are an error.
+
+    Returns:
+        ``pseudo_labels`` (B, T, C) uint8: 1 on the action segments of the searched classes, 0 elsewhere
+        (and past each video's length); ``sequence_score`` (B,) in ``cas``'s dtype: the mean over the
+        searched classes of their mean OIC (0 for a video with none).
+
+    Raises ValueError when two action runs of a searched class have no background seed between them
+    (LACP's release fails an assertion there), naming the video and class.
+    """
+    cas = _checks.tensor("cas", cas, ndim=3, dtypes=_checks.FLOAT_DTYPES)
+    batch, max_length, channels = cas.shape
+    act_seed = _checks.tensor("act_seed", act_seed, ndim=3)
+    bkg_seed = _checks.tensor("bkg_seed", bkg_seed, ndim=2)
+    video_labels = _checks.tensor("video_labels", video_labels, ndim=2)
+    if act_seed.shape != (batch, max_length, channels - 1):
+        raise ValueError(f"act_seed must have shape {(batch, max_length, channels - 1)} (cas has C+1 = {channels} "
+                         f"channels), got {tuple(act_seed.shape)}")
+    if bkg_seed.shape != (batch, max_length):
+        raise ValueError(f"bkg_seed must have shape {(batch, max_length)}, got {tuple(bkg_seed.shape)}")
+    if video_labels.shape != (batch, channels - 1):
+        raise ValueError(f"video_labels must have shape {(batch, channels - 1)}, got {tuple(video_labels.shape)}")
+    device = _checks.same_device(cas=cas, act_seed=act_seed, bkg_seed=bkg_seed, video_labels=video_labels)
+    lengths = _checks.lengths(lengths, batch, max_length, device)
+    _checks.finite("cas", cas)
+    act_seed = _checks.binary("act_seed", act_seed)
+    bkg_seed = _checks.binary("bkg_seed", bkg_seed)
+    video_labels = _checks.binary("video_labels", video_labels)
+    _checks.beyond_lengths("act_seed", act_seed, lengths)
+    _checks.beyond_lengths("bkg_seed", bkg_seed, lengths)
+    both = act_seed.any(-1) & bkg_seed
+    if bool(both.any()):
+        video, step = torch.nonzero(both)[0].tolist()
+        raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")
+    method = _checks.choice("method", method, ("exact", "beam"))
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be a positive int, got {budget!r}")
+    thresh = _checks.number("thresh", thresh)
+    outer_ratio = _checks.number("outer_ratio", outer_ratio, low=0.0)
+    impl = select("optimal_sequence_search", device, backend)[1]
+    return impl(cas, act_seed, bkg_seed, video_labels, lengths.to(device), method, budget, thresh, outer_ratio)

@@ -1,0 +1,165 @@
+"""Reference optimal sequence search (LACP's OSS), exact method, in plain Python.
+
+For one video and one class, the action seeds and background seeds define a *transcript*: an alternating
+list of segments (0 = background, 1 = action), each with a seed range [lo, hi] it must cover. A labelling
+is admissible when its segments follow the transcript, tile [0, T) and cover their seed ranges; its score
+is the mean outer-inner contrast (OIC) of its segments (on cas for action, 1 - cas for background).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import torch
+
+from ptal_core.backends import register
+from ptal_core.runs import runs
+
+BACKGROUND, ACTION = 0, 1
+
+
+class TranscriptError(ValueError):
+    """Two action runs of a class with no background seed between them (LACP's release asserts)."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    labels: list[int]       # per segment: BACKGROUND or ACTION, alternating
+    lo: list[int]           # segment k must cover [lo[k], hi[k]]
+    hi: list[int]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def build_transcript(action: list[bool], background: list[bool]) -> Transcript:
+    """Transcript of one video·class from its action seeds and background seeds (both length T, with
+    at least one action seed). The background seeds here include the snippets that are action seeds of
+    other classes only. Raises TranscriptError when two action runs have no background seed between them.
+    """
+    length = len(action)
+    action_runs = runs(torch.tensor(action, dtype=torch.bool)).tolist()
+    bkg = [t for t in range(length) if background[t]]
+    labels, lo, hi = [], [], []
+
+    def add(label, first, last):
+        labels.append(label)
+        lo.append(first)
+        hi.append(last)
+
+    first_start = action_runs[0][0]
+    leading = [t for t in bkg if t < first_start]
+    if leading:
+        add(BACKGROUND, 0, leading[-1])
+    for i, (start, end) in enumerate(action_runs):
+        if i > 0:
+            gap = [t for t in bkg if action_runs[i - 1][1] < t < start]
+            if not gap:
+                raise TranscriptError(f"no background seed between the action runs ending at {action_runs[i - 1][1]} "
+                                      f"and starting at {start}")
+            add(BACKGROUND, gap[0], gap[-1])
+        add(ACTION, 0 if i == 0 and not leading else start, end)
+    trailing = [t for t in bkg if t > action_runs[-1][1]]
+    if trailing:
+        add(BACKGROUND, trailing[0], length - 1)
+    else:
+        hi[-1] = length - 1
+    return Transcript(labels, lo, hi)
+
+
+def prefix_sums(values: list[float]) -> list[float]:
+    """[0, v0, v0 + v1, ...], summed left to right in float64 (as the C++/CUDA kernels do)."""
+    return [0.0, *itertools.accumulate(values)]
+
+
+def oic(prefix: list[float], start: int, end: int, length: int, outer_ratio: float) -> float:
+    """OIC of [start, end] (inclusive) of a sequence of ``length`` values given its prefix sums; the rule of
+    csrc/common/oic.h: outer margins [int(start - r*len), start) and (end, int(end + r*len)] clipped to
+    the sequence (int() truncates toward zero); an empty outer set has mean 0."""
+    size = end - start + 1
+    outer_start = max(0, int(start - outer_ratio * size))
+    outer_end = min(length - 1, int(end + outer_ratio * size))
+    inner = (prefix[end + 1] - prefix[start]) / size
+    outer_count = (start - outer_start) + (outer_end - end)
+    if outer_count == 0:
+        return inner
+    outer_sum = (prefix[start] - prefix[outer_start]) + (prefix[outer_end + 1] - prefix[end + 1])
+    return inner - outer_sum / outer_count
+
+
+def start_ranges(transcript: Transcript) -> list[range]:
+    """Admissible start positions of each segment: segment 0 starts at 0; segment k > 0 starts after
+    hi[k - 1] and at or before lo[k]."""
+    return [range(0, 1)] + [range(transcript.hi[k - 1] + 1, transcript.lo[k] + 1) for k in range(1, len(transcript))]
+
+
+def exact_search(cas: list[float], transcript: Transcript, outer_ratio: float) -> tuple[list[int], float]:
+    """Admissible labelling of maximal total OIC, by dynamic programming over segment starts.
+
+    ``best[k][b]`` is the best total OIC of segments k..n-1 when segment k starts at b, summed from the
+    last segment backwards: OIC_k + best[k + 1][b']. Ties go to the earliest boundaries: the boundary
+    vector (b_1, ..., b_{n-1}) is the lexicographically smallest among the optimal ones.
+    Returns the segment starts (n,) and the mean OIC.
+    """
+    length, n = len(cas), len(transcript)
+    prefix = {ACTION: prefix_sums(cas), BACKGROUND: prefix_sums([1.0 - value for value in cas])}
+    starts = start_ranges(transcript)
+
+    def segment_oic(k, start, end):
+        return oic(prefix[transcript.labels[k]], start, end, length, outer_ratio)
+
+    best = [dict() for _ in range(n)]
+    next_start = [dict() for _ in range(n)]
+    for b in starts[n - 1]:
+        best[n - 1][b] = segment_oic(n - 1, b, length - 1)
+    for k in range(n - 2, -1, -1):
+        for b in starts[k]:
+            for b_next in starts[k + 1]:
+                total = segment_oic(k, b, b_next - 1) + best[k + 1][b_next]
+                if b not in best[k] or total > best[k][b]:  # strict: the earliest b_next wins ties
+                    best[k][b], next_start[k][b] = total, b_next
+    boundaries = [0]
+    for k in range(n - 1):
+        boundaries.append(next_start[k][boundaries[-1]])
+    return boundaries, best[0][0] / n
+
+
+def labels_from_starts(starts: list[int], transcript: Transcript, length: int) -> list[int]:
+    """Per-snippet action indicator (T,) of the labelling whose segments start at ``starts``."""
+    ends = starts[1:] + [length]
+    out = [0] * length
+    for label, start, end in zip(transcript.labels, starts, ends):
+        if label == ACTION:
+            out[start:end] = [1] * (end - start)
+    return out
+
+
+@register("optimal_sequence_search", "reference")
+def optimal_sequence_search(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
+    """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops."""
+    if method != "exact":
+        raise NotImplementedError("the reference beam search is not implemented yet")
+    batch, _, num_classes = act_seed.shape
+    pseudo_labels = torch.zeros(act_seed.shape, dtype=torch.uint8)
+    sequence_score = torch.zeros(batch, dtype=torch.float64)
+    for v in range(batch):
+        length = int(lengths[v])
+        seeds = act_seed[v, :length].bool()
+        class_scores = []
+        for c in range(num_classes):
+            if not video_labels[v, c] or not seeds[:, c].any():
+                continue
+            other_only = seeds.any(1) & ~seeds[:, c]
+            background = (bkg_seed[v, :length].bool() | other_only).tolist()
+            try:
+                transcript = build_transcript(seeds[:, c].tolist(), background)
+            except TranscriptError as error:
+                raise ValueError(f"act_seed/bkg_seed: video {v}, class {c}: {error}") from None
+            probabilities = cas[v, :length, c].double().tolist()
+            starts, score = exact_search(probabilities, transcript, outer_ratio)
+            pseudo_labels[v, :length, c] = torch.tensor(labels_from_starts(starts, transcript, length),
+                                                         dtype=torch.uint8)
+            class_scores.append(score)
+        if class_scores:
+            sequence_score[v] = sum(class_scores) / len(class_scores)
+    return pseudo_labels.to(cas.device), sequence_score.to(device=cas.device, dtype=cas.dtype)
