@@ -48,6 +48,22 @@ void bind_dtype(py::module_& m, const char* suffix) {
       release);
 #ifdef PTAL_CUDA_MODULE
   m.def(
+      (std::string("optimal_sequence_search_exact_") + suffix).c_str(),
+      [](Address cas, Address act_seed, Address background_seed, Address any_action, Address lengths, Address pairs,
+         int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels, double outer_ratio,
+         Address work_offsets, Address prefix_action, Address prefix_background, Address best, Address next,
+         Address labels, Address lo, Address hi, Address pseudo_labels, Address pair_scores, Address pair_segments,
+         Address stream) {
+        kernels::optimal_sequence_search_exact<T>(
+            at<const T>(cas), at<const uint8_t>(act_seed), at<const uint8_t>(background_seed),
+            at<const uint8_t>(any_action), at<const int64_t>(lengths), at<const int64_t>(pairs), num_pairs, max_length,
+            num_classes, cas_channels, outer_ratio, at<const int64_t>(work_offsets), at<double>(prefix_action),
+            at<double>(prefix_background), at<double>(best), at<int64_t>(next), at<uint8_t>(labels), at<int64_t>(lo),
+            at<int64_t>(hi), at<uint8_t>(pseudo_labels), at<double>(pair_scores), at<int64_t>(pair_segments),
+            reinterpret_cast<void*>(stream));
+      },
+      release);
+  m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address group_offsets, Address tile_offsets, Address mask_offsets, int64_t num_groups,
          int64_t num_tiles, int64_t max_words, double iou_threshold, double length_offset, bool suppress_at_threshold,
@@ -65,6 +81,18 @@ void bind_dtype(py::module_& m, const char* suffix) {
       [](Address a, int64_t m_rows, Address b, int64_t n_rows, double length_offset, Address out) {
         kernels::segment_iou<T>(at<const T>(a), m_rows, at<const T>(b), n_rows, static_cast<T>(length_offset),
                                 at<T>(out));
+      },
+      release);
+  m.def(
+      (std::string("optimal_sequence_search_beam_") + suffix).c_str(),
+      [](Address cas, Address act_seed, Address background_seed, Address any_action, Address lengths, Address pairs,
+         int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels, double outer_ratio,
+         int64_t budget, double thresh, Address pseudo_labels, Address pair_scores, Address pair_segments) {
+        kernels::optimal_sequence_search_beam<T>(
+            at<const T>(cas), at<const uint8_t>(act_seed), at<const uint8_t>(background_seed),
+            at<const uint8_t>(any_action), at<const int64_t>(lengths), at<const int64_t>(pairs), num_pairs, max_length,
+            num_classes, cas_channels, outer_ratio, budget, thresh, at<uint8_t>(pseudo_labels), at<double>(pair_scores),
+            at<int64_t>(pair_segments));
       },
       release);
   m.def(

@@ -34,4 +34,12 @@ void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const 
                                    double outer_ratio, uint8_t* pseudo_labels, double* pair_scores,
                                    int64_t* pair_segments);
 
+// The same with LACP's beam search (the release's decoder) of `budget` hypotheses and pruning `thresh`.
+template <typename T>
+void optimal_sequence_search_beam(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
+                                  const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,
+                                  int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels,
+                                  double outer_ratio, int64_t budget, double thresh, uint8_t* pseudo_labels,
+                                  double* pair_scores, int64_t* pair_segments);
+
 }  // namespace ptal::cpu

@@ -25,6 +25,18 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
               double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream);
 
+// LACP's optimal sequence search, exact method, one block per (video, class) pair; arguments as
+// ptal::cpu::optimal_sequence_search_exact, plus per-pair workspaces: pair p owns entries
+// [work_offsets[p], work_offsets[p + 1]) (its length + 1 of them) of each workspace array.
+template <typename T>
+void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
+                                   const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,
+                                   int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels,
+                                   double outer_ratio, const int64_t* work_offsets, double* prefix_action,
+                                   double* prefix_background, double* best, int64_t* next, uint8_t* labels,
+                                   int64_t* lo, int64_t* hi, uint8_t* pseudo_labels, double* pair_scores,
+                                   int64_t* pair_segments, void* stream);
+
 const char* architectures();
 
 }  // namespace ptal::cuda

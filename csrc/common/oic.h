@@ -24,15 +24,27 @@ PTAL_HD OuterMargins oic_outer_margins(int64_t s, int64_t e, int64_t length, dou
   return {left, right};
 }
 
-// OIC of [s, e] from the prefix sums of p: prefix[0] = 0, prefix[i + 1] = prefix[i] + p[i]. O(1).
+// Inner mean and outer mean of [s, e] from the prefix sums of p: prefix[0] = 0, prefix[i + 1] = prefix[i] + p[i].
+template <typename T>
+struct OicParts {
+  T inner, outer;
+};
+
+template <typename T>
+PTAL_HD OicParts<T> oic_parts_from_prefix(const T* prefix, int64_t s, int64_t e, int64_t length, double outer_ratio) {
+  const OuterMargins margins = oic_outer_margins(s, e, length, outer_ratio);
+  const T inner = (prefix[e + 1] - prefix[s]) / static_cast<T>(e - s + 1);
+  const int64_t outer_count = (s - margins.start) + (margins.end - e);
+  if (outer_count == 0) return {inner, T(0)};
+  const T outer_sum = (prefix[s] - prefix[margins.start]) + (prefix[margins.end + 1] - prefix[e + 1]);
+  return {inner, outer_sum / static_cast<T>(outer_count)};
+}
+
+// OIC of [s, e] from the prefix sums of p. O(1).
 template <typename T>
 PTAL_HD T oic_from_prefix(const T* prefix, int64_t s, int64_t e, int64_t length, double outer_ratio) {
-  const OuterMargins outer = oic_outer_margins(s, e, length, outer_ratio);
-  const T inner = (prefix[e + 1] - prefix[s]) / static_cast<T>(e - s + 1);
-  const int64_t outer_count = (s - outer.start) + (outer.end - e);
-  if (outer_count == 0) return inner;
-  const T outer_sum = (prefix[s] - prefix[outer.start]) + (prefix[outer.end + 1] - prefix[e + 1]);
-  return inner - outer_sum / static_cast<T>(outer_count);
+  const OicParts<T> parts = oic_parts_from_prefix(prefix, s, e, length, outer_ratio);
+  return parts.inner - parts.outer;
 }
 
 }  // namespace ptal

@@ -1,7 +1,7 @@
 import torch
 
 from ptal_core.backends import register
-from ptal_core.native.common import address, kernel
+from ptal_core.native.common import address, cuda_stream, kernel
 
 
 def searched_pairs(act_seed: torch.Tensor, video_labels: torch.Tensor) -> torch.Tensor:
@@ -24,22 +24,50 @@ def raise_for_gaps(pairs: torch.Tensor, pair_segments: torch.Tensor) -> None:
                          f"between them ({bad.numel()} video·class pair(s) affected)")
 
 
-@register("optimal_sequence_search", "cpu")
-def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
-    if method != "exact":
-        raise NotImplementedError("the C++ beam search is not implemented yet; use method='exact'")
+def _search(module, cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
     batch, max_length, num_classes = act_seed.shape
+    device = cas.device
     cas = cas.contiguous()
     act = act_seed.to(torch.uint8).contiguous()
     background = bkg_seed.to(torch.uint8).contiguous()
     any_action = act.amax(2).contiguous()
+    lengths = lengths.contiguous()
     pairs = searched_pairs(act_seed, video_labels).contiguous()
-    pseudo_labels = torch.zeros((batch, max_length, num_classes), dtype=torch.uint8)
-    pair_scores = torch.zeros(pairs.shape[0], dtype=torch.float64)
-    pair_segments = torch.zeros(pairs.shape[0], dtype=torch.int64)
-    kernel("_cpu", "optimal_sequence_search_exact", cas.dtype)(
-        address(cas), address(act), address(background), address(any_action), address(lengths), address(pairs),
-        pairs.shape[0], max_length, num_classes, cas.shape[2], outer_ratio, address(pseudo_labels),
-        address(pair_scores), address(pair_segments))
+    num_pairs = pairs.shape[0]
+    pseudo_labels = torch.zeros((batch, max_length, num_classes), dtype=torch.uint8, device=device)
+    pair_scores = torch.zeros(num_pairs, dtype=torch.float64, device=device)
+    pair_segments = torch.zeros(num_pairs, dtype=torch.int64, device=device)
+    common = (address(cas), address(act), address(background), address(any_action), address(lengths),
+              address(pairs), num_pairs, max_length, num_classes, cas.shape[2], outer_ratio)
+    outputs = (address(pseudo_labels), address(pair_scores), address(pair_segments))
+    if module == "_cpu" and method == "beam":
+        kernel(module, "optimal_sequence_search_beam", cas.dtype)(*common, budget, thresh, *outputs)
+    elif module == "_cpu":
+        kernel(module, "optimal_sequence_search_exact", cas.dtype)(*common, *outputs)
+    elif method == "beam":
+        raise NotImplementedError("the beam search runs on the CPU only (backend='cpu' on CPU tensors); "
+                                  "method='exact' runs on the GPU")
+    else:
+        # Per-pair workspaces of (length + 1) entries each.
+        work_offsets = torch.nn.functional.pad(torch.cumsum(lengths[pairs[:, 0]] + 1, 0), (1, 0)).contiguous()
+        size = int(work_offsets[-1])
+        doubles = [torch.empty(size, dtype=torch.float64, device=device) for _ in range(3)]
+        indices = [torch.empty(size, dtype=torch.int64, device=device) for _ in range(3)]
+        labels = torch.empty(size, dtype=torch.uint8, device=device)
+        workspace = (address(work_offsets), *map(address, doubles), address(indices[0]), address(labels),
+                     address(indices[1]), address(indices[2]))
+        with cuda_stream(device) as stream:
+            kernel(module, "optimal_sequence_search_exact", cas.dtype)(*common, *workspace, *outputs, stream)
     raise_for_gaps(pairs, pair_segments)
     return pseudo_labels, video_scores(pairs, pair_scores, batch).to(cas.dtype)
+
+
+@register("optimal_sequence_search", "cpu")
+def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
+    return _search("_cpu", cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)
+
+
+@register("optimal_sequence_search", "cuda")
+def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh,
+                                 outer_ratio):
+    return _search("_cuda", cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)

@@ -7,6 +7,7 @@ is the mean outer-inner contrast (OIC) of its segments (on cas for action, 1 - c
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -72,19 +73,25 @@ def prefix_sums(values: list[float]) -> list[float]:
     return [0.0, *itertools.accumulate(values)]
 
 
-def oic(prefix: list[float], start: int, end: int, length: int, outer_ratio: float) -> float:
-    """OIC of [start, end] (inclusive) of a sequence of ``length`` values given its prefix sums; the rule of
-    csrc/common/oic.h: outer margins [int(start - r*len), start) and (end, int(end + r*len)] clipped to
-    the sequence (int() truncates toward zero); an empty outer set has mean 0."""
+def oic_parts(prefix: list[float], start: int, end: int, length: int, outer_ratio: float) -> tuple[float, float]:
+    """Inner mean and outer mean of [start, end] (inclusive) of a sequence of ``length`` values given its
+    prefix sums; the rule of csrc/common/oic.h: outer margins [int(start - r*len), start) and
+    (end, int(end + r*len)] clipped to the sequence (int() truncates toward zero); an empty outer set has
+    mean 0."""
     size = end - start + 1
     outer_start = max(0, int(start - outer_ratio * size))
     outer_end = min(length - 1, int(end + outer_ratio * size))
     inner = (prefix[end + 1] - prefix[start]) / size
     outer_count = (start - outer_start) + (outer_end - end)
     if outer_count == 0:
-        return inner
-    outer_sum = (prefix[start] - prefix[outer_start]) + (prefix[outer_end + 1] - prefix[end + 1])
-    return inner - outer_sum / outer_count
+        return inner, 0.0
+    return inner, ((prefix[start] - prefix[outer_start]) + (prefix[outer_end + 1] - prefix[end + 1])) / outer_count
+
+
+def oic(prefix: list[float], start: int, end: int, length: int, outer_ratio: float) -> float:
+    """Outer-inner contrast: inner mean - outer mean (see :func:`oic_parts`)."""
+    inner, outer = oic_parts(prefix, start, end, length, outer_ratio)
+    return inner - outer
 
 
 def start_ranges(transcript: Transcript) -> list[range]:
@@ -124,6 +131,118 @@ def exact_search(cas: list[float], transcript: Transcript, outer_ratio: float) -
     return boundaries, best[0][0] / n
 
 
+@dataclass(frozen=True)
+class Hypothesis:
+    """A labelling of snippets [0, t) in LACP's beam search: the lengths of its completed segments, the
+    length of its current segment, and the running mean OIC of the completed segments (+inf before the
+    first boundary, a quirk of the release: nothing is pruned before it)."""
+    completed: tuple[int, ...]
+    length: int
+    score: float
+
+    @property
+    def segment(self) -> int:
+        return len(self.completed)
+
+
+@functools.total_ordering
+class _KeyPart:
+    """One element of the release's hypothesis key; ints and the history string compare as in Python,
+    and an int orders before a string (where the release's sort would raise TypeError)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def _rank(self):
+        return (isinstance(self.value, str), self.value)
+
+    def __eq__(self, other):
+        return self._rank() == other._rank()
+
+    def __lt__(self, other):
+        return self._rank() < other._rank()
+
+
+def release_key(hypothesis: Hypothesis, transcript: Transcript) -> tuple:
+    """The release's dictionary key of a hypothesis, which orders hypotheses of equal score when pruning:
+    (start symbol -1, labels of the segments so far, current segment length, history "0,d1,d2,...")."""
+    history = ",".join(["0", *map(str, hypothesis.completed)])
+    labels = transcript.labels[:hypothesis.segment + 1]
+    return tuple(_KeyPart(v) for v in (-1, *labels, hypothesis.length, history))
+
+
+def _switch(hypothesis: Hypothesis, prefix, transcript: Transcript, length: int, outer_ratio: float) -> Hypothesis:
+    """Close the current segment at t = sum(completed) + length and start the next one; the running mean
+    is updated as the release does: ((score * (m - 1) + inner) - outer) / m for the m-th segment."""
+    end = sum(hypothesis.completed) + hypothesis.length - 1
+    inner, outer = oic_parts(prefix[transcript.labels[hypothesis.segment]], end - hypothesis.length + 1, end,
+                             length, outer_ratio)
+    m = hypothesis.segment + 1
+    score = inner - outer if m == 1 else ((hypothesis.score * (m - 1)) + inner - outer) / m
+    return Hypothesis(hypothesis.completed + (hypothesis.length,), 1, score)
+
+
+def _prune(hypotheses: list[Hypothesis], transcript: Transcript, thresh: float, budget: int) -> list[Hypothesis]:
+    """Drop hypotheses scoring below ``thresh`` except the best one (best by score, then release key); then,
+    beyond ``budget``, the lowest-scoring ones, keeping every hypothesis tied with the score at the cut.
+    Survivors keep their order."""
+    def ranked(hyps):
+        return sorted(hyps, key=lambda h: (h.score, release_key(h, transcript)))
+
+    dropped = set()
+    for h in ranked(hypotheses)[:-1]:
+        if h.score >= thresh:
+            break
+        dropped.add(id(h))
+    kept = [h for h in hypotheses if id(h) not in dropped]
+    if len(kept) > budget:
+        order = ranked(kept)
+        cut = len(kept) - budget
+        while cut > 0 and order[cut - 1].score == order[cut].score:
+            cut -= 1
+        dropped = {id(h) for h in order[:cut]}
+        kept = [h for h in kept if id(h) not in dropped]
+    return kept
+
+
+def beam_search(cas: list[float], transcript: Transcript, outer_ratio: float, budget: int,
+                thresh: float) -> tuple[list[int], float]:
+    """LACP's beam search (the release's ``decode.py``), over the same transcript and OIC as
+    :func:`exact_search`. From snippet t = 1 on, a hypothesis in segment k must switch to segment k+1 at
+    t = lo[k+1], must stay while t <= hi[k], and otherwise does both (stay first). After each snippet the
+    beam is pruned (:func:`_prune`). Every survivor is then scored by the mean OIC of all its segments
+    (action segments summed first, then background ones) and the last best one in beam order wins.
+    Returns the segment starts and that mean.
+    """
+    length, n = len(cas), len(transcript)
+    prefix = {ACTION: prefix_sums(cas), BACKGROUND: prefix_sums([1.0 - value for value in cas])}
+    beam = [Hypothesis((), 1, float("inf"))]
+    for t in range(1, length):
+        grown = []
+        for h in beam:
+            next_lo = transcript.lo[h.segment + 1] if h.segment + 1 < n else length
+            if t == next_lo:
+                grown.append(_switch(h, prefix, transcript, length, outer_ratio))
+            elif t <= transcript.hi[h.segment]:
+                grown.append(Hypothesis(h.completed, h.length + 1, h.score))
+            else:
+                grown.append(Hypothesis(h.completed, h.length + 1, h.score))
+                if h.segment + 1 < n:
+                    grown.append(_switch(h, prefix, transcript, length, outer_ratio))
+        beam = _prune(grown, transcript, thresh, budget)
+    best_starts, best_score = None, -float("inf")
+    for h in beam:
+        starts = [0, *itertools.accumulate(h.completed)]
+        ends = [*starts[1:], length]
+        scores = {ACTION: [], BACKGROUND: []}
+        for label, start, end in zip(transcript.labels, starts, ends):
+            scores[label].append(oic(prefix[label], start, end - 1, length, outer_ratio))
+        score = sum(scores[ACTION] + scores[BACKGROUND]) / n
+        if score >= best_score:
+            best_starts, best_score = starts, score
+    return best_starts, best_score
+
+
 def labels_from_starts(starts: list[int], transcript: Transcript, length: int) -> list[int]:
     """Per-snippet action indicator (T,) of the labelling whose segments start at ``starts``."""
     ends = starts[1:] + [length]
@@ -137,8 +256,6 @@ def labels_from_starts(starts: list[int], transcript: Transcript, length: int) -
 @register("optimal_sequence_search", "reference")
 def optimal_sequence_search(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
     """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops."""
-    if method != "exact":
-        raise NotImplementedError("the reference beam search is not implemented yet")
     batch, _, num_classes = act_seed.shape
     pseudo_labels = torch.zeros(act_seed.shape, dtype=torch.uint8)
     sequence_score = torch.zeros(batch, dtype=torch.float64)
@@ -156,7 +273,10 @@ def optimal_sequence_search(cas, act_seed, bkg_seed, video_labels, lengths, meth
             except TranscriptError as error:
                 raise ValueError(f"act_seed/bkg_seed: video {v}, class {c}: {error}") from None
             probabilities = cas[v, :length, c].double().tolist()
-            starts, score = exact_search(probabilities, transcript, outer_ratio)
+            if method == "exact":
+                starts, score = exact_search(probabilities, transcript, outer_ratio)
+            else:
+                starts, score = beam_search(probabilities, transcript, outer_ratio, budget, thresh)
             pseudo_labels[v, :length, c] = torch.tensor(labels_from_starts(starts, transcript, length),
                                                          dtype=torch.uint8)
             class_scores.append(score)

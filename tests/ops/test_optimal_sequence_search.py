@@ -10,6 +10,7 @@ from ptal_core.reference.optimal_sequence_search import build_transcript
 from tests.ops.backends import device_of, fast_backends
 
 BACKENDS = fast_backends("optimal_sequence_search")
+BEAM_BACKENDS = [param for param in BACKENDS if param.values[0] != "cuda"]  # the beam runs on the CPU
 
 
 def exact_oic(p: list[Fraction], start: int, end: int, outer_ratio: Fraction) -> Fraction:
@@ -273,3 +274,55 @@ def test_bad_input(change, error, match):
     args.update(change)
     with pytest.raises(error, match=match):
         optimal_sequence_search(**args)
+
+
+def quantized_batch(seed, max_length):
+    """LACP-like seeds on CAS values in eighths: many exactly tied hypotheses, which stresses the beam's
+    tie rules (the budget cut, the release-key order, the last best one winning)."""
+    cas, act_seed, bkg_seed, labels, lengths = lacp_like_batch(3, max_length, 2, seed)
+    return torch.round(cas * 8) / 8, searchable(act_seed, bkg_seed, lengths), bkg_seed, labels, lengths
+
+
+@pytest.mark.parametrize("backend", BEAM_BACKENDS)
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), max_length=st.sampled_from([1, 3, 12, 60, 250]),
+       quantized=st.booleans(), budget=st.sampled_from([1, 3, 25]), thresh=st.sampled_from([0.1, -1.0, 0.5]))
+def test_beam_equals_reference_beam(backend, seed, max_length, quantized, budget, thresh):
+    if quantized:
+        cas, act_seed, bkg_seed, labels, lengths = quantized_batch(seed, max_length)
+    else:
+        cas, act_seed, bkg_seed, labels, lengths = lacp_like_batch(3, max_length, 2, seed)
+        act_seed = searchable(act_seed, bkg_seed, lengths)
+    kwargs = dict(method="beam", budget=budget, thresh=thresh)
+    expected = run("reference", cas, act_seed, bkg_seed, labels, lengths, **kwargs)
+    got = run(backend, cas, act_seed, bkg_seed, labels, lengths, **kwargs)
+    assert torch.equal(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["reference", *BEAM_BACKENDS])
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), max_length=st.sampled_from([4, 30, 150]), budget=st.sampled_from([1, 5, 25]))
+def test_exact_objective_is_at_least_the_beams(backend, seed, max_length, budget):
+    cas, act_seed, bkg_seed, labels, lengths = lacp_like_batch(3, max_length, 2, seed)
+    act_seed = searchable(act_seed, bkg_seed, lengths).double()
+    cas = cas.double()
+    for c in range(2):  # per class: the video score averages the searched classes
+        only = torch.zeros_like(labels)
+        only[:, c] = labels[:, c]
+        _, exact = run(backend, cas, act_seed, bkg_seed, only, lengths)
+        _, beam = run(backend, cas, act_seed, bkg_seed, only, lengths, method="beam", budget=budget)
+        assert bool((exact >= beam - 1e-12).all())
+
+
+@pytest.mark.parametrize("backend", ["reference", *BEAM_BACKENDS])
+def test_beam_keeps_its_best_hypothesis_whatever_the_threshold(backend):
+    # A threshold no running score reaches: every snippet prunes all hypotheses but the best one, yet
+    # the result is an admissible labelling.
+    cas = torch.rand(1, 40, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    action = [t in (10, 25) for t in range(40)]
+    background = [t in (3, 18, 33) for t in range(40)]
+    batch = as_batch(cas[0, :, 0], action, background, [False] * 40)
+    pseudo, _ = run(backend, *batch, method="beam", thresh=100.0)
+    assert admissible(tuple(pseudo[0, :, 0].tolist()), action, background)
+    assert [run_[0] for run_ in segments_of(pseudo[0, :, 0].tolist())] == [0, 1, 0, 1, 0]

@@ -1,0 +1,105 @@
+#include <cstdint>
+
+#include "common/sequence_search.h"
+#include "cuda/check.cuh"
+#include "kernels_cuda.h"
+
+namespace ptal::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+
+// One block per (video, class) pair. Thread 0 builds the transcript and the prefix sums (sequentially,
+// so that the sums round exactly as in the C++ kernel); then, from the last segment backwards, the
+// threads share the admissible starts b of segment k and each scans the next segment's starts.
+template <typename T>
+__global__ void exact_search_kernel(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
+                                    const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,
+                                    const int64_t* work_offsets, int64_t max_length, int64_t num_classes,
+                                    int64_t cas_channels, double outer_ratio, double* prefix_action,
+                                    double* prefix_background, double* best, int64_t* next, uint8_t* labels,
+                                    int64_t* lo, int64_t* hi, uint8_t* pseudo_labels, double* pair_scores,
+                                    int64_t* pair_segments) {
+  __shared__ int64_t num_segments;
+  const int64_t pair = blockIdx.x;
+  const int64_t video = pairs[2 * pair], cls = pairs[2 * pair + 1], length = lengths[video];
+  const int64_t row = video * max_length, base = work_offsets[pair];
+  prefix_action += base, prefix_background += base, best += base, next += base;
+  labels += base, lo += base, hi += base;
+
+  if (threadIdx.x == 0) {
+    auto is_action = [&](int64_t t) { return act_seed[(row + t) * num_classes + cls] != 0; };
+    auto is_background = [&](int64_t t) {
+      return background_seed[row + t] != 0 || (any_action[row + t] != 0 && !is_action(t));
+    };
+    num_segments = build_transcript(length, is_action, is_background, labels, lo, hi);
+    pair_segments[pair] = num_segments;
+    prefix_action[0] = prefix_background[0] = 0.0;
+    for (int64_t t = 0; t < length; ++t) {
+      const double p = static_cast<double>(cas[(row + t) * cas_channels + cls]);
+      prefix_action[t + 1] = prefix_action[t] + p;
+      prefix_background[t + 1] = prefix_background[t] + (1.0 - p);
+    }
+  }
+  __syncthreads();
+  const int64_t n = num_segments;
+  if (n < 0) return;
+
+  const double* prefix_last = labels[n - 1] == kAction ? prefix_action : prefix_background;
+  for (int64_t b = first_start(hi, n - 1) + threadIdx.x; b <= last_start(lo, n - 1); b += blockDim.x)
+    best[b] = oic_from_prefix(prefix_last, b, length - 1, length, outer_ratio);
+  __syncthreads();
+  for (int64_t k = n - 2; k >= 0; --k) {
+    for (int64_t b = first_start(hi, k) + threadIdx.x; b <= last_start(lo, k); b += blockDim.x) {
+      double top = 0.0;
+      int64_t arg = -1;
+      for (int64_t b2 = first_start(hi, k + 1); b2 <= last_start(lo, k + 1); ++b2) {
+        const double total =
+            transition(prefix_background, prefix_action, labels, best, k, b, b2, length, outer_ratio);
+        if (arg < 0 || total > top) top = total, arg = b2;
+      }
+      best[b] = top;
+      next[b] = arg;
+    }
+    __syncthreads();
+  }
+
+  if (threadIdx.x == 0) {
+    pair_scores[pair] = best[0] / static_cast<double>(n);
+    int64_t start = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t end = k + 1 < n ? next[start] : length;
+      if (labels[k] == kAction)
+        for (int64_t t = start; t < end; ++t) pseudo_labels[(row + t) * num_classes + cls] = 1;
+      start = end;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
+                                   const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,
+                                   int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels,
+                                   double outer_ratio, const int64_t* work_offsets, double* prefix_action,
+                                   double* prefix_background, double* best, int64_t* next, uint8_t* labels,
+                                   int64_t* lo, int64_t* hi, uint8_t* pseudo_labels, double* pair_scores,
+                                   int64_t* pair_segments, void* stream) {
+  if (num_pairs == 0) return;
+  exact_search_kernel<T><<<num_pairs, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      cas, act_seed, background_seed, any_action, lengths, pairs, work_offsets, max_length, num_classes,
+      cas_channels, outer_ratio, prefix_action, prefix_background, best, next, labels, lo, hi, pseudo_labels,
+      pair_scores, pair_segments);
+  check_launch("optimal_sequence_search (exact)");
+}
+
+#define PTAL_INSTANTIATE(T)                                                                                       \
+  template void optimal_sequence_search_exact<T>(const T*, const uint8_t*, const uint8_t*, const uint8_t*,        \
+                                                 const int64_t*, const int64_t*, int64_t, int64_t, int64_t, int64_t, \
+                                                 double, const int64_t*, double*, double*, double*, int64_t*,      \
+                                                 uint8_t*, int64_t*, int64_t*, uint8_t*, double*, int64_t*, void*);
+PTAL_INSTANTIATE(float)
+PTAL_INSTANTIATE(double)
+
+}  // namespace ptal::cuda
