@@ -23,4 +23,18 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
               double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts);
 
+// Outer-inner contrast (common/oic.h) of segments (K, 3: video, start, end inclusive) on the score
+// sequences scores (B, T), video b being scores[b, 0 .. lengths[b]). out (K,). `prefix` (B, T + 1) is
+// scratch for the float64 prefix sums.
+template <typename T>
+void oic_scores(const T* scores, int64_t num_videos, int64_t num_snippets, const int64_t* lengths,
+                const int64_t* segments, int64_t num_segments, double outer_ratio, double* prefix, T* out);
+
+// Gradient of oic_scores: grad_scores (B, T) = sum over segments of grad_out[k] * d OIC_k / d scores,
+// zero past each video's length. `difference` (B, T + 1) is float64 scratch.
+template <typename T>
+void oic_scores_backward(const T* grad_out, int64_t num_videos, int64_t num_snippets, const int64_t* lengths,
+                         const int64_t* segments, int64_t num_segments, double outer_ratio, double* difference,
+                         T* grad_scores);
+
 }  // namespace ptal::cpu
