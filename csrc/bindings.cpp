@@ -108,6 +108,23 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
   m.def(
+      (std::string("oic_scores_") + suffix).c_str(),
+      [](Address scores, int64_t num_videos, int64_t num_snippets, Address lengths, Address segments,
+         int64_t num_segments, double outer_ratio, Address prefix, Address out) {
+        kernels::oic_scores<T>(at<const T>(scores), num_videos, num_snippets, at<const int64_t>(lengths),
+                               at<const int64_t>(segments), num_segments, outer_ratio, at<double>(prefix), at<T>(out));
+      },
+      release);
+  m.def(
+      (std::string("oic_scores_backward_") + suffix).c_str(),
+      [](Address grad_out, int64_t num_videos, int64_t num_snippets, Address lengths, Address segments,
+         int64_t num_segments, double outer_ratio, Address difference, Address grad_scores) {
+        kernels::oic_scores_backward<T>(at<const T>(grad_out), num_videos, num_snippets, at<const int64_t>(lengths),
+                                        at<const int64_t>(segments), num_segments, outer_ratio,
+                                        at<double>(difference), at<T>(grad_scores));
+      },
+      release);
+  m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
          double length_offset, bool suppress_at_threshold, Address keep) {

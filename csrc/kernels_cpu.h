@@ -42,4 +42,18 @@ void optimal_sequence_search_beam(const T* cas, const uint8_t* act_seed, const u
                                   double outer_ratio, int64_t budget, double thresh, uint8_t* pseudo_labels,
                                   double* pair_scores, int64_t* pair_segments);
 
+// Outer-inner contrast (common/oic.h) of segments (K, 3: video, start, end inclusive) on the score
+// sequences scores (B, T), video b being scores[b, 0 .. lengths[b]). out (K,). `prefix` (B, T + 1) is
+// scratch for the float64 prefix sums.
+template <typename T>
+void oic_scores(const T* scores, int64_t num_videos, int64_t num_snippets, const int64_t* lengths,
+                const int64_t* segments, int64_t num_segments, double outer_ratio, double* prefix, T* out);
+
+// Gradient of oic_scores: grad_scores (B, T) = sum over segments of grad_out[k] * d OIC_k / d scores,
+// zero past each video's length. `difference` (B, T + 1) is float64 scratch.
+template <typename T>
+void oic_scores_backward(const T* grad_out, int64_t num_videos, int64_t num_snippets, const int64_t* lengths,
+                         const int64_t* segments, int64_t num_segments, double outer_ratio, double* difference,
+                         T* grad_scores);
+
 }  // namespace ptal::cpu

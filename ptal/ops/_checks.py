@@ -7,6 +7,7 @@ import numbers
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+INTEGER_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 
 
 def tensor(name: str, value, *, ndim: int | None = None, dtypes=None, last_dim: int | None = None) -> torch.Tensor:

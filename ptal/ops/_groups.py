@@ -9,6 +9,6 @@ def idxs_or_single_group(idxs, segments: torch.Tensor) -> torch.Tensor:
     n = segments.shape[0]
     if idxs is None:
         return torch.zeros(n, dtype=torch.int64, device=segments.device)
-    idxs = _checks.tensor("idxs", idxs, dtypes=(torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8))
+    idxs = _checks.tensor("idxs", idxs, dtypes=_checks.INTEGER_DTYPES)
     _checks.length("idxs", idxs, n, "segments")
     return idxs.to(torch.int64)

@@ -1,5 +1,8 @@
 """Triton kernels. Registered lazily: Triton is imported only when a Triton backend is called."""
 from ptal_core.backends import register_lazy
 
-for _op in ("segment_iou",):
-    register_lazy(_op, "triton", f"ptal_core.triton.{_op}")
+# op -> module of ptal_core.triton that defines a function of the op's name
+_OPS = {"segment_iou": "segment_iou", "oic_scores": "oic_scores", "oic_scores_backward": "oic_scores"}
+
+for _op, _module in _OPS.items():
+    register_lazy(_op, "triton", f"ptal_core.triton.{_module}")
