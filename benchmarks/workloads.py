@@ -27,3 +27,24 @@ def proposals(num_groups: int, per_group: int, seed: int = 0, dtype=torch.float3
 # (name, groups, segments per group): one video's proposals of one class, and the THUMOS14 test set
 # (210 videos x 20 classes, grouped by video and class).
 SIZES = {"one-video-2000": (1, 2000), "thumos14-test-4200x500": (4200, 500)}
+
+
+def sequence_search_problem(length: int, num_points: int, seed: int = 0, dtype=torch.float32):
+    """One video, one class, shaped like LACP's OSS input: a smooth CAS (sigmoid of a random walk), points
+    spread over the video, each widened into a run of 1-3 action seeds, and background seeds as
+    ``select_seeds`` leaves them: one snippet somewhere in each gap between points, and blocks reaching the
+    video's ends. Sparse seeds leave wide free ranges, so the beam search fills its budget.
+    -> (cas (1, T, 2), act_seed (1, T, 1), bkg_seed (1, T), video_labels (1, 1))."""
+    gen = torch.Generator().manual_seed(seed)
+    cas = torch.sigmoid(torch.cumsum(torch.randn(1, length, 2, generator=gen) * 0.3, 1)).to(dtype)
+    points = torch.linspace(0, length - 1, num_points + 2)[1:-1].round().long().tolist()
+    act_seed = torch.zeros(1, length, 1)
+    bkg_seed = torch.zeros(1, length)
+    for p in points:
+        act_seed[0, p:p + int(torch.randint(1, 4, (1,), generator=gen)), 0] = 1
+    for a, b in zip(points, points[1:]):
+        gap = [t for t in range(a + 1, b) if not act_seed[0, t, 0]]
+        bkg_seed[0, gap[int(torch.randint(0, len(gap), (1,), generator=gen))]] = 1
+    bkg_seed[0, :points[0] // 3] = 1
+    bkg_seed[0, length - (length - points[-1]) // 3:] = 1
+    return cas, act_seed, bkg_seed, torch.ones(1, 1)
