@@ -29,20 +29,13 @@ PairProblem make_problem(const T* cas, const uint8_t* act_seed, const uint8_t* b
   PairProblem problem;
   problem.video = pairs[2 * pair], problem.cls = pairs[2 * pair + 1];
   const int64_t length = problem.length = lengths[problem.video];
-  const int64_t row = problem.row = problem.video * max_length, cls = problem.cls;
-  auto is_action = [&](int64_t t) { return act_seed[(row + t) * num_classes + cls] != 0; };
-  auto is_background = [&](int64_t t) {
-    return background_seed[row + t] != 0 || (any_action[row + t] != 0 && !is_action(t));
-  };
+  problem.row = problem.video * max_length;
+  const PairSeeds seeds{act_seed, background_seed, any_action, problem.row, problem.cls, num_classes};
   problem.labels.resize(length), problem.lo.resize(length), problem.hi.resize(length);
-  problem.num_segments = build_transcript(length, is_action, is_background, problem.labels.data(), problem.lo.data(),
-                                          problem.hi.data());
-  problem.prefix_action.assign(length + 1, 0.0), problem.prefix_background.assign(length + 1, 0.0);
-  for (int64_t t = 0; t < length; ++t) {
-    const double p = static_cast<double>(cas[(row + t) * cas_channels + cls]);
-    problem.prefix_action[t + 1] = problem.prefix_action[t] + p;
-    problem.prefix_background[t + 1] = problem.prefix_background[t] + (1.0 - p);
-  }
+  problem.num_segments = build_transcript(length, seeds, problem.labels.data(), problem.lo.data(), problem.hi.data());
+  problem.prefix_action.resize(length + 1), problem.prefix_background.resize(length + 1);
+  class_prefix_sums(cas, problem.row, problem.cls, cas_channels, length, problem.prefix_action.data(),
+                    problem.prefix_background.data());
   return problem;
 }
 
@@ -195,53 +188,23 @@ void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const 
                                    int64_t* pair_segments) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t pair = 0; pair < num_pairs; ++pair) {
-    const int64_t video = pairs[2 * pair], cls = pairs[2 * pair + 1], length = lengths[video];
-    const int64_t row = video * max_length;
-    auto is_action = [&](int64_t t) { return act_seed[(row + t) * num_classes + cls] != 0; };
-    auto is_background = [&](int64_t t) {
-      return background_seed[row + t] != 0 || (any_action[row + t] != 0 && !is_action(t));
-    };
-    std::vector<uint8_t> labels(length);
-    std::vector<int64_t> lo(length), hi(length);
-    const int64_t n = build_transcript(length, is_action, is_background, labels.data(), lo.data(), hi.data());
-    pair_segments[pair] = n;
+    const PairProblem p = make_problem(cas, act_seed, background_seed, any_action, lengths, pairs, pair, max_length,
+                                       num_classes, cas_channels);
+    const int64_t n = pair_segments[pair] = p.num_segments, length = p.length;
     if (n < 0) continue;
-
-    std::vector<double> prefix_action(length + 1), prefix_background(length + 1);
-    prefix_action[0] = prefix_background[0] = 0.0;
-    for (int64_t t = 0; t < length; ++t) {
-      const double p = static_cast<double>(cas[(row + t) * cas_channels + cls]);
-      prefix_action[t + 1] = prefix_action[t] + p;
-      prefix_background[t + 1] = prefix_background[t] + (1.0 - p);
-    }
-    // best[b]: best total OIC of segments k..n-1 when segment k starts at b (the start ranges of
-    // different segments are disjoint); next[b]: the earliest next start achieving it.
+    // best[b]: best total OIC of segments k..n-1 when segment k starts at b (the start ranges of different
+    // segments are disjoint); next[b]: the earliest next start achieving it.
     std::vector<double> best(length);
     std::vector<int64_t> next(length);
-    const double* prefix[2] = {prefix_background.data(), prefix_action.data()};
-    for (int64_t b = first_start(hi.data(), n - 1); b <= last_start(lo.data(), n - 1); ++b)
-      best[b] = oic_from_prefix(prefix[labels[n - 1]], b, length - 1, length, outer_ratio);
-    for (int64_t k = n - 2; k >= 0; --k) {
-      for (int64_t b = first_start(hi.data(), k); b <= last_start(lo.data(), k); ++b) {
-        double top = 0.0;
-        int64_t arg = -1;
-        for (int64_t b2 = first_start(hi.data(), k + 1); b2 <= last_start(lo.data(), k + 1); ++b2) {
-          const double total = transition(prefix[0], prefix[1], labels.data(), best.data(), k, b, b2, length,
-                                          outer_ratio);
-          if (arg < 0 || total > top) top = total, arg = b2;
-        }
-        best[b] = top;
-        next[b] = arg;
-      }
-    }
+    const double *background = p.prefix_background.data(), *action = p.prefix_action.data();
+    for (int64_t b = first_start(p.hi.data(), n - 1); b <= last_start(p.lo.data(), n - 1); ++b)
+      best[b] = last_segment_value(background, action, p.labels.data(), n, b, length, outer_ratio);
+    for (int64_t k = n - 2; k >= 0; --k)
+      for (int64_t b = first_start(p.hi.data(), k); b <= last_start(p.lo.data(), k); ++b)
+        dp_step(background, action, p.labels.data(), p.lo.data(), p.hi.data(), k, b, length, outer_ratio, best.data(),
+                next.data());
     pair_scores[pair] = best[0] / static_cast<double>(n);
-    int64_t start = 0;
-    for (int64_t k = 0; k < n; ++k) {
-      const int64_t end = k + 1 < n ? next[start] : length;
-      if (labels[k] == kAction)
-        for (int64_t t = start; t < end; ++t) pseudo_labels[(row + t) * num_classes + cls] = 1;
-      start = end;
-    }
+    write_exact_labels(p.labels.data(), n, next.data(), length, p.row, p.cls, num_classes, pseudo_labels);
   }
 }
 

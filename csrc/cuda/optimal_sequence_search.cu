@@ -28,51 +28,26 @@ __global__ void exact_search_kernel(const T* cas, const uint8_t* act_seed, const
   labels += base, lo += base, hi += base;
 
   if (threadIdx.x == 0) {
-    auto is_action = [&](int64_t t) { return act_seed[(row + t) * num_classes + cls] != 0; };
-    auto is_background = [&](int64_t t) {
-      return background_seed[row + t] != 0 || (any_action[row + t] != 0 && !is_action(t));
-    };
-    num_segments = build_transcript(length, is_action, is_background, labels, lo, hi);
+    const PairSeeds seeds{act_seed, background_seed, any_action, row, cls, num_classes};
+    num_segments = build_transcript(length, seeds, labels, lo, hi);
     pair_segments[pair] = num_segments;
-    prefix_action[0] = prefix_background[0] = 0.0;
-    for (int64_t t = 0; t < length; ++t) {
-      const double p = static_cast<double>(cas[(row + t) * cas_channels + cls]);
-      prefix_action[t + 1] = prefix_action[t] + p;
-      prefix_background[t + 1] = prefix_background[t] + (1.0 - p);
-    }
+    class_prefix_sums(cas, row, cls, cas_channels, length, prefix_action, prefix_background);
   }
   __syncthreads();
   const int64_t n = num_segments;
   if (n < 0) return;
 
-  const double* prefix_last = labels[n - 1] == kAction ? prefix_action : prefix_background;
   for (int64_t b = first_start(hi, n - 1) + threadIdx.x; b <= last_start(lo, n - 1); b += blockDim.x)
-    best[b] = oic_from_prefix(prefix_last, b, length - 1, length, outer_ratio);
+    best[b] = last_segment_value(prefix_background, prefix_action, labels, n, b, length, outer_ratio);
   __syncthreads();
   for (int64_t k = n - 2; k >= 0; --k) {
-    for (int64_t b = first_start(hi, k) + threadIdx.x; b <= last_start(lo, k); b += blockDim.x) {
-      double top = 0.0;
-      int64_t arg = -1;
-      for (int64_t b2 = first_start(hi, k + 1); b2 <= last_start(lo, k + 1); ++b2) {
-        const double total =
-            transition(prefix_background, prefix_action, labels, best, k, b, b2, length, outer_ratio);
-        if (arg < 0 || total > top) top = total, arg = b2;
-      }
-      best[b] = top;
-      next[b] = arg;
-    }
+    for (int64_t b = first_start(hi, k) + threadIdx.x; b <= last_start(lo, k); b += blockDim.x)
+      dp_step(prefix_background, prefix_action, labels, lo, hi, k, b, length, outer_ratio, best, next);
     __syncthreads();
   }
-
   if (threadIdx.x == 0) {
     pair_scores[pair] = best[0] / static_cast<double>(n);
-    int64_t start = 0;
-    for (int64_t k = 0; k < n; ++k) {
-      const int64_t end = k + 1 < n ? next[start] : length;
-      if (labels[k] == kAction)
-        for (int64_t t = start; t < end; ++t) pseudo_labels[(row + t) * num_classes + cls] = 1;
-      start = end;
-    }
+    write_exact_labels(labels, n, next, length, row, cls, num_classes, pseudo_labels);
   }
 }
 
