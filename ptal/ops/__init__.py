@@ -4,7 +4,9 @@ Every op takes ``backend=None | "reference" | "cpu" | "cuda" | "triton"``; ``PTA
 the automatic choice. See ``ptal_core.backends`` for the selection rules.
 """
 from ptal.ops.segment_iou import segment_iou
+from ptal.ops.select_seeds import select_seeds
 from ptal.ops.soft_nms import soft_nms
 from ptal.ops.temporal_nms import temporal_nms
+from ptal.ops.threshold_proposals import threshold_proposals
 
-__all__ = ["segment_iou", "soft_nms", "temporal_nms"]
+__all__ = ["segment_iou", "select_seeds", "soft_nms", "temporal_nms", "threshold_proposals"]
