@@ -133,6 +133,32 @@ void bind_dtype(py::module_& m, const char* suffix) {
                                  at<uint8_t>(keep));
       },
       release);
+  m.def(
+      (std::string("select_seeds_") + suffix).c_str(),
+      [](Address background, Address anchors, Address lengths, int64_t batch, int64_t time, int64_t classes,
+         double bkg_thresh, double act_thresh, Address act_seed, Address bkg_seed) {
+        kernels::select_seeds<T>(at<const T>(background), at<const uint8_t>(anchors), at<const int64_t>(lengths), batch,
+                                 time, classes, static_cast<T>(bkg_thresh), static_cast<T>(act_thresh),
+                                 at<uint8_t>(act_seed), at<uint8_t>(bkg_seed));
+      },
+      release);
+  m.def(
+      (std::string("threshold_proposal_counts_") + suffix).c_str(),
+      [](Address scores, Address thresholds, Address lengths, int64_t batch, int64_t time, int64_t channels,
+         int64_t num_thresholds, Address counts) {
+        kernels::threshold_proposal_counts<T>(at<const T>(scores), at<const T>(thresholds), at<const int64_t>(lengths),
+                                              batch, time, channels, num_thresholds, at<int64_t>(counts));
+      },
+      release);
+  m.def(
+      (std::string("threshold_proposals_") + suffix).c_str(),
+      [](Address scores, Address thresholds, Address lengths, int64_t batch, int64_t time, int64_t channels,
+         int64_t num_thresholds, Address offsets, Address segments) {
+        kernels::threshold_proposals<T>(at<const T>(scores), at<const T>(thresholds), at<const int64_t>(lengths), batch,
+                                        time, channels, num_thresholds, at<const int64_t>(offsets),
+                                        at<int64_t>(segments));
+      },
+      release);
 #endif
 }
 

@@ -56,4 +56,21 @@ void oic_scores_backward(const T* grad_out, int64_t num_videos, int64_t num_snip
                          const int64_t* segments, int64_t num_segments, double outer_ratio, double* difference,
                          T* grad_scores);
 
+// LACP's seed selection (select_seed), one video per thread. background (B, T) is b(t); anchors (B, T) is 1
+// where a snippet holds a point; snippets t >= lengths[v] are not read. act_seed (B, T, C) holds the point
+// rows on entry and receives the walks' copies; bkg_seed (B, T) must be zeroed.
+template <typename T>
+void select_seeds(const T* background, const uint8_t* anchors, const int64_t* lengths, int64_t batch, int64_t time,
+                  int64_t classes, T bkg_thresh, T act_thresh, uint8_t* act_seed, uint8_t* bkg_seed);
+
+// Maximal runs of scores (B, T, K) >= threshold and > 0, per (video, channel, threshold) "job" numbered
+// (b * K + k) * S + s. counts (B * K * S) receives each job's number of runs; threshold_proposals then writes
+// job j's runs, by start, as rows [b, k, start, end] of segments (P, 4) from row offsets[j].
+template <typename T>
+void threshold_proposal_counts(const T* scores, const T* thresholds, const int64_t* lengths, int64_t batch,
+                               int64_t time, int64_t channels, int64_t num_thresholds, int64_t* counts);
+template <typename T>
+void threshold_proposals(const T* scores, const T* thresholds, const int64_t* lengths, int64_t batch, int64_t time,
+                         int64_t channels, int64_t num_thresholds, const int64_t* offsets, int64_t* segments);
+
 }  // namespace ptal::cpu

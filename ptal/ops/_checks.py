@@ -88,18 +88,31 @@ def choice(name: str, value, options: tuple[str, ...]) -> str:
     return value
 
 
-def lengths(value, batch: int, max_length: int, device: torch.device) -> torch.Tensor:
-    """``lengths`` (B,) integers in [0, T_max], or T_max for every video when None. -> (B,) int64 on CPU."""
+def video_lengths(name: str, value, batch: int, time: int, device: torch.device) -> torch.Tensor:
+    """Lengths ``(batch,)`` of the videos of a padded ``(batch, time, ...)`` tensor, each in [0, time],
+    on ``device``; None means every video is ``time`` long. -> (batch,) int64."""
     if value is None:
-        return torch.full((batch,), max_length, dtype=torch.int64)
-    value = tensor("lengths", value, ndim=1, dtypes=(torch.int64, torch.int32))
-    length("lengths", value, batch, "the batch")
+        return torch.full((batch,), time, dtype=torch.int64, device=device)
+    value = tensor(name, value, ndim=1, dtypes=INTEGER_DTYPES)
+    length(name, value, batch, "the batch")
     if value.device != device:
-        raise ValueError(f"lengths must be on {device}, like the other inputs, got {value.device}")
-    value = value.to(device="cpu", dtype=torch.int64)
-    if bool(((value < 0) | (value > max_length)).any()):
-        raise ValueError(f"lengths must lie in [0, {max_length}], got {value.tolist()}")
-    return value
+        raise ValueError(f"{name} must be on {device} with the other tensors, got {value.device}")
+    bad = (value < 0) | (value > time)
+    if bool(bad.any()):
+        video = int(torch.nonzero(bad)[0, 0])
+        raise ValueError(f"{name} must be in [0, {time}] (the padded length), video {video} has {int(value[video])}")
+    return value.to(torch.int64).contiguous()
+
+
+def valid_snippets(lengths_value: torch.Tensor, time: int) -> torch.Tensor:
+    """(B, time) bool: True at the snippets inside each video's length."""
+    return torch.arange(time, device=lengths_value.device) < lengths_value[:, None]
+
+
+def finite_snippets(name: str, value: torch.Tensor, valid: torch.Tensor) -> None:
+    """``value`` (B, T, ...) must be finite at the valid snippets ``valid`` (B, T); padding is not read."""
+    if value.numel() and not bool(torch.isfinite(value[valid]).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf) within each video's length")
 
 
 def binary(name: str, value: torch.Tensor) -> torch.Tensor:

@@ -33,40 +33,17 @@ def oic_scores(scores: torch.Tensor, segments: torch.Tensor, lengths: torch.Tens
     """
     scores = _checks.tensor("scores", scores, ndim=2, dtypes=_checks.FLOAT_DTYPES)
     segments = _checks.tensor("segments", segments, ndim=2, dtypes=_checks.INTEGER_DTYPES, last_dim=3)
-    lengths = _lengths(lengths, scores)
+    lengths = _checks.video_lengths("lengths", lengths, scores.shape[0], scores.shape[1], scores.device)
     device = _checks.same_device(scores=scores, segments=segments, lengths=lengths)
     outer_ratio = _checks.number("outer_ratio", outer_ratio, low=0.0)
     segments = _checked_segments(segments.to(torch.int64).contiguous(), lengths)
-    _finite_inside(scores, lengths)
+    _checks.finite_snippets("scores", scores, _checks.valid_snippets(lengths, scores.shape[1]))
     if segments.shape[0] == 0:
         return scores.flatten()[:0].clone()
     name, impl = select("oic_scores", device, backend)
     if name == "reference":
         return impl(scores, segments, lengths, outer_ratio)
     return _OicScores.apply(scores, segments, lengths, outer_ratio, name)
-
-
-def _lengths(lengths, scores: torch.Tensor) -> torch.Tensor:
-    """``lengths`` checked against ``scores`` (B, T), or all T when None. -> (B,) int64, contiguous."""
-    num_videos, num_snippets = scores.shape
-    if lengths is None:
-        return torch.full((num_videos,), num_snippets, dtype=torch.int64, device=scores.device)
-    lengths = _checks.tensor("lengths", lengths, dtypes=_checks.INTEGER_DTYPES)
-    _checks.length("lengths", lengths, num_videos, "the batch of scores")
-    lengths = lengths.to(torch.int64).contiguous()
-    if num_videos and not bool(((lengths >= 0) & (lengths <= num_snippets)).all()):
-        raise ValueError(f"lengths must be in [0, {num_snippets}] (the number of columns of scores), "
-                         f"got {lengths.tolist()}")
-    return lengths
-
-
-def _finite_inside(scores: torch.Tensor, lengths: torch.Tensor) -> None:
-    """Raise if ``scores`` (B, T) holds NaN or inf within a video's length (padding may hold anything)."""
-    finite = torch.isfinite(scores)
-    if not bool(finite.all()):
-        inside = torch.arange(scores.shape[1], device=scores.device) < lengths[:, None]
-        if bool((inside & ~finite).any()):
-            raise ValueError("scores must be finite (no NaN or inf) within each video's length")
 
 
 def _checked_segments(segments: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,7 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     if video_labels.shape != (batch, channels - 1):
         raise ValueError(f"video_labels must have shape {(batch, channels - 1)}, got {tuple(video_labels.shape)}")
     device = _checks.same_device(cas=cas, act_seed=act_seed, bkg_seed=bkg_seed, video_labels=video_labels)
-    lengths = _checks.lengths(lengths, batch, max_length, device)
+    lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
     _checks.finite("cas", cas)
     act_seed = _checks.binary("act_seed", act_seed)
     bkg_seed = _checks.binary("bkg_seed", bkg_seed)
@@ -67,4 +67,4 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     thresh = _checks.number("thresh", thresh)
     outer_ratio = _checks.number("outer_ratio", outer_ratio, low=0.0)
     impl = select("optimal_sequence_search", device, backend)[1]
-    return impl(cas, act_seed, bkg_seed, video_labels, lengths.to(device), method, budget, thresh, outer_ratio)
+    return impl(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)

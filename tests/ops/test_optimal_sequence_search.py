@@ -259,7 +259,7 @@ def test_gap_without_background_seed_is_an_error(backend):
     (dict(bkg_seed=torch.zeros(1, 5)), ValueError, r"bkg_seed must have shape \(1, 6\)"),
     (dict(video_labels=torch.ones(2, 1)), ValueError, r"video_labels must have shape \(1, 1\)"),
     (dict(act_seed=torch.full((1, 6, 1), 0.5)), ValueError, "act_seed must hold only 0 and 1"),
-    (dict(lengths=torch.tensor([7])), ValueError, r"lengths must lie in \[0, 6\]"),
+    (dict(lengths=torch.tensor([7])), ValueError, r"lengths must be in \[0, 6\]"),
     (dict(lengths=torch.tensor([1])), ValueError, "act_seed: video 0 has nonzero entries past its length 1"),
     (dict(bkg_seed=torch.tensor([[0.0, 0.0, 1.0, 0, 0, 0]])), ValueError, "both an action seed and a background"),
     (dict(cas=torch.full((1, 6, 2), float("nan"))), ValueError, "cas must be finite"),
