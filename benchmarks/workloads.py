@@ -32,8 +32,8 @@ SIZES = {"one-video-2000": (1, 2000), "thumos14-test-4200x500": (4200, 500)}
 def sequence_search_problem(length: int, num_points: int, seed: int = 0, dtype=torch.float32):
     """One video, one class, shaped like LACP's OSS input: a smooth CAS (sigmoid of a random walk), points
     spread over the video, each widened into a run of 1-3 action seeds, and background seeds as
-    ``select_seeds`` leaves them: one snippet somewhere in each gap between points, and blocks reaching the
-    video's ends. Sparse seeds leave wide free ranges, so the beam search fills its budget.
+    ``select_seeds`` often leaves them: one snippet in the middle of each gap between points, and blocks
+    reaching the video's ends. Sparse seeds leave wide free ranges, so the beam search fills its budget.
     -> (cas (1, T, 2), act_seed (1, T, 1), bkg_seed (1, T), video_labels (1, 1))."""
     gen = torch.Generator().manual_seed(seed)
     cas = torch.sigmoid(torch.cumsum(torch.randn(1, length, 2, generator=gen) * 0.3, 1)).to(dtype)
@@ -44,7 +44,7 @@ def sequence_search_problem(length: int, num_points: int, seed: int = 0, dtype=t
         act_seed[0, p:p + int(torch.randint(1, 4, (1,), generator=gen)), 0] = 1
     for a, b in zip(points, points[1:]):
         gap = [t for t in range(a + 1, b) if not act_seed[0, t, 0]]
-        bkg_seed[0, gap[int(torch.randint(0, len(gap), (1,), generator=gen))]] = 1
+        bkg_seed[0, gap[len(gap) // 2]] = 1
     bkg_seed[0, :points[0] // 3] = 1
     bkg_seed[0, length - (length - points[-1]) // 3:] = 1
     return cas, act_seed, bkg_seed, torch.ones(1, 1)

@@ -44,8 +44,18 @@ def scored_segments(segments_value, scores_value) -> tuple[torch.Tensor, torch.T
     return segments_value, scores_value
 
 
+def all_finite(value: torch.Tensor) -> bool:
+    """Whether a float tensor holds no NaN or inf (its min and max, which propagate NaN, are finite; one
+    vectorised pass, much faster than isfinite().all() on the CPU)."""
+    if value.numel() == 0:
+        return True
+    bounds = torch.aminmax(value)
+    low, high = bounds.min.item(), bounds.max.item()
+    return math.isfinite(low) and math.isfinite(high)
+
+
 def finite(name: str, value: torch.Tensor) -> None:
-    if value.numel() and not bool(torch.isfinite(value).all()):
+    if not all_finite(value):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
 
 
@@ -111,22 +121,26 @@ def valid_snippets(lengths_value: torch.Tensor, time: int) -> torch.Tensor:
 
 def finite_snippets(name: str, value: torch.Tensor, valid: torch.Tensor) -> None:
     """``value`` (B, T, ...) must be finite at the valid snippets ``valid`` (B, T); padding is not read."""
-    if value.numel() and not bool(torch.isfinite(value[valid]).all()):
+    inside = valid.reshape(*valid.shape, *[1] * (value.dim() - valid.dim()))
+    if not all_finite(torch.where(inside, value, torch.zeros((), dtype=value.dtype, device=value.device))):
         raise ValueError(f"{name} must be finite (no NaN or inf) within each video's length")
 
 
 def binary(name: str, value: torch.Tensor) -> torch.Tensor:
-    """A 0/1 tensor of any real or bool dtype. -> bool."""
-    if value.dtype != torch.bool and not bool(((value == 0) | (value == 1)).all()):
+    """A tensor of 0s and 1s, of any real or bool dtype. -> uint8 (cheap to reduce on the CPU)."""
+    if value.dtype != torch.bool and int(torch.count_nonzero(value * (1 - value))):  # 0 iff 0 or 1 (NaN: not)
         raise ValueError(f"{name} must hold only 0 and 1")
-    return value.bool()
+    return value.to(torch.uint8)
 
 
 def beyond_lengths(name: str, value: torch.Tensor, lengths_value: torch.Tensor) -> None:
-    """Raise when ``value`` (B, T, ...) is nonzero at a time step past its video's length."""
-    steps = torch.arange(value.shape[1], device=value.device)
-    past = steps[None, :] >= lengths_value.to(value.device)[:, None]
-    nonzero = value.reshape(value.shape[0], value.shape[1], -1).bool().any(-1)
-    if bool((past & nonzero).any()):
-        video = int(torch.nonzero(past & nonzero)[0, 0])
-        raise ValueError(f"{name}: video {video} has nonzero entries past its length {int(lengths_value[video])}")
+    """Raise when the 0/1 uint8 ``value`` (B, T, ...) is nonzero at a snippet past its video's length."""
+    if value.numel() == 0:
+        return
+    per_snippet = value.flatten(2).amax(-1) if value.dim() > 2 else value
+    past = (torch.arange(value.shape[1], device=value.device) >= lengths_value[:, None]).to(torch.uint8)
+    outside = per_snippet & past
+    if bool(outside.any()):
+        video, snippet = torch.nonzero(outside)[0].tolist()
+        raise ValueError(f"{name}: video {video} has a nonzero entry at snippet {snippet}, past its length "
+                         f"{int(lengths_value[video])}")

@@ -57,7 +57,7 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     video_labels = _checks.binary("video_labels", video_labels)
     _checks.beyond_lengths("act_seed", act_seed, lengths)
     _checks.beyond_lengths("bkg_seed", bkg_seed, lengths)
-    both = act_seed.any(-1) & bkg_seed
+    both = act_seed.amax(-1) & bkg_seed
     if bool(both.any()):
         video, step = torch.nonzero(both)[0].tolist()
         raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")

@@ -65,14 +65,9 @@ def select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor 
     valid = _checks.valid_snippets(lengths, time)
     background = cas[..., -1]
     _checks.finite_snippets("cas[..., C] (the background score)", background, valid)
-    point_mask = points != 0
-    if points.dtype != torch.bool and bool((points[point_mask] != 1).any()):
-        raise ValueError("points must hold only 0 and 1")
-    outside = point_mask.any(2) & ~valid
-    if bool(outside.any()):
-        video, snippet = torch.nonzero(outside)[0].tolist()
-        raise ValueError(f"points: video {video} has a point at snippet {snippet}, past its length "
-                         f"{int(lengths[video])}")
+    point_mask = _checks.binary("points", points)
+    _checks.beyond_lengths("points", point_mask, lengths)
+    point_mask = point_mask.bool()
     if cas.numel() == 0:
         return points.new_zeros(points.shape, dtype=cas.dtype), cas.new_zeros((batch, time))
     impl = select("select_seeds", device, backend)[1]

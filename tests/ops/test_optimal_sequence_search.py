@@ -260,7 +260,7 @@ def test_gap_without_background_seed_is_an_error(backend):
     (dict(video_labels=torch.ones(2, 1)), ValueError, r"video_labels must have shape \(1, 1\)"),
     (dict(act_seed=torch.full((1, 6, 1), 0.5)), ValueError, "act_seed must hold only 0 and 1"),
     (dict(lengths=torch.tensor([7])), ValueError, r"lengths must be in \[0, 6\]"),
-    (dict(lengths=torch.tensor([1])), ValueError, "act_seed: video 0 has nonzero entries past its length 1"),
+    (dict(lengths=torch.tensor([1])), ValueError, "act_seed: video 0 has a nonzero entry at snippet 2, past its length 1"),
     (dict(bkg_seed=torch.tensor([[0.0, 0.0, 1.0, 0, 0, 0]])), ValueError, "both an action seed and a background"),
     (dict(cas=torch.full((1, 6, 2), float("nan"))), ValueError, "cas must be finite"),
     (dict(method="viterbi"), ValueError, "method must be one of"),
@@ -326,3 +326,25 @@ def test_beam_keeps_its_best_hypothesis_whatever_the_threshold(backend):
     pseudo, _ = run(backend, *batch, method="beam", thresh=100.0)
     assert admissible(tuple(pseudo[0, :, 0].tolist()), action, background)
     assert [run_[0] for run_ in segments_of(pseudo[0, :, 0].tolist())] == [0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("method", ["exact", "beam"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_on_select_seeds_of_the_real_thumos14_points(backend, method):
+    """The real point structure of THUMOS14's training videos (packaged annotations; every 10th video),
+    seeds from select_seeds on a smooth random CAS, as LACP's training makes them."""
+    if method == "beam" and backend == "cuda":
+        pytest.skip("the beam search runs on the CPU")
+    from ptal.data.annotations import PACKAGED_THUMOS14
+    from ptal.ops import select_seeds
+    from tests.ops.sequences import thumos14_seed_batch
+
+    cas, points, lengths = thumos14_seed_batch(torch.Generator().manual_seed(3), PACKAGED_THUMOS14)
+    cas, points, lengths = cas[::10], points[::10], lengths[::10]
+    act_seed, bkg_seed = select_seeds(cas, points, lengths)
+    labels = points.amax(1)
+    expected = run("reference", cas, act_seed, bkg_seed, labels, lengths, method=method)
+    got = run(backend, cas, act_seed, bkg_seed, labels, lengths, method=method)
+    assert expected[0].any()
+    assert torch.equal(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)

@@ -166,7 +166,7 @@ def test_thumos14_train_points(backend):
     (dict(cas=torch.zeros(2, 6, 1), points=torch.zeros(2, 6, 0)), ValueError, "C \\+ 1 >= 2 channels"),
     (dict(points=torch.zeros(2, 6, 2, dtype=torch.int64)), TypeError, "points must have dtype"),
     (dict(points=torch.full((2, 6, 2), 0.5)), ValueError, "points must hold only 0 and 1"),
-    (dict(lengths=torch.tensor([6, 4])), ValueError, "video 1 has a point at snippet 5, past its length 4"),
+    (dict(lengths=torch.tensor([6, 4])), ValueError, "points: video 1 has a nonzero entry at snippet 5, past its length 4"),
     (dict(lengths=torch.tensor([6, 7])), ValueError, r"lengths must be in \[0, 6\]"),
     (dict(lengths=torch.tensor([6, -1])), ValueError, r"lengths must be in \[0, 6\]"),
     (dict(lengths=torch.tensor([6])), ValueError, r"lengths must have shape \(2,\)"),
