@@ -68,7 +68,7 @@ def starts_of(labels):
 
 
 @st.composite
-def small_search(draw, max_length=12):
+def small_search(draw, max_length=14):
     """One video·class with random seeds: 1-3 points, background seeds, some other-class seeds."""
     length = draw(st.integers(1, max_length))
     gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
@@ -224,6 +224,11 @@ def test_long_videos(backend):
     got = run(backend, cas, act_seed, bkg_seed, labels, lengths)
     assert torch.equal(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)
+    if backend != "cuda":
+        expected = run("reference", cas, act_seed, bkg_seed, labels, lengths, method="beam")
+        got = run(backend, cas, act_seed, bkg_seed, labels, lengths, method="beam")
+        assert torch.equal(got[0], expected[0])
+        torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("backend", ["reference", *BACKENDS])
