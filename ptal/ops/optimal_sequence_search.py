@@ -52,19 +52,22 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     device = _checks.same_device(cas=cas, act_seed=act_seed, bkg_seed=bkg_seed, video_labels=video_labels)
     lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
     _checks.finite("cas", cas)
-    act_seed = _checks.binary("act_seed", act_seed)
-    bkg_seed = _checks.binary("bkg_seed", bkg_seed)
-    video_labels = _checks.binary("video_labels", video_labels)
-    _checks.beyond_lengths("act_seed", act_seed, lengths)
-    _checks.beyond_lengths("bkg_seed", bkg_seed, lengths)
-    both = act_seed.amax(-1) & bkg_seed
-    if bool(both.any()):
-        video, step = torch.nonzero(both)[0].tolist()
-        raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")
     method = _checks.choice("method", method, ("exact", "beam"))
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be a positive int, got {budget!r}")
     thresh = _checks.number("thresh", thresh)
     outer_ratio = _checks.number("outer_ratio", outer_ratio, low=0.0)
+    act_seed = _checks.binary("act_seed", act_seed)
+    bkg_seed = _checks.binary("bkg_seed", bkg_seed)
+    video_labels = _checks.binary("video_labels", video_labels)
+    _checks.beyond_lengths("act_seed", act_seed, lengths)
+    _checks.beyond_lengths("bkg_seed", bkg_seed, lengths)
+    if act_seed.numel() == 0:  # no video, no snippet or no class: nothing to search
+        return (torch.zeros(act_seed.shape, dtype=torch.uint8, device=device),
+                torch.zeros(batch, dtype=cas.dtype, device=device))
+    both = act_seed.amax(-1) & bkg_seed
+    if bool(both.any()):
+        video, step = torch.nonzero(both)[0].tolist()
+        raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")
     impl = select("optimal_sequence_search", device, backend)[1]
     return impl(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)

@@ -5,8 +5,9 @@ from ptal_core.native.common import address, cuda_stream, kernel
 
 
 def searched_pairs(act_seed: torch.Tensor, video_labels: torch.Tensor) -> torch.Tensor:
-    """(P, 2) int64 [video, class] pairs to search: labelled classes with at least one action seed."""
-    return torch.nonzero(video_labels.bool() & act_seed.bool().any(1))
+    """(P, 2) int64 [video, class] pairs to search: labelled classes with at least one action seed.
+    act_seed (B, T, C) and video_labels (B, C) are 0/1 uint8."""
+    return torch.nonzero(video_labels & act_seed.amax(1))
 
 
 def video_scores(pairs: torch.Tensor, pair_scores: torch.Tensor, batch: int) -> torch.Tensor:
@@ -28,8 +29,7 @@ def _search(module, cas, act_seed, bkg_seed, video_labels, lengths, method, budg
     batch, max_length, num_classes = act_seed.shape
     device = cas.device
     cas = cas.contiguous()
-    act = act_seed.to(torch.uint8).contiguous()
-    background = bkg_seed.to(torch.uint8).contiguous()
+    act, background = act_seed.contiguous(), bkg_seed.contiguous()
     any_action = act.amax(2).contiguous()
     lengths = lengths.contiguous()
     pairs = searched_pairs(act_seed, video_labels).contiguous()

@@ -242,6 +242,15 @@ def test_unsearched_classes_and_empty_videos(backend):
 
 
 @pytest.mark.parametrize("backend", ["reference", *BACKENDS])
+@pytest.mark.parametrize("shape", [(0, 5, 2), (2, 0, 2), (2, 5, 0)])
+def test_empty_batches(backend, shape):
+    batch, length, classes = shape
+    pseudo, score = run(backend, torch.rand(batch, length, classes + 1), torch.zeros(shape), torch.zeros(batch, length),
+                        torch.ones(batch, classes))
+    assert pseudo.shape == shape and score.tolist() == [0.0] * batch
+
+
+@pytest.mark.parametrize("backend", ["reference", *BACKENDS])
 def test_labels_stop_at_the_video_length(backend):
     cas = torch.full((1, 8, 2), 0.9)
     act_seed = torch.zeros(1, 8, 1)
