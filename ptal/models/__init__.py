@@ -1,0 +1,1 @@
+"""The model families of ptal: LACP (``ptal.models.lacp``) and APN."""

@@ -1,0 +1,5 @@
+"""LACP — Learning Action Completeness from Points (Lee & Byun, ICCV 2021). Spec: ../shared/specs/lacp.md."""
+from ptal.models.lacp.losses import LossWeights, lacp_losses
+from ptal.models.lacp.network import LacpNetwork, LacpOutput
+
+__all__ = ["LacpNetwork", "LacpOutput", "LossWeights", "lacp_losses"]

@@ -1,0 +1,159 @@
+"""LACP's losses, batched over padded videos (../shared/specs/lacp.md, "Losses").
+
+ptal's defaults follow the paper: the score-contrastive loss is the mean over a video's searched classes
+of 1 - R(pi_c), R being the mean OIC of the segments of the class's pseudo labels, and the
+feature-contrastive loss averages over the classes with >= 2 action segments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ptal.models.lacp.network import LacpOutput, valid_mask
+from ptal.ops import oic_scores, select_seeds, threshold_proposals
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    video: float = 1.0
+    point: float = 0.5
+    background: float = 1.0
+    score: float = 1.0
+    feature: float = 1.0
+
+
+def focal_bce(cas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Element-wise focal-weighted BCE: (1 - p)^2 BCE where target = 1, p^2 BCE where target = 0."""
+    weight = torch.where(target > 0, 1 - cas, cas) ** 2
+    return weight * F.binary_cross_entropy(cas.clamp(1e-7, 1 - 1e-7), target, reduction="none")
+
+
+def point_losses(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Focal point losses of each video (B,): action (points, background channel 0) and background (a
+    one-hot background target at the background seeds of select_seeds on the detached CAS). Each is a
+    sum over its snippets and channels divided by the number of those snippets (at least 1)."""
+    batch, length, channels = cas.shape
+    action_target = torch.cat([points, points.new_zeros(batch, length, 1)], dim=-1)
+    at_point = points.amax(-1)
+    action = (focal_bce(cas, action_target).sum(-1) * at_point).sum(1) / at_point.sum(1).clamp(min=1)
+    _, bkg_seed = select_seeds(cas.detach(), points, lengths)
+    background_target = torch.zeros_like(cas)
+    background_target[..., -1] = 1
+    background = (focal_bce(cas, background_target).sum(-1) * bkg_seed).sum(1) / bkg_seed.sum(1).clamp(min=1)
+    return action, background
+
+
+@dataclass
+class PseudoSegments:
+    """The runs of the pseudo labels of every searched (video, class): rows of sequences (B*C, T)."""
+    rows: torch.Tensor       # (K,) int64: video * C + class
+    starts: torch.Tensor     # (K,) int64
+    ends: torch.Tensor       # (K,) int64, inclusive
+    is_action: torch.Tensor  # (K,) bool
+
+
+def pseudo_segments(pseudo_labels: torch.Tensor, searched: torch.Tensor, lengths: torch.Tensor) -> PseudoSegments:
+    """Action runs and background runs of ``pseudo_labels`` (B, T, C) for the (video, class) pairs with
+    ``searched`` (B, C) true, in temporal order within each pair."""
+    batch, length, classes = pseudo_labels.shape
+    action = pseudo_labels.float() * searched[:, None, :]
+    background = (1 - pseudo_labels.float()) * searched[:, None, :] * valid_mask(lengths, length)[..., None]
+    found = [threshold_proposals(values, [0.5], lengths) for values in (action, background)]
+    segments = torch.cat(found)
+    is_action = torch.cat([torch.ones(len(found[0]), dtype=torch.bool), torch.zeros(len(found[1]), dtype=torch.bool)])
+    rows = segments[:, 0] * classes + segments[:, 1]
+    order = torch.argsort(rows * (length + 1) + segments[:, 2])  # by pair, then start
+    return PseudoSegments(rows[order], segments[order, 2], segments[order, 3], is_action.to(rows.device)[order])
+
+
+def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
+    """(B,) mean over each video's searched classes of 1 - R(pi_c), R = mean OIC of the class's segments
+    (on cas for action segments, 1 - cas for background ones); 0 for a video without searched classes."""
+    batch, length, channels = cas.shape
+    classes = channels - 1
+    sequences = cas[..., :classes].transpose(1, 2).reshape(batch * classes, length)
+    sequence_lengths = lengths.repeat_interleave(classes)
+    oic = torch.zeros(len(segments.rows), dtype=cas.dtype, device=cas.device)
+    for is_action, values in ((True, sequences), (False, 1 - sequences)):
+        chosen = segments.is_action == is_action
+        triples = torch.stack([segments.rows[chosen], segments.starts[chosen], segments.ends[chosen]], 1)
+        oic = oic.index_put((chosen.nonzero().flatten(),), oic_scores(values, triples, sequence_lengths))
+    per_pair = torch.zeros(batch * classes, dtype=cas.dtype, device=cas.device).index_add(0, segments.rows, oic)
+    count = torch.bincount(segments.rows, minlength=batch * classes)
+    completeness = (1 - per_pair / count.clamp(min=1)).reshape(batch, classes)
+    searched = (count > 0).reshape(batch, classes)
+    return (completeness * searched).sum(1) / searched.sum(1).clamp(min=1)
+
+
+def sample_thirds(starts: torch.Tensor, ends: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """(K, 3) snippet indices, one drawn in each third of each segment [start, end] (inclusive), as the
+    release does: third i spans [int(s + i*len/3), int(s + (i+1)*len/3)) (widened to one snippet), and
+    ``uniform`` (K, 3) in [0, 1) picks inside it."""
+    size = (ends - starts + 1).to(torch.float64)
+    step = size / 3
+    third = torch.arange(3, device=starts.device, dtype=torch.float64)
+    low = (starts[:, None] + step[:, None] * third).to(torch.int64)  # int() truncation: values are >= 0
+    high = (starts[:, None] + step[:, None] * (third + 1)).to(torch.int64)
+    high = torch.where(low >= high, high + 1, high)
+    return low + (uniform.to(torch.float64) * (high - low)).to(torch.int64)
+
+
+def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torch.Tensor, num_classes: int,
+                 tau: float = 0.1) -> torch.Tensor:
+    """(B,) feature-contrastive loss: per (video, class) with >= 2 action segments, segment features
+    (mean of 3 embedded features sampled in the segment's thirds, L2-normalised), similarities
+    exp(f_i . f_j / tau) with a zero diagonal, q_j = sum over action i of sim_ij / sum over i of sim_ij,
+    loss = -mean over action j of log q_j; averaged over the video's qualifying classes (0 if none)."""
+    batch = embedded.shape[0]
+    videos = segments.rows // num_classes
+    picks = sample_thirds(segments.starts, segments.ends, uniform)
+    features = F.normalize(embedded[videos[:, None], picks].mean(1), dim=-1)            # (K, H)
+    pairs, slot = torch.unique_consecutive(segments.rows, return_inverse=True)
+    counts = torch.bincount(slot, minlength=len(pairs))
+    position = torch.arange(len(slot), device=slot.device) - torch.cumsum(counts, 0)[slot] + counts[slot]
+    padded = features.new_zeros(len(pairs), int(counts.max()), features.shape[1])
+    padded[slot, position] = features
+    action = torch.zeros(padded.shape[:2], dtype=features.dtype, device=features.device)
+    action[slot, position] = segments.is_action.to(features.dtype)
+    present = torch.zeros(padded.shape[:2], dtype=torch.bool, device=features.device)
+    present[slot, position] = True
+    similarity = torch.exp(padded @ padded.transpose(1, 2) / tau)
+    similarity = similarity * (present[:, :, None] & present[:, None, :])
+    similarity = similarity * (1 - torch.eye(similarity.shape[1], dtype=features.dtype, device=features.device))
+    q = (similarity * action[:, :, None]).sum(1) / similarity.sum(1).clamp(min=1e-12)
+    num_action = action.sum(1)
+    per_pair = -(torch.log(q.clamp(min=1e-12)) * action).sum(1) / num_action.clamp(min=1)
+    qualifying = num_action >= 2
+    pair_video = pairs // num_classes
+    total = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, per_pair * qualifying)
+    count = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, qualifying.to(features.dtype))
+    return total / count.clamp(min=1)
+
+
+def lacp_losses(output: LacpOutput, video_labels: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor,
+                pseudo_labels: torch.Tensor | None, uniform: torch.Tensor | None = None,
+                weights: LossWeights = LossWeights()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total loss (mean over the batch's videos) and its parts.
+
+    ``pseudo_labels`` (B, T, C) from the last sequence search, or None before the first one (the
+    completeness losses are then 0). ``uniform`` (K, 3) in [0, 1): the random draws of the feature loss
+    (K = number of pseudo-label segments, in pair-then-time order); drawn from torch's RNG when None.
+    """
+    video = F.binary_cross_entropy(output.video_score.clamp(1e-7, 1 - 1e-7), video_labels, reduction="none").mean(1)
+    point, background = point_losses(output.cas, points, lengths)
+    parts = {"video": video.mean(), "point": point.mean(), "background": background.mean()}
+    zero = output.cas.new_zeros(())
+    parts["score"] = parts["feature"] = zero
+    if pseudo_labels is not None:
+        searched = video_labels.bool() & pseudo_labels.bool().any(1)
+        segments = pseudo_segments(pseudo_labels, searched, lengths)
+        if len(segments.rows):
+            parts["score"] = score_loss(output.cas, segments, lengths).mean()
+            if uniform is None:
+                uniform = torch.rand(len(segments.rows), 3, device=output.cas.device)
+            parts["feature"] = feature_loss(output.embedded, segments, uniform, video_labels.shape[1]).mean()
+    total = (weights.video * parts["video"] + weights.point * parts["point"] + weights.background * parts["background"]
+             + weights.score * parts["score"] + weights.feature * parts["feature"])
+    return total, parts
