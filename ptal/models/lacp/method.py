@@ -1,0 +1,181 @@
+"""LACP as a trainable method: data, batches, the sequence-search schedule, losses, evaluation.
+
+It implements the trainer's ``Method`` interface (``ptal.train``): ``model``, ``before_iteration``,
+``training_loss``, ``evaluate``, ``state_dict``/``load_state_dict``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ptal.data import LacpFeatures, SyntheticThumos14, VideoDataset, load_thumos14
+from ptal.data.activitynet import Segments
+from ptal.eval import detection_map
+from ptal.models.lacp.inference import InferenceSettings, predict
+from ptal.models.lacp.losses import LossWeights, lacp_losses
+from ptal.models.lacp.network import LacpNetwork
+from ptal.ops import optimal_sequence_search, select_seeds
+
+# Every key of a LACP config, with its default (the release's THUMOS14 settings, except where noted).
+DEFAULTS = {
+    "model": {"name": "lacp", "hidden": 2048, "dropout": 0.7, "r_act": 8},
+    "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
+             "eval_split": "test"},
+    "loss": {"video": 1.0, "point": 0.5, "background": 1.0, "score": 1.0, "feature": 1.0},
+    "search": {"method": "exact", "frequency": 10, "budget": 25, "thresh": 0.1, "batch_videos": 16},
+    "inference": {"class_threshold": 0.5, "scale": 24, "gamma": 0.2, "nms_threshold": 0.7, "batch_videos": 16},
+    "train": {"iterations": 2000, "batch_size": 16, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 5e-4,
+              "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/lacp", "amp": False,
+              "log_every": 10, "progress": True},
+    "official": False,
+}
+TIOU_THRESHOLDS = np.linspace(0.1, 0.7, 7)
+
+
+def feature_source(data: dict, split: str, annotations):
+    if data["source"] == "synthetic":
+        return SyntheticThumos14(annotations, dim=data["feature_dim"], seed=data["seed"],
+                                 difficulty=data["difficulty"])
+    return LacpFeatures(data["source"], split, dim=data["feature_dim"])
+
+
+class LacpMethod:
+    """LACP on THUMOS14-structured data (the synthetic benchmark by default, or real features in the
+    LACP layout with ``data.source=PATH``), on one device."""
+
+    def __init__(self, config: dict, device: str | torch.device = "cpu"):
+        self.config, self.device = config, torch.device(device)
+        self.rank, self.world_size = 0, 1
+        annotations = load_thumos14(config["data"]["annotations"])
+        self.class_names = annotations.class_names
+        gt = annotations.ground_truth
+
+        def videos(split):
+            dataset = VideoDataset(feature_source(config["data"], split, annotations), annotations.splits[split],
+                                   self.class_names, gt, annotations.points if split == "train" else None)
+            return [dataset[i] for i in range(len(dataset))]
+
+        self.train_items = videos("train")
+        self.eval_items = videos(config["data"]["eval_split"])
+        self.eval_ground_truth = self._ground_truth(gt, [item.video_id for item in self.eval_items])
+        model = config["model"]
+        self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model["hidden"],
+                                 model["dropout"], model["r_act"]).to(self.device)
+        self.weights = LossWeights(**config["loss"])
+        self.pseudo_labels: list[torch.Tensor] | None = None  # per training video, (T, C) uint8
+        self.sequence_score = float("nan")
+        self.generator = torch.Generator().manual_seed(config["train"]["seed"])
+        self.order, self.cursor = torch.randperm(len(self.train_items), generator=self.generator), 0
+
+    @staticmethod
+    def _ground_truth(gt: Segments, video_ids: list[str]) -> Segments:
+        index = {video: i for i, video in enumerate(gt.video_ids)}
+        keep = np.isin(gt.video, [index[v] for v in video_ids])
+        remap = {index[v]: i for i, v in enumerate(video_ids)}
+        return Segments(video_ids, gt.class_names, np.array([remap[v] for v in gt.video[keep]], dtype=np.int64),
+                        gt.start[keep], gt.end[keep], gt.label[keep])
+
+    # ---- batches --------------------------------------------------------------------------------------
+    def _padded(self, items, training_videos: list[int] | None = None) -> dict:
+        """Padded tensors of ``items``; with the stored pseudo labels of ``training_videos`` (the items'
+        indices among the training videos) once a search has run."""
+        lengths = torch.tensor([len(item.features) for item in items])
+        pad = lambda tensors: torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(self.device)  # noqa: E731
+        batch = {"features": pad([item.features for item in items]), "lengths": lengths.to(self.device),
+                 "video_labels": torch.stack([item.video_labels for item in items]).to(self.device),
+                 "points": pad([item.point_labels for item in items])}
+        if training_videos is not None and self.pseudo_labels is not None:
+            batch["pseudo_labels"] = pad([self.pseudo_labels[v] for v in training_videos])
+        return batch
+
+    def _draw(self, count: int) -> list[int]:
+        """The next ``count`` training videos of a seeded sequence of random permutations."""
+        drawn = []
+        while len(drawn) < count:
+            if self.cursor == len(self.order):
+                self.order, self.cursor = torch.randperm(len(self.train_items), generator=self.generator), 0
+            drawn.append(int(self.order[self.cursor]))
+            self.cursor += 1
+        return drawn
+
+    # ---- the trainer's interface ----------------------------------------------------------------------
+    def before_iteration(self, iteration: int) -> None:
+        """The sequence search, every ``search.frequency`` iterations once training has started (as the
+        release: after iterations 10, 20, ...), when a completeness loss is on."""
+        frequency = self.config["search"]["frequency"]
+        if iteration > 0 and iteration % frequency == 0 and (self.weights.score or self.weights.feature):
+            self.search()
+
+    @torch.no_grad()
+    def search(self) -> None:
+        """Pseudo labels of every training video from the current network (eval mode), batched."""
+        settings = self.config["search"]
+        was_training = self.model.training
+        self.model.eval()
+        labels, scores = [], []
+        step = settings["batch_videos"]
+        for first in range(0, len(self.train_items), step):
+            items = self.train_items[first:first + step]
+            batch = self._padded(items)
+            out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
+            act_seed, bkg_seed = select_seeds(out.cas, batch["points"], batch["lengths"])
+            found, score = optimal_sequence_search(out.cas, act_seed, bkg_seed, batch["video_labels"], batch["lengths"],
+                                                   method=settings["method"], budget=settings["budget"],
+                                                   thresh=settings["thresh"])
+            labels += [found[i, :len(item.features)].cpu() for i, item in enumerate(items)]
+            scores.append(score.cpu())
+        self.pseudo_labels = labels
+        self.sequence_score = float(torch.cat(scores).mean())
+        self.model.train(was_training)
+
+    def training_loss(self, iteration: int) -> tuple[torch.Tensor, dict[str, float]]:
+        videos = self._draw(self.config["train"]["batch_size"])[self.rank::self.world_size]
+        batch = self._padded([self.train_items[v] for v in videos], training_videos=videos)
+        out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
+        total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"],
+                                   batch.get("pseudo_labels"), weights=self.weights)
+        logged = {name: float(value.detach()) for name, value in parts.items()}
+        if self.pseudo_labels is not None:
+            logged["sequence_score"] = self.sequence_score
+        return total, logged
+
+    @torch.no_grad()
+    def predictions(self) -> Segments:
+        """Detections on the evaluation videos (eval mode), in seconds."""
+        settings = InferenceSettings(class_threshold=self.config["inference"]["class_threshold"],
+                                     scale=self.config["inference"]["scale"], gamma=self.config["inference"]["gamma"],
+                                     nms_threshold=self.config["inference"]["nms_threshold"],
+                                     official=self.config["official"])
+        was_training = self.model.training
+        self.model.eval()
+        parts = []
+        step = self.config["inference"]["batch_videos"]
+        for first in range(0, len(self.eval_items), step):
+            items = self.eval_items[first:first + step]
+            batch = self._padded(items)
+            found = predict(self.model(batch["features"], batch["lengths"]), batch["lengths"],
+                            [item.video_id for item in items], self.class_names, settings)
+            parts.append((first, found))
+        self.model.train(was_training)
+        video_ids = [item.video_id for item in self.eval_items]
+        return Segments(video_ids, self.class_names,
+                        np.concatenate([found.video + first for first, found in parts]),
+                        np.concatenate([found.start for _, found in parts]),
+                        np.concatenate([found.end for _, found in parts]),
+                        np.concatenate([found.label for _, found in parts]),
+                        np.concatenate([found.score for _, found in parts]))
+
+    def evaluate(self) -> dict[str, float]:
+        result = detection_map(self.eval_ground_truth, self.predictions(), TIOU_THRESHOLDS)
+        metrics = {f"mAP@{t:.1f}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
+        metrics.update({f"average_{name}": float(value) for name, value in result.averages.items()})
+        return metrics
+
+    def state_dict(self) -> dict:
+        return {"pseudo_labels": self.pseudo_labels, "sequence_score": self.sequence_score,
+                "generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pseudo_labels, self.sequence_score = state["pseudo_labels"], state["sequence_score"]
+        self.generator.set_state(state["generator"])
+        self.order, self.cursor = state["order"], state["cursor"]
