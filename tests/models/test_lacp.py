@@ -84,16 +84,14 @@ def test_batched_losses_equal_the_mean_of_per_video_losses():
     net = LacpNetwork(16, 3, hidden=32).eval()  # no dropout: the same network output alone and in a batch
     features, lengths, labels, points, pseudo = small_batch()
     out = net(features, lengths, labels)
-    segments = pseudo_segments(pseudo, labels.bool(), lengths)
-    uniform = torch.rand(len(segments.rows), 3)
+    uniform = torch.rand(3, 3, 40, 3)
     total, parts = lacp_losses(out, labels, points, lengths, pseudo, uniform)
     singles = []
     for v in range(3):
         length = int(lengths[v])
         one = net(features[v:v + 1, :length], lengths[v:v + 1], labels[v:v + 1])
-        mine = (segments.rows // 3) == v
         singles.append(lacp_losses(one, labels[v:v + 1], points[v:v + 1, :length], lengths[v:v + 1],
-                                   pseudo[v:v + 1, :length], uniform[mine])[0])
+                                   pseudo[v:v + 1, :length], uniform[v:v + 1, :, :length])[0])
     assert total.item() == pytest.approx(torch.stack(singles).mean().item(), rel=1e-5)
     assert all(parts[k] > 0 for k in ("video", "point", "background", "score", "feature"))
 
@@ -134,3 +132,41 @@ def test_inference_finds_a_clear_action():
         best = found.score.argmax()
         assert found.label[best] == 1 and set(found.label.tolist()) == {1}
         assert found.start[best] == pytest.approx(10 * 0.64, abs=0.64) and found.end[best] == pytest.approx(20 * 0.64, abs=0.64)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_official_losses_equal_the_release_per_video(seed):
+    """ptal's batched official-mode loss equals the per-video re-implementation of the release's loss
+    (its quirks included), value and gradients, with the same random draws."""
+    from tests.models.lacp_release_reference import release_video_loss
+
+    torch.manual_seed(seed)
+    net = LacpNetwork(16, 3, hidden=32).eval()
+    features, lengths, labels, points, pseudo = small_batch(seed)
+    labels[0, 0] = 1  # a labelled class without any pseudo-label action run (the release still scores it)
+    uniform = torch.rand(3, 3, 40, 3)
+    total, _ = lacp_losses(net(features, lengths, labels), labels, points, lengths, pseudo, uniform, official=True)
+    grads = torch.autograd.grad(total, list(net.parameters()))
+    expected = []
+    for v in range(3):
+        length = int(lengths[v])
+        one = net(features[v:v + 1, :length], lengths[v:v + 1], labels[v:v + 1])
+        expected.append(release_video_loss(one.video_score[0], one.cas[0], one.embedded[0], labels[v], points[v, :length],
+                                           pseudo[v, :length], uniform[v, :, :length]))
+    expected_total = torch.stack(expected).mean()  # the release accumulates 16 videos and divides
+    expected_grads = torch.autograd.grad(expected_total, list(net.parameters()))
+    assert total.item() == pytest.approx(expected_total.item(), rel=1e-5)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_official_and_default_losses_differ_where_the_quirks_are():
+    torch.manual_seed(0)
+    net = LacpNetwork(16, 3, hidden=32).eval()
+    features, lengths, labels, points, pseudo = small_batch()
+    uniform = torch.rand(3, 3, 40, 3)
+    out = net(features, lengths, labels)
+    _, default = lacp_losses(out, labels, points, lengths, pseudo, uniform)
+    _, official = lacp_losses(out, labels, points, lengths, pseudo, uniform, official=True)
+    assert default["video"] == official["video"] and default["point"] == official["point"]
+    assert default["score"] != official["score"]

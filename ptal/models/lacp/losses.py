@@ -2,7 +2,11 @@
 
 ptal's defaults follow the paper: the score-contrastive loss is the mean over a video's searched classes
 of 1 - R(pi_c), R being the mean OIC of the segments of the class's pseudo labels, and the
-feature-contrastive loss averages over the classes with >= 2 action segments.
+feature-contrastive loss averages over the classes with >= 2 action segments. ``official=True``
+reproduces the release's quirks: over every labelled class, L_act = the mean of 1 - OIC over all
+action runs, L_bkg likewise over background runs, L_score = (L_act + L_bkg)^2 per video; the feature
+loss keeps only the last qualifying class of a video. Every loss is computed per video and averaged over
+the batch, which equals the release's one-video-at-a-time gradient accumulation.
 """
 from __future__ import annotations
 
@@ -68,9 +72,8 @@ def pseudo_segments(pseudo_labels: torch.Tensor, searched: torch.Tensor, lengths
     return PseudoSegments(rows[order], segments[order, 2], segments[order, 3], is_action.to(rows.device)[order])
 
 
-def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
-    """(B,) mean over each video's searched classes of 1 - R(pi_c), R = mean OIC of the class's segments
-    (on cas for action segments, 1 - cas for background ones); 0 for a video without searched classes."""
+def segment_oic(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
+    """(K,) OIC of every segment, on cas[..., class] for action segments and 1 - cas for background ones."""
     batch, length, channels = cas.shape
     classes = channels - 1
     sequences = cas[..., :classes].transpose(1, 2).reshape(batch * classes, length)
@@ -80,11 +83,35 @@ def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tenso
         chosen = segments.is_action == is_action
         triples = torch.stack([segments.rows[chosen], segments.starts[chosen], segments.ends[chosen]], 1)
         oic = oic.index_put((chosen.nonzero().flatten(),), oic_scores(values, triples, sequence_lengths))
+    return oic
+
+
+def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
+    """(B,) mean over each video's searched classes of 1 - R(pi_c), R = mean OIC of the class's segments
+    (on cas for action segments, 1 - cas for background ones); 0 for a video without searched classes."""
+    batch, _, channels = cas.shape
+    classes = channels - 1
+    oic = segment_oic(cas, segments, lengths)
     per_pair = torch.zeros(batch * classes, dtype=cas.dtype, device=cas.device).index_add(0, segments.rows, oic)
     count = torch.bincount(segments.rows, minlength=batch * classes)
     completeness = (1 - per_pair / count.clamp(min=1)).reshape(batch, classes)
     searched = (count > 0).reshape(batch, classes)
     return (completeness * searched).sum(1) / searched.sum(1).clamp(min=1)
+
+
+def official_score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
+    """(B,) the release's score loss: (L_act + L_bkg)^2, L_act = mean of 1 - OIC over the video's action
+    runs (all classes together), L_bkg likewise over its background runs (a mean over no run is 0)."""
+    batch, _, channels = cas.shape
+    videos = segments.rows // (channels - 1)
+    incompleteness = 1 - segment_oic(cas, segments, lengths)
+    total = cas.new_zeros(())
+    for is_action in (True, False):
+        chosen = segments.is_action == is_action
+        summed = cas.new_zeros(batch).index_add(0, videos[chosen], incompleteness[chosen])
+        count = torch.bincount(videos[chosen], minlength=batch)
+        total = total + summed / count.clamp(min=1)
+    return total ** 2
 
 
 def sample_thirds(starts: torch.Tensor, ends: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
@@ -101,11 +128,12 @@ def sample_thirds(starts: torch.Tensor, ends: torch.Tensor, uniform: torch.Tenso
 
 
 def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torch.Tensor, num_classes: int,
-                 tau: float = 0.1) -> torch.Tensor:
+                 tau: float = 0.1, last_class_only: bool = False) -> torch.Tensor:
     """(B,) feature-contrastive loss: per (video, class) with >= 2 action segments, segment features
-    (mean of 3 embedded features sampled in the segment's thirds, L2-normalised), similarities
-    exp(f_i . f_j / tau) with a zero diagonal, q_j = sum over action i of sim_ij / sum over i of sim_ij,
-    loss = -mean over action j of log q_j; averaged over the video's qualifying classes (0 if none)."""
+    (mean of 3 embedded features sampled in the segment's thirds with ``uniform`` (K, 3) draws,
+    L2-normalised), similarities exp(f_i . f_j / tau) with a zero diagonal, q_j = sum over action i of
+    sim_ij / sum over i of sim_ij, loss = -mean over action j of log q_j; averaged over the video's
+    qualifying classes, or (``last_class_only``, the release) that of its last qualifying class; 0 if none."""
     batch = embedded.shape[0]
     videos = segments.rows // num_classes
     picks = sample_thirds(segments.starts, segments.ends, uniform)
@@ -127,6 +155,10 @@ def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torc
     per_pair = -(torch.log(q.clamp(min=1e-12)) * action).sum(1) / num_action.clamp(min=1)
     qualifying = num_action >= 2
     pair_video = pairs // num_classes
+    if last_class_only:  # pairs are in (video, class) order: keep each video's last qualifying one
+        last = torch.full((batch,), -1, dtype=torch.int64, device=features.device)
+        last = last.scatter_reduce(0, pair_video[qualifying], torch.nonzero(qualifying).flatten(), "amax")
+        qualifying = torch.zeros_like(qualifying).index_fill(0, last[last >= 0], True)
     total = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, per_pair * qualifying)
     count = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, qualifying.to(features.dtype))
     return total / count.clamp(min=1)
@@ -134,12 +166,13 @@ def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torc
 
 def lacp_losses(output: LacpOutput, video_labels: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor,
                 pseudo_labels: torch.Tensor | None, uniform: torch.Tensor | None = None,
-                weights: LossWeights = LossWeights()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                weights: LossWeights = LossWeights(), official: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss (mean over the batch's videos) and its parts.
 
     ``pseudo_labels`` (B, T, C) from the last sequence search, or None before the first one (the
-    completeness losses are then 0). ``uniform`` (K, 3) in [0, 1): the random draws of the feature loss
-    (K = number of pseudo-label segments, in pair-then-time order); drawn from torch's RNG when None.
+    completeness losses are then 0). ``uniform`` (B, C, T, 3) in [0, 1): the random draws of the
+    feature loss (a segment of class c starting at t uses uniform[video, c, t]); drawn from torch's RNG
+    when None. ``official``: the release's quirks (module docstring).
     """
     video = F.binary_cross_entropy(output.video_score.clamp(1e-7, 1 - 1e-7), video_labels, reduction="none").mean(1)
     point, background = point_losses(output.cas, points, lengths)
@@ -147,13 +180,16 @@ def lacp_losses(output: LacpOutput, video_labels: torch.Tensor, points: torch.Te
     zero = output.cas.new_zeros(())
     parts["score"] = parts["feature"] = zero
     if pseudo_labels is not None:
-        searched = video_labels.bool() & pseudo_labels.bool().any(1)
+        searched = video_labels.bool() if official else video_labels.bool() & pseudo_labels.bool().any(1)
         segments = pseudo_segments(pseudo_labels, searched, lengths)
         if len(segments.rows):
-            parts["score"] = score_loss(output.cas, segments, lengths).mean()
-            if uniform is None:
-                uniform = torch.rand(len(segments.rows), 3, device=output.cas.device)
-            parts["feature"] = feature_loss(output.embedded, segments, uniform, video_labels.shape[1]).mean()
+            score = official_score_loss if official else score_loss
+            parts["score"] = score(output.cas, segments, lengths).mean()
+            classes = video_labels.shape[1]
+            draws = (torch.rand(len(segments.rows), 3, device=output.cas.device) if uniform is None
+                     else uniform[segments.rows // classes, segments.rows % classes, segments.starts])
+            parts["feature"] = feature_loss(output.embedded, segments, draws, classes,
+                                            last_class_only=official).mean()
     total = (weights.video * parts["video"] + weights.point * parts["point"] + weights.background * parts["background"]
              + weights.score * parts["score"] + weights.feature * parts["feature"])
     return total, parts

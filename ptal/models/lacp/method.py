@@ -133,7 +133,7 @@ class LacpMethod:
         batch = self._padded([self.train_items[v] for v in videos], training_videos=videos)
         out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
         total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"],
-                                   batch.get("pseudo_labels"), weights=self.weights)
+                                   batch.get("pseudo_labels"), weights=self.weights, official=self.config["official"])
         logged = {name: float(value.detach()) for name, value in parts.items()}
         if self.pseudo_labels is not None:
             logged["sequence_score"] = self.sequence_score
