@@ -8,13 +8,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ptal.data import LacpFeatures, SyntheticThumos14, VideoDataset, load_thumos14
+from ptal.data import SNIPPET_SECONDS, LacpFeatures, SyntheticThumos14, VideoDataset, load_thumos14
 from ptal.data.activitynet import Segments
 from ptal.eval import detection_map
 from ptal.models.lacp.inference import InferenceSettings, predict
 from ptal.models.lacp.losses import LossWeights, lacp_losses
 from ptal.models.lacp.network import LacpNetwork
 from ptal.ops import optimal_sequence_search, select_seeds
+from ptal.viz import Timeline
 
 # Every key of a LACP config, with its default (the release's THUMOS14 settings, except where noted).
 DEFAULTS = {
@@ -139,13 +140,16 @@ class LacpMethod:
             logged["sequence_score"] = self.sequence_score
         return total, logged
 
+    def _inference_settings(self) -> InferenceSettings:
+        inference = self.config["inference"]
+        return InferenceSettings(class_threshold=inference["class_threshold"], scale=inference["scale"],
+                                 gamma=inference["gamma"], nms_threshold=inference["nms_threshold"],
+                                 official=self.config["official"])
+
     @torch.no_grad()
     def predictions(self) -> Segments:
         """Detections on the evaluation videos (eval mode), in seconds."""
-        settings = InferenceSettings(class_threshold=self.config["inference"]["class_threshold"],
-                                     scale=self.config["inference"]["scale"], gamma=self.config["inference"]["gamma"],
-                                     nms_threshold=self.config["inference"]["nms_threshold"],
-                                     official=self.config["official"])
+        settings = self._inference_settings()
         was_training = self.model.training
         self.model.eval()
         parts = []
@@ -164,6 +168,38 @@ class LacpMethod:
                         np.concatenate([found.end for _, found in parts]),
                         np.concatenate([found.label for _, found in parts]),
                         np.concatenate([found.score for _, found in parts]))
+
+    @torch.no_grad()
+    def timeline(self, video_id: str) -> Timeline:
+        """The picture's content for one video (training or evaluation): its ground truth and points, the
+        CAS of its classes and of the predicted ones, its pseudo labels (training videos, after a search)
+        and its predictions."""
+        items = {item.video_id: (i, item, True) for i, item in enumerate(self.train_items)}
+        items.update({item.video_id: (i, item, False) for i, item in enumerate(self.eval_items)})
+        if video_id not in items:
+            raise ValueError(f"video {video_id!r} is neither a training nor an evaluation video of this dataset")
+        index, item, is_training = items[video_id]
+        was_training = self.model.training
+        self.model.eval()
+        batch = self._padded([item])
+        out = self.model(batch["features"], batch["lengths"])
+        found = predict(out, batch["lengths"], [video_id], self.class_names, self._inference_settings())
+        self.model.train(was_training)
+        classes = sorted(set(item.segment_labels.tolist()) | set(np.flatnonzero(item.video_labels.numpy()).tolist())
+                         | set(found.label.tolist()))
+        step = SNIPPET_SECONDS
+        timeline = Timeline(video_id, self.class_names, len(item.features) * step,
+                            ground_truth=[(float(s), float(e), int(c)) for (s, e), c in zip(item.segments.tolist(), item.segment_labels.tolist())],
+                            points=[((t + 0.5) * step, int(c)) for t, c in torch.nonzero(item.point_labels).tolist()],
+                            sequences={f"CAS {self.class_names[c]}": (c, out.cas[0, :, c].cpu().numpy()) for c in classes},
+                            seconds_per_step=step,
+                            predictions=[(float(s), float(e), int(c), float(p)) for s, e, c, p in
+                                         zip(found.start, found.end, found.label, found.score)])
+        timeline.sequences["background"] = (None, out.cas[0, :, -1].cpu().numpy())
+        if is_training and self.pseudo_labels is not None:
+            labels = self.pseudo_labels[index]
+            timeline.pseudo_labels = {self.class_names[c]: (c, labels[:, c].numpy()) for c in classes if labels[:, c].any()}
+        return timeline
 
     def evaluate(self) -> dict[str, float]:
         result = detection_map(self.eval_ground_truth, self.predictions(), TIOU_THRESHOLDS)
