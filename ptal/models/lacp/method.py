@@ -64,7 +64,7 @@ class LacpMethod:
                                  model["dropout"], model["r_act"]).to(self.device)
         self.weights = LossWeights(**config["loss"])
         self.pseudo_labels: list[torch.Tensor] | None = None  # per training video, (T, C) uint8
-        self.sequence_score = float("nan")
+        self.sequence_score: float | None = None  # mean sequence score of the last search
         self.generator = torch.Generator().manual_seed(config["train"]["seed"])
         self.order, self.cursor = torch.randperm(len(self.train_items), generator=self.generator), 0
 
