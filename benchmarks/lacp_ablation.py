@@ -31,14 +31,14 @@ def run(variant: str, seed: int, args) -> dict:
     optimizer = torch.optim.Adam(method.model.parameters(), lr=train["lr"], betas=tuple(train["betas"]),
                                  weight_decay=train["weight_decay"])
     start, history = time.time(), []
-    for iteration in range(args.iterations):
+    for iteration in range(1, args.iterations + 1):
         method.before_iteration(iteration)
         loss, _ = method.training_loss(iteration)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if (iteration + 1) % args.eval_every == 0:
-            history.append({"iteration": iteration + 1, **method.evaluate()})
+        if iteration % args.eval_every == 0:
+            history.append({"iteration": iteration, **method.evaluate()})
     best = max(history, key=lambda h: h["average_0.1:0.7"])
     return {"variant": variant, "seed": seed, "seconds": time.time() - start, "best": best, "last": history[-1],
             "sequence_score": method.sequence_score}

@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-COMMAND_MODULES = ("ptal.cli", "ptal.data.command", "ptal.eval.command")
+COMMAND_MODULES = ("ptal.cli", "ptal.data.command", "ptal.eval.command", "ptal.models.command")
 
 
 def add_parser(subparsers) -> None:

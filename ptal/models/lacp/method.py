@@ -21,11 +21,11 @@ from ptal.viz import Timeline
 DEFAULTS = {
     "model": {"name": "lacp", "hidden": 2048, "dropout": 0.7, "r_act": 8},
     "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
-             "eval_split": "test"},
+             "eval_split": "test", "batch_size": 16},
     "loss": {"video": 1.0, "point": 0.5, "background": 1.0, "score": 1.0, "feature": 1.0},
     "search": {"method": "exact", "frequency": 10, "budget": 25, "thresh": 0.1, "batch_videos": 16},
     "inference": {"class_threshold": 0.5, "scale": 24, "gamma": 0.2, "nms_threshold": 0.7, "batch_videos": 16},
-    "train": {"iterations": 2000, "batch_size": 16, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 5e-4,
+    "train": {"iterations": 2000, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 5e-4,
               "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/lacp", "amp": False,
               "log_every": 10, "progress": True},
     "official": False,
@@ -100,11 +100,15 @@ class LacpMethod:
         return drawn
 
     # ---- the trainer's interface ----------------------------------------------------------------------
+    def setup_distributed(self, rank: int, world_size: int) -> None:
+        """Under torchrun: every rank draws the same batch and trains on its share of the videos."""
+        self.rank, self.world_size = rank, world_size
+
     def before_iteration(self, iteration: int) -> None:
-        """The sequence search, every ``search.frequency`` iterations once training has started (as the
-        release: after iterations 10, 20, ...), when a completeness loss is on."""
+        """The sequence search every ``search.frequency`` iterations (numbered from 1), after the 10th,
+        20th, ... step as in the release, when a completeness loss is on."""
         frequency = self.config["search"]["frequency"]
-        if iteration > 0 and iteration % frequency == 0 and (self.weights.score or self.weights.feature):
+        if iteration > 1 and (iteration - 1) % frequency == 0 and (self.weights.score or self.weights.feature):
             self.search()
 
     @torch.no_grad()
@@ -130,7 +134,7 @@ class LacpMethod:
         self.model.train(was_training)
 
     def training_loss(self, iteration: int) -> tuple[torch.Tensor, dict[str, float]]:
-        videos = self._draw(self.config["train"]["batch_size"])[self.rank::self.world_size]
+        videos = self._draw(self.config["data"]["batch_size"])[self.rank::self.world_size]
         batch = self._padded([self.train_items[v] for v in videos], training_videos=videos)
         out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
         total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"],
