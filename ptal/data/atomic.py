@@ -34,3 +34,18 @@ def write_json_atomic(path: str | PathLike, document) -> None:
     text = json.dumps(document, allow_nan=False)
     with atomic_file(path) as file:
         file.write(text.encode("utf-8"))
+
+
+def append_json_line(path: str | PathLike, record) -> None:
+    """Append ``record`` as one line of JSON (no NaN/inf allowed) to ``path``, creating it and its parents.
+    The line goes out in a single write on an append-only descriptor, which is then fsynced: a crash leaves
+    the earlier lines intact and at most a partial last line (readers of such logs skip it)."""
+    line = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(descriptor, line)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,27 @@
+"""The shared trainer of ptal's model families: configs, the training loop, checkpoints, DDP."""
+from ptal.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ptal.train.config import ConfigError, load_config
+from ptal.train.distributed import DistributedContext, init_distributed, unwrap_model
+from ptal.train.loop import TIMING_FIELDS, TrainSettings, train
+from ptal.train.method import Method
+from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from ptal.train.run_log import read_run_log
+
+__all__ = [
+    "TIMING_FIELDS",
+    "CheckpointError",
+    "ConfigError",
+    "DistributedContext",
+    "Method",
+    "TrainSettings",
+    "capture_rng_state",
+    "init_distributed",
+    "load_checkpoint",
+    "load_config",
+    "read_run_log",
+    "restore_rng_state",
+    "save_checkpoint",
+    "seed_everything",
+    "train",
+    "unwrap_model",
+]

@@ -1,0 +1,78 @@
+"""Training checkpoints: everything needed to continue a run exactly, written atomically, readable with
+``torch.load(..., weights_only=True)`` (tensors, numbers, strings, lists, tuples and dicts only)."""
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import torch
+
+from ptal.data.atomic import atomic_file
+from ptal.train.distributed import unwrap_model
+
+CHECKPOINT_FORMAT = "ptal.train.checkpoint/1"
+_REQUIRED_KEYS = ("iteration", "model", "optimizer", "method", "config", "rng", "trainer")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable ptal training checkpoint."""
+
+
+def save_checkpoint(path: str | PathLike, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    method_state: dict, iteration: int, config: dict, rng: list[dict],
+                    trainer_state: dict | None = None) -> None:
+    """Write a checkpoint to ``path`` atomically (temporary file, fsync, rename): a crash while saving
+    leaves the previous file as it was.
+
+    Args:
+        model: the trained module (a DistributedDataParallel wrapper is unwrapped, so the keys have no
+            ``module.`` prefix).
+        optimizer: its state (Adam's moments and step counts) is saved.
+        method_state: ``Method.state_dict()``.
+        iteration: number of optimiser steps taken.
+        config: the run's configuration (plain nested dict).
+        rng: the generator states of every rank, in rank order (``capture_rng_state()`` of each).
+        trainer_state: the trainer's own bookkeeping (best metric so far, gradient scaler, ...).
+    """
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "iteration": int(iteration),
+        "model": unwrap_model(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "method": method_state,
+        "config": config,
+        "rng": rng,
+        "trainer": trainer_state or {},
+    }
+    with atomic_file(path) as file:
+        torch.save(checkpoint, file)
+
+
+def load_checkpoint(path: str | PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(..., weights_only=True)``.
+
+    Returns:
+        The dict with keys ``format``, ``iteration``, ``model``, ``optimizer``, ``method``, ``config``,
+        ``rng`` (one state per rank) and ``trainer``; tensors on ``map_location``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: the file is truncated, corrupt, holds objects other than plain data, or is not a
+            ptal training checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path}: no such file")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch.load raises many types for corrupt files (RuntimeError, EOFError, ...)
+        raise CheckpointError(f"checkpoint {path}: cannot be read as a ptal checkpoint "
+                              f"(truncated, corrupt or not plain data): {error}") from error
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"checkpoint {path}: not a ptal training checkpoint (format "
+                              f"{checkpoint.get('format') if isinstance(checkpoint, dict) else None!r}, "
+                              f"expected {CHECKPOINT_FORMAT!r})")
+    missing = [key for key in _REQUIRED_KEYS if key not in checkpoint]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: incomplete, missing {', '.join(missing)}")
+    return checkpoint

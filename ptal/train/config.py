@@ -1,0 +1,150 @@
+"""Run configurations: defaults in code, an optional YAML file over them, then ``key=value`` overrides.
+
+Every key has a default, so the defaults also define what a valid key is: an unknown key, or a value
+whose type does not fit its default, is an error that names the key and where it came from.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from os import PathLike
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that does not fit the defaults."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, reading ``1e-4`` as a float (YAML 1.1 wants a dot in it, ``1.0e-4``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_config(path: str | PathLike | None, overrides: list[str], defaults: dict) -> dict:
+    """The configuration: ``defaults``, then the YAML file at ``path`` (optional) over them, then the
+    ``key=value`` ``overrides`` in order.
+
+    Override values are parsed as YAML (``lr=3e-4``, ``amp=true``, ``betas=[0.9,0.99]``); a string-valued
+    key takes the text after ``=`` as it is. Dotted keys reach into nested sections (``train.lr=3e-4``).
+    A value must fit its default: an int or float where the default is a float, a bool for a bool, a
+    list for a list, a list of the same length for a tuple (elements checked one by one), a mapping for
+    a section; a default of None accepts anything.
+
+    Returns:
+        A new nested dict with the same keys as ``defaults``; ``defaults`` is not modified.
+
+    Raises:
+        ConfigError: unreadable or malformed file, malformed override, unknown key, value of the wrong
+            type. The message names the key and the file or override.
+    """
+    config = copy.deepcopy(defaults)
+    if path is not None:
+        document = _read_yaml_file(path)
+        _merge(config, document, source=f"config file {path}", prefix="")
+    for override in overrides:
+        _apply_override(config, override)
+    return config
+
+
+def _read_yaml_file(path: str | PathLike) -> dict:
+    try:
+        with open(path, encoding="utf-8") as file:
+            document = yaml.load(file, Loader=_Loader)
+    except OSError as error:
+        raise ConfigError(f"config file {path}: cannot read it ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path}: not valid YAML: {error}") from error
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"config file {path}: expected a mapping of keys to values at the top level, "
+                          f"got {type(document).__name__}")
+    return document
+
+
+def _apply_override(config: dict, override: str) -> None:
+    source = f"override {override!r}"
+    key, equals, text = override.partition("=")
+    if not equals or not key.strip():
+        raise ConfigError(f"{source}: expected key=value (e.g. train.lr=3e-4)")
+    *section_names, name = key.strip().split(".")
+    section, prefix = config, ""
+    for section_name in section_names:
+        if section_name not in section:
+            raise ConfigError(f"{source}: unknown key {prefix + section_name!r}{_known(section)}")
+        if not isinstance(section[section_name], dict):
+            raise ConfigError(f"{source}: {prefix + section_name!r} is a value, not a section")
+        section, prefix = section[section_name], f"{prefix}{section_name}."
+    try:
+        value = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: the value is not valid YAML: {error}") from error
+    if isinstance(section.get(name), str) and not isinstance(value, str):
+        value = text
+    _merge(section, {name: value}, source=source, prefix=prefix)
+
+
+def _merge(target: dict, updates: Mapping, *, source: str, prefix: str) -> None:
+    """Set ``updates`` into ``target`` in place, recursing into sections; ``prefix`` is the dotted path of
+    ``target`` for messages."""
+    for name, value in updates.items():
+        key = f"{prefix}{name}"
+        if name not in target:
+            raise ConfigError(f"{source}: unknown key {key!r}{_known(target)}")
+        if isinstance(target[name], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: {key!r} is a section; give it a mapping or set its keys "
+                                  f"(e.g. {key}.{next(iter(target[name]), 'name')}=...), got {value!r}")
+            _merge(target[name], value, source=source, prefix=f"{key}.")
+        else:
+            target[name] = _fitted(value, target[name], key=key, source=source)
+
+
+def _fitted(value, default, *, key: str, source: str):
+    """``value`` converted to the type of ``default`` where that is lossless (int to float, list to
+    tuple); a ConfigError when it does not fit."""
+    if default is None:
+        return value
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+    elif isinstance(default, float) and isinstance(value, (int, float)):
+        return float(value)
+    elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
+        if len(value) != len(default):
+            raise ConfigError(f"{source}: {key!r} needs {len(default)} values like {list(default)!r}, "
+                              f"got {len(value)}: {value!r}")
+        return tuple(_fitted(item, item_default, key=f"{key}[{index}]", source=source)
+                     for index, (item, item_default) in enumerate(zip(value, default)))
+    elif isinstance(default, list) and isinstance(value, (list, tuple)):
+        return list(value)
+    elif isinstance(value, type(default)):
+        return value
+    raise ConfigError(f"{source}: {key!r} must be {_type_phrase(default)} like its default {default!r}, "
+                      f"got {value!r}")
+
+
+def _type_phrase(default) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, str):
+        return "a string"
+    if isinstance(default, (list, tuple)):
+        return "a list"
+    return f"a {type(default).__name__}"
+
+
+def _known(section: dict) -> str:
+    return f" (known keys: {', '.join(map(str, section))})" if section else " (this section has no keys)"

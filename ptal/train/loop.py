@@ -1,0 +1,352 @@
+"""The shared training loop: seeded Adam steps on a :class:`~ptal.train.method.Method`, periodic
+evaluation, a JSONL log, atomic checkpoints with exact resume, optional AMP, and DDP under torchrun."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ptal.data.atomic import append_json_line
+from ptal.train.checkpoint import load_checkpoint, save_checkpoint
+from ptal.train.distributed import (
+    DistributedContext,
+    broadcast_from_main,
+    gather_to_main,
+    init_distributed,
+    sum_over_ranks,
+    unwrap_model,
+)
+from ptal.train.method import Method
+from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from ptal.train.run_log import LOG_NAME, restart_run_log
+
+LAST_CHECKPOINT = "last.pt"
+BEST_CHECKPOINT = "best.pt"
+# Fields of a log record that depend on the machine's speed; everything else is reproducible.
+TIMING_FIELDS = ("iterations_per_s", "elapsed_s", "eval_s")
+_METHOD_MEMBERS = ("model", "training_loss", "before_iteration", "evaluate", "state_dict", "load_state_dict")
+
+
+@dataclass
+class TrainSettings:
+    """The ``train`` section of a run configuration (defaults: the LACP release's).
+
+    Attributes:
+        iterations: optimiser steps in the whole run.
+        lr, betas, weight_decay: Adam's hyper-parameters (weight decay as an L2 term, as ``torch.optim.Adam``).
+        eval_every: evaluate, log and save ``last.pt`` every this many iterations and after the last one.
+        select_by: the metric of ``Method.evaluate()`` that picks ``best.pt`` (higher is better; the first
+            of equal values is kept).
+        seed: seeds torch, NumPy and ``random`` at the start of a fresh run (every rank the same).
+        out_dir: where ``log.jsonl``, ``last.pt`` and ``best.pt`` go.
+        amp: mixed precision (float16 autocast and gradient scaling); needs the model on CUDA.
+        log_every: write a log line (mean losses since the previous line) every this many iterations.
+        progress: show a progress bar (rank 0 only).
+    """
+
+    iterations: int = 2000
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 5e-4
+    eval_every: int = 100
+    select_by: str = "average_0.1:0.7"
+    seed: int = 0
+    out_dir: str = "runs/train"
+    amp: bool = False
+    log_every: int = 10
+    progress: bool = True
+
+    def __post_init__(self):
+        self.betas = tuple(self.betas)
+        for name in ("iterations", "eval_every", "log_every", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
+                raise ValueError(f"train.{name} must be an integer >= {0 if name == 'seed' else 1}, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not self.select_by or not self.out_dir:
+            raise ValueError("train.select_by and train.out_dir must not be empty")
+
+    @classmethod
+    def from_config(cls, section: Mapping) -> TrainSettings:
+        """Settings from a config's ``train`` section (as :func:`ptal.train.load_config` returns it)."""
+        unknown = set(section) - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown train settings: {', '.join(sorted(unknown))}")
+        return cls(**section)
+
+    def to_config(self) -> dict:
+        """The settings as a config section: also the defaults to give :func:`ptal.train.load_config`."""
+        return dataclasses.asdict(self)
+
+
+def train(method: Method, settings: TrainSettings, *, resume: str | None = None, config: dict | None = None) -> dict:
+    """Train ``method.model`` with Adam for ``settings.iterations`` iterations.
+
+    Each iteration: ``before_iteration(i)``, ``training_loss(i)``, backward, one Adam step. Every
+    ``log_every`` iterations a line goes to ``out_dir/log.jsonl`` (``iteration``, ``loss`` and ``losses``:
+    means over the iterations since the previous line and over the ranks; ``iterations_per_s`` of the
+    training steps, evaluation and saving excluded; ``elapsed_s`` since the run began, resumed runs
+    included). Every ``eval_every`` iterations and after the last, rank 0 also evaluates (the line
+    gets ``metrics``, ``best`` and ``eval_s``) and saves ``out_dir/last.pt`` and, when ``select_by``
+    improves, ``out_dir/best.pt``, atomically, in the order log line, ``best.pt``, ``last.pt``.
+
+    A fresh run seeds every generator with ``settings.seed`` (seed before building the method too, for
+    its initial weights: :func:`ptal.train.seed_everything`) and refuses an ``out_dir`` that already
+    holds a run. ``resume`` (a checkpoint, e.g. ``out_dir/last.pt``) restores the model, the optimiser,
+    the method's state, the trainer's bookkeeping, the iteration and every generator of every rank, and
+    cuts the log found next to the checkpoint back to that iteration, so the run continues exactly as if
+    never interrupted. ``settings`` (iterations, learning rate, ...) apply from there on.
+
+    Under torchrun (``WORLD_SIZE > 1``) see :class:`~ptal.train.method.Method` for what the method must
+    do; every rank calls ``train`` and gets the same summary.
+
+    Args:
+        config: the whole run configuration, stored in the checkpoints (default: ``{"train": settings}``).
+
+    Returns:
+        ``{"select_by", "best_value", "best_iteration", "final_iteration", "final_metrics",
+        "best_checkpoint", "last_checkpoint", "log"}``; ``best_*`` are None if no evaluation had a finite
+        ``select_by`` value.
+    """
+    missing = [name for name in _METHOD_MEMBERS if not hasattr(method, name)]
+    if missing:
+        raise TypeError(f"{type(method).__name__} is not a ptal.train.Method: it lacks {', '.join(missing)}")
+    context = init_distributed()
+    run = _Run(method, settings, context, config if config is not None else {"train": settings.to_config()})
+    if resume is not None:
+        run.resume_from(resume)
+    else:
+        run.start_fresh()
+    run.train()
+    return broadcast_from_main(context, run.summary())
+
+
+class _Run:
+    """One call of :func:`train`: the objects it works on and its bookkeeping."""
+
+    def __init__(self, method: Method, settings: TrainSettings, context: DistributedContext, config: dict):
+        self.method, self.settings, self.context, self.config = method, settings, context, config
+        self.model = unwrap_model(method.model)
+        self.out_dir = Path(settings.out_dir)
+        if settings.amp and {parameter.device.type for parameter in self.model.parameters()} != {"cuda"}:
+            raise ValueError("train.amp=true needs CUDA, and the model's parameters are not all on a CUDA device; "
+                             "set train.amp=false")
+        seed_everything(settings.seed)
+        setup_distributed = getattr(method, "setup_distributed", None)
+        if setup_distributed is not None:
+            setup_distributed(context.rank, context.world_size)
+        elif context.is_distributed:
+            raise TypeError(f"{type(method).__name__} has no setup_distributed(rank, world_size): it cannot draw "
+                            f"its shard of the batch on {context.world_size} processes")
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr, betas=settings.betas,
+                                          weight_decay=settings.weight_decay)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=settings.amp)
+        self.iteration = 0
+        self.best_value: float | None = None
+        self.best_iteration: int | None = None
+        self.last_metrics: dict | None = None
+        self.earlier_elapsed_s = 0.0
+
+    def start_fresh(self) -> None:
+        self._check_out_dir_is_free()
+
+    def resume_from(self, path: str) -> None:
+        checkpoint = load_checkpoint(path)
+        if checkpoint["iteration"] > self.settings.iterations:
+            raise ValueError(f"checkpoint {path} is at iteration {checkpoint['iteration']}, past "
+                             f"train.iterations={self.settings.iterations}")
+        if Path(path).parent.resolve() != self.out_dir.resolve():
+            self._check_out_dir_is_free()
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        for group in self.optimizer.param_groups:
+            group.update(lr=self.settings.lr, betas=self.settings.betas, weight_decay=self.settings.weight_decay)
+        self.method.load_state_dict(checkpoint["method"])
+        trainer = checkpoint["trainer"]
+        if trainer["grad_scaler"]:  # empty when the checkpointed run had AMP off
+            self.scaler.load_state_dict(trainer["grad_scaler"])
+        self.iteration = checkpoint["iteration"]
+        self.best_value, self.best_iteration = trainer["best_value"], trainer["best_iteration"]
+        self.last_metrics, self.earlier_elapsed_s = trainer["last_metrics"], trainer["elapsed_s"]
+        rng_states = checkpoint["rng"]
+        if len(rng_states) != self.context.world_size:
+            warnings.warn(f"checkpoint {path} was written by {len(rng_states)} processes and this run has "
+                          f"{self.context.world_size}: it continues, but not exactly as the original run would",
+                          stacklevel=3)
+        if self.context.is_main:
+            source = Path(path).parent / LOG_NAME
+            if source.is_file():
+                restart_run_log(source, self.out_dir / LOG_NAME, self.iteration)
+            else:
+                warnings.warn(f"no {LOG_NAME} next to {path}: the new log starts at iteration {self.iteration + 1}",
+                              stacklevel=3)
+        restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
+
+    def _check_out_dir_is_free(self) -> None:
+        taken = [name for name in (LOG_NAME, LAST_CHECKPOINT) if (self.out_dir / name).exists()]
+        if taken:
+            raise FileExistsError(f"{self.out_dir} already holds a run ({', '.join(taken)}): resume it from "
+                                  f"{self.out_dir / LAST_CHECKPOINT} or choose another train.out_dir")
+
+    def train(self) -> None:
+        settings, context = self.settings, self.context
+        training_model = self.model
+        if context.is_distributed:
+            device_ids = [context.device.index] if context.device.type == "cuda" else None
+            training_model = DistributedDataParallel(self.model, device_ids=device_ids)
+        autocast = torch.autocast("cuda", dtype=torch.float16) if settings.amp else contextlib.nullcontext()
+        window = _LossWindow()
+        started = time.perf_counter()
+        progress = tqdm(total=settings.iterations, initial=self.iteration, desc="train", unit="it",
+                        dynamic_ncols=True, disable=not (context.is_main and settings.progress))
+        with progress:
+            for iteration in range(self.iteration + 1, settings.iterations + 1):
+                step_started = time.perf_counter()
+                self.model.train()
+                self.method.before_iteration(iteration)
+                self.model.train()
+                with _model_replaced(self.method, training_model), autocast:
+                    loss, parts = self.method.training_loss(iteration)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.iteration = iteration
+                window.add(loss, parts, seconds=time.perf_counter() - step_started)
+                progress.update()
+
+                evaluating = iteration % settings.eval_every == 0 or iteration == settings.iterations
+                if not (evaluating or iteration % settings.log_every == 0):
+                    continue
+                record = {"iteration": iteration, **window.take_means(context, iteration)}
+                if evaluating:
+                    record.update(self._evaluate())
+                record["elapsed_s"] = self._elapsed_s(started)
+                if context.is_main:
+                    append_json_line(self.out_dir / LOG_NAME, record)
+                    progress.set_postfix(loss=f"{record['loss']:.4g}", refresh=False)
+                if evaluating:
+                    self._save_checkpoints(improved=self.best_iteration == iteration,
+                                           elapsed_s=record["elapsed_s"])
+
+    def _evaluate(self) -> dict:
+        """Evaluate on rank 0 and update the best metric; the log fields of the evaluation (empty on the
+        other ranks)."""
+        if not self.context.is_main:
+            return {}
+        evaluation_started = time.perf_counter()
+        self.model.eval()
+        with torch.no_grad():
+            metrics = {name: float(value) for name, value in self.method.evaluate().items()}
+        self.model.train()
+        if self.settings.select_by not in metrics:
+            raise KeyError(f"train.select_by={self.settings.select_by!r} is not among the metrics of "
+                           f"{type(self.method).__name__}.evaluate(): {', '.join(metrics) or 'none'}")
+        value = metrics[self.settings.select_by]
+        if math.isfinite(value) and (self.best_value is None or value > self.best_value):
+            self.best_value, self.best_iteration = value, self.iteration
+        self.last_metrics = metrics
+        return {"metrics": {name: _finite_or_none(value) for name, value in metrics.items()},
+                "best": {"metric": self.settings.select_by, "value": self.best_value, "iteration": self.best_iteration},
+                "eval_s": time.perf_counter() - evaluation_started}
+
+    def _save_checkpoints(self, *, improved: bool, elapsed_s: float) -> None:
+        """Save ``best.pt`` (if ``improved``) then ``last.pt`` on rank 0, with every rank's generators."""
+        rng_states = gather_to_main(self.context, capture_rng_state())
+        if not self.context.is_main:
+            return
+        trainer_state = {"best_value": self.best_value, "best_iteration": self.best_iteration,
+                         "last_metrics": self.last_metrics, "elapsed_s": elapsed_s,
+                         "grad_scaler": self.scaler.state_dict()}
+        names = (BEST_CHECKPOINT, LAST_CHECKPOINT) if improved else (LAST_CHECKPOINT,)
+        for name in names:
+            save_checkpoint(self.out_dir / name, model=self.model, optimizer=self.optimizer,
+                            method_state=self.method.state_dict(), iteration=self.iteration, config=self.config,
+                            rng=rng_states, trainer_state=trainer_state)
+
+    def _elapsed_s(self, started: float) -> float:
+        return self.earlier_elapsed_s + time.perf_counter() - started
+
+    def summary(self) -> dict:
+        return {
+            "select_by": self.settings.select_by,
+            "best_value": self.best_value,
+            "best_iteration": self.best_iteration,
+            "final_iteration": self.iteration,
+            "final_metrics": self.last_metrics,
+            "best_checkpoint": str(self.out_dir / BEST_CHECKPOINT) if self.best_iteration is not None else None,
+            "last_checkpoint": str(self.out_dir / LAST_CHECKPOINT),
+            "log": str(self.out_dir / LOG_NAME),
+        }
+
+
+@contextlib.contextmanager
+def _model_replaced(method: Method, training_model: torch.nn.Module):
+    """``method.model`` is ``training_model`` (the DDP wrapper, if any) inside the block."""
+    model = method.model
+    method.model = training_model
+    try:
+        yield
+    finally:
+        method.model = model
+
+
+class _LossWindow:
+    """Sums of the loss and its parts over the iterations since the last log line. Tensors are summed
+    where they live and read only when the means are taken, so no iteration waits for the GPU."""
+
+    def __init__(self):
+        self._reset()
+
+    def _reset(self) -> None:
+        self.iterations = 0
+        self.seconds = 0.0
+        self.loss_sum = 0.0
+        self.part_sums: dict = {}
+        self.part_counts: dict[str, int] = {}
+
+    def add(self, loss: torch.Tensor, parts: Mapping, *, seconds: float) -> None:
+        self.iterations += 1
+        self.seconds += seconds
+        self.loss_sum = self.loss_sum + loss.detach()
+        for name, value in parts.items():
+            value = value.detach() if isinstance(value, torch.Tensor) else value
+            self.part_sums[name] = self.part_sums.get(name, 0.0) + value
+            self.part_counts[name] = self.part_counts.get(name, 0) + 1
+
+    def take_means(self, context: DistributedContext, iteration: int) -> dict:
+        """``loss``, ``losses`` (per part) and ``iterations_per_s`` of this window, averaged over the ranks
+        (every rank must call it), then an empty window."""
+        names = sorted(self.part_sums)
+        totals = sum_over_ranks(context, torch.tensor(
+            [float(self.loss_sum), *(float(self.part_sums[name]) for name in names),
+             self.iterations, *(self.part_counts[name] for name in names)], dtype=torch.float64))
+        sums, counts = totals[:len(names) + 1].tolist(), totals[len(names) + 1:].tolist()
+        loss = sums[0] / counts[0]
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"the training loss is {loss} at iteration {iteration} "
+                                     f"(mean over the last {self.iterations} iterations)")
+        means = {"loss": loss,
+                 "losses": {name: _finite_or_none(total / count) for name, total, count in zip(names, sums[1:], counts[1:])},
+                 "iterations_per_s": self.iterations / self.seconds if self.seconds > 0 else None}
+        self._reset()
+        return means
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: they are logged as null."""
+    return value if math.isfinite(value) else None
