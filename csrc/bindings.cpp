@@ -125,6 +125,33 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
   m.def(
+      (std::string("sample_proposal_features_") + suffix).c_str(),
+      [](Address features, int64_t num_snippets, int64_t channels, Address lengths, Address proposals,
+         int64_t num_proposals, int64_t num_samples, double expand, Address out) {
+        kernels::sample_proposal_features<T>(at<const T>(features), num_snippets, channels, at<const int64_t>(lengths),
+                                             at<const double>(proposals), num_proposals, num_samples, expand,
+                                             at<T>(out));
+      },
+      release);
+  m.def(
+      (std::string("sample_proposal_features_backward_") + suffix).c_str(),
+      [](Address grad_out, int64_t num_videos, int64_t num_snippets, int64_t channels, Address lengths,
+         Address proposals, int64_t num_proposals, int64_t num_samples, double expand, Address grad_features) {
+        kernels::sample_proposal_features_backward<T>(at<const T>(grad_out), num_videos, num_snippets, channels,
+                                                      at<const int64_t>(lengths), at<const double>(proposals),
+                                                      num_proposals, num_samples, expand, at<T>(grad_features));
+      },
+      release);
+  m.def(
+      (std::string("generate_proposals_") + suffix).c_str(),
+      [](Address start_prob, Address end_prob, Address lengths, int64_t num_videos, int64_t num_snippets,
+         int64_t d_min, int64_t d_max, int64_t capacity, Address pairs, Address scores, Address counts) {
+        kernels::generate_proposals<T>(at<const T>(start_prob), at<const T>(end_prob), at<const int64_t>(lengths),
+                                       num_videos, num_snippets, d_min, d_max, capacity, at<int64_t>(pairs),
+                                       at<T>(scores), at<int64_t>(counts));
+      },
+      release);
+  m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
          double length_offset, bool suppress_at_threshold, Address keep) {

@@ -73,4 +73,30 @@ template <typename T>
 void threshold_proposals(const T* scores, const T* thresholds, const int64_t* lengths, int64_t batch, int64_t time,
                          int64_t channels, int64_t num_thresholds, const int64_t* offsets, int64_t* segments);
 
+// APN's proposal features: for each proposal (P, 3: video, start, end as float64) N = num_samples points
+// uniformly spaced over [start - d * expand, end + d * expand] (d = end - start), clamped to the video's
+// [0, lengths[video] - 1], each the linear interpolation of its two neighbouring rows of features (B, T, E).
+// out (P, N, E).
+template <typename T>
+void sample_proposal_features(const T* features, int64_t num_snippets, int64_t channels, const int64_t* lengths,
+                              const double* proposals, int64_t num_proposals, int64_t num_samples, double expand,
+                              T* out);
+
+// Gradient of sample_proposal_features: grad_features (B, T, E) from grad_out (P, N, E), summed in float64
+// in the order of the proposals (deterministic); zero where no point lands, e.g. past a video's length.
+template <typename T>
+void sample_proposal_features_backward(const T* grad_out, int64_t num_videos, int64_t num_snippets, int64_t channels,
+                                       const int64_t* lengths, const double* proposals, int64_t num_proposals,
+                                       int64_t num_samples, double expand, T* grad_features);
+
+// APN's proposal generation, one video per thread. Candidate starts (ends) are the snippets t < lengths[b]
+// of start_prob (end_prob) (B, T) that are strict local maxima (a missing neighbour counts as -inf) or above
+// half the video's maximum; every candidate pair with d_min <= end - start <= d_max is scored
+// start_prob[start] * end_prob[end]. The best `capacity` pairs of video b, by decreasing score, ties by
+// (start, end) ascending, go to pairs (B, capacity, 2) and scores (B, capacity); their number to counts (B,).
+template <typename T>
+void generate_proposals(const T* start_prob, const T* end_prob, const int64_t* lengths, int64_t num_videos,
+                        int64_t num_snippets, int64_t d_min, int64_t d_max, int64_t capacity, int64_t* pairs,
+                        T* scores, int64_t* counts);
+
 }  // namespace ptal::cpu

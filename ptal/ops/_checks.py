@@ -92,6 +92,16 @@ def number(name: str, value, *, low: float | None = None, high: float | None = N
     return value
 
 
+def integer(name: str, value, *, low: int | None = None) -> int:
+    """An int (a Python or NumPy integer, not a bool) >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return value
+
+
 def choice(name: str, value, options: tuple[str, ...]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
@@ -124,6 +134,16 @@ def finite_snippets(name: str, value: torch.Tensor, valid: torch.Tensor) -> None
     inside = valid.reshape(*valid.shape, *[1] * (value.dim() - valid.dim()))
     if not all_finite(torch.where(inside, value, torch.zeros((), dtype=value.dtype, device=value.device))):
         raise ValueError(f"{name} must be finite (no NaN or inf) within each video's length")
+
+
+def probabilities(name: str, value: torch.Tensor, valid: torch.Tensor) -> None:
+    """``value`` (B, T) must lie in [0, 1] (so no NaN) at the valid snippets ``valid`` (B, T)."""
+    inside = torch.where(valid, value, torch.zeros((), dtype=value.dtype, device=value.device))
+    if inside.numel() == 0:
+        return
+    bounds = torch.aminmax(inside)
+    if not (0 <= bounds.min.item() and bounds.max.item() <= 1):  # False for NaN
+        raise ValueError(f"{name} must be probabilities in [0, 1] (no NaN) within each video's length")
 
 
 def binary(name: str, value: torch.Tensor) -> torch.Tensor:

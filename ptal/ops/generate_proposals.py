@@ -1,0 +1,54 @@
+import torch
+
+from ptal.ops import _checks
+from ptal_core.backends import select
+
+
+def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None = None, *,
+                       d_min: int = 1, d_max: int = 64, max_proposals: int = 1000,
+                       backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Proposals from boundary probabilities (APN's PGM, the BSN/BMN rule), for many videos in one call.
+
+    Within video ``b`` (snippets ``0 <= t < T_b``), ``t`` is a candidate start when ``p_s = start_prob[b]``
+    has a strict local maximum there (``p_s[t] > p_s[t - 1]`` and ``p_s[t] > p_s[t + 1]``, a missing
+    neighbour at ``t = 0`` or ``t = T_b - 1`` counting as -inf, so the one snippet of a video with
+    ``T_b = 1`` is a candidate) or when ``p_s[t] > 0.5 * max(p_s)``; likewise candidate ends on ``end_prob``.
+    Plateaus are no local maxima, and equal probabilities everywhere make every snippet a candidate if
+    they are > 0, none if they are 0 (except at ``T_b = 1``). (BMN's release instead always makes
+    snippet 0 a start and ``T_b - 1`` an end, and never tests the other edge.) Every pair of a candidate
+    start ``s`` and a candidate end ``e`` with ``d_min <= e - s <= d_max`` is a proposal, scored
+    ``p_s[s] * p_e[e]`` (in the probabilities' dtype); each video keeps its ``max_proposals`` best, by
+    decreasing score, ties by (start, end) ascending. Every backend returns the same rows in the same
+    order and bit-identical scores.
+
+    Args:
+        start_prob, end_prob: (B, T) float32/float64 of one dtype, in [0, 1] within each video's length
+            (padding is not read).
+        lengths: (B,) integer video lengths in ``[0, T]``; None = every video has length T.
+        d_min: the shortest proposal ``e - s``, an int >= 1 (a proposal ends after it starts).
+        d_max: the longest, an int >= d_min.
+        max_proposals: proposals kept per video, an int >= 1.
+        backend: "reference", "cpu", "triton" or None (automatic).
+
+    Returns:
+        proposals (P, 3) int64 rows ``[batch, start, end]`` (inclusive snippet indices), ordered by batch
+        then rank, and scores (P,) in the probabilities' dtype. A video without candidate pairs (e.g. of
+        length 0 or 1) contributes no rows.
+    """
+    start_prob = _checks.tensor("start_prob", start_prob, ndim=2, dtypes=_checks.FLOAT_DTYPES)
+    end_prob = _checks.tensor("end_prob", end_prob, ndim=2, dtypes=_checks.FLOAT_DTYPES)
+    if end_prob.shape != start_prob.shape:
+        raise ValueError(f"end_prob must have the shape of start_prob {tuple(start_prob.shape)}, "
+                         f"got {tuple(end_prob.shape)}")
+    _checks.same_dtype("end_prob", end_prob, start_prob, "start_prob")
+    d_min = _checks.integer("d_min", d_min, low=1)
+    d_max = _checks.integer("d_max", d_max, low=d_min)
+    max_proposals = _checks.integer("max_proposals", max_proposals, low=1)
+    num_videos, num_snippets = start_prob.shape
+    lengths = _checks.video_lengths("lengths", lengths, num_videos, num_snippets, start_prob.device)
+    device = _checks.same_device(start_prob=start_prob, end_prob=end_prob, lengths=lengths)
+    valid = _checks.valid_snippets(lengths, num_snippets)
+    _checks.probabilities("start_prob", start_prob, valid)
+    _checks.probabilities("end_prob", end_prob, valid)
+    impl = select("generate_proposals", device, backend)[1]
+    return impl(start_prob, end_prob, lengths, d_min, d_max, max_proposals)

@@ -1,0 +1,79 @@
+"""Triton proposal generation: one program per video flags the candidate boundaries; one program per
+(video, block of starts) scores every (start, start + d) pair, d_min <= d <= d_max, into a dense (B, T, W)
+table (-1 where a pair is not a candidate pair); a stable descending sort of each video's table (whose
+row-major order is (start, end) ascending, the tie order) ranks them."""
+import torch
+import triton
+import triton.language as tl
+
+from ptal_core.native.generate_proposals import compact, proposal_capacity
+
+BLOCK_SNIPPETS = 1024
+PAIR_BLOCK = 4096  # pairs per program of the scoring kernel
+
+
+@triton.jit
+def _candidate_kernel(prob_ptr, lengths_ptr, flags_ptr, num_snippets, BLOCK_T: tl.constexpr):
+    video = tl.program_id(0).to(tl.int64)
+    row = prob_ptr + video * num_snippets
+    length = tl.load(lengths_ptr + video)
+    largest = tl.full([BLOCK_T], float("-inf"), dtype=prob_ptr.dtype.element_ty)
+    for block in range(0, length, BLOCK_T):
+        t = block + tl.arange(0, BLOCK_T)
+        largest = tl.maximum(largest, tl.load(row + t, mask=t < length, other=float("-inf")))
+    half_max = 0.5 * tl.max(largest, 0)
+    for block in range(0, num_snippets, BLOCK_T):
+        t = block + tl.arange(0, BLOCK_T)
+        inside = t < length
+        here = tl.load(row + t, mask=inside, other=0)
+        before = tl.load(row + t - 1, mask=inside & (t > 0), other=float("-inf"))
+        after = tl.load(row + t + 1, mask=t + 1 < length, other=float("-inf"))
+        flag = inside & (((here > before) & (here > after)) | (here > half_max))
+        tl.store(flags_ptr + video * num_snippets + t, flag.to(tl.int8), mask=t < num_snippets)
+
+
+@triton.jit
+def _pair_score_kernel(start_ptr, end_ptr, start_flags_ptr, end_flags_ptr, lengths_ptr, scores_ptr, num_snippets,
+                       d_min, width, BLOCK_S: tl.constexpr, BLOCK_W: tl.constexpr):
+    video = tl.program_id(0).to(tl.int64)
+    start = tl.program_id(1) * BLOCK_S + tl.arange(0, BLOCK_S)
+    offset = tl.arange(0, BLOCK_W)
+    length = tl.load(lengths_ptr + video)
+    rows = video * num_snippets
+    start_ok = start < length
+    end = start[:, None] + d_min + offset[None, :]
+    pair_ok = start_ok[:, None] & (offset < width)[None, :] & (end < length)
+    is_start = tl.load(start_flags_ptr + rows + start, mask=start_ok, other=0) != 0
+    is_end = tl.load(end_flags_ptr + rows + end, mask=pair_ok, other=0) != 0
+    p_start = tl.load(start_ptr + rows + start, mask=start_ok, other=0)
+    p_end = tl.load(end_ptr + rows + end, mask=pair_ok, other=0)
+    score = tl.where(pair_ok & is_start[:, None] & is_end, p_start[:, None] * p_end, -1)
+    tl.store(scores_ptr + (rows + start[:, None]) * width + offset[None, :], score,
+             mask=(start < num_snippets)[:, None] & (offset < width)[None, :])
+
+
+def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+    start_prob, end_prob = start_prob.contiguous(), end_prob.contiguous()
+    num_videos, num_snippets = start_prob.shape
+    device = start_prob.device
+    capacity = proposal_capacity(num_snippets, d_min, d_max, max_proposals)
+    if capacity == 0 or num_videos == 0:
+        return torch.zeros((0, 3), dtype=torch.int64, device=device), start_prob.new_zeros(0)
+    width = min(d_max, num_snippets - 1) - d_min + 1  # end - start - d_min in [0, width)
+    flags = []
+    for prob in (start_prob, end_prob):
+        flag = torch.empty((num_videos, num_snippets), dtype=torch.int8, device=device)
+        _candidate_kernel[(num_videos,)](prob, lengths, flag, num_snippets,
+                                         BLOCK_T=min(BLOCK_SNIPPETS, triton.next_power_of_2(num_snippets)))
+        flags.append(flag)
+    block_w = triton.next_power_of_2(width)
+    block_s = max(1, PAIR_BLOCK // block_w)
+    table = torch.empty((num_videos, num_snippets * width), dtype=start_prob.dtype, device=device)
+    _pair_score_kernel[(num_videos, triton.cdiv(num_snippets, block_s))](
+        start_prob, end_prob, flags[0], flags[1], lengths, table, num_snippets, d_min, width, BLOCK_S=block_s,
+        BLOCK_W=block_w, enable_fp_fusion=False)
+    scores, index = torch.sort(table, dim=1, descending=True, stable=True)
+    scores, index = scores[:, :capacity], index[:, :capacity]
+    start = index // width
+    pairs = torch.stack([start, start + d_min + index % width], 2)
+    return compact(pairs, scores, (scores >= 0).sum(1))
