@@ -1,0 +1,71 @@
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from ptal.cli import main
+from ptal.models.lacp.method import DEFAULTS, LacpMethod
+from ptal.train import load_checkpoint
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "lacp_thumos14.yaml"
+TINY = ["data.feature_dim=8", "model.hidden=16", "train.iterations=12", "train.eval_every=12", "train.progress=false"]
+
+
+def test_the_shipped_config_is_the_defaults():
+    assert yaml.safe_load(CONFIG.read_text()) == DEFAULTS
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["demo", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_demo_trains_evaluates_and_draws(demo_run, capsys):
+    for name in ("best.pt", "last.pt", "log.jsonl", "predictions.json", "timeline.png"):
+        assert (demo_run / name).stat().st_size > 0, name
+    log = [json.loads(line) for line in (demo_run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["iteration"] == 12 and "average_0.1:0.7" in log[-1]["metrics"]
+    assert "sequence_score" in log[-1]["losses"]  # the search ran (after the 10th step)
+    predictions = json.loads((demo_run / "predictions.json").read_text())["results"]
+    assert len(predictions) == 210
+
+
+def test_checkpoints_load_with_weights_only_and_restore_the_method(demo_run):
+    checkpoint = load_checkpoint(demo_run / "last.pt")
+    assert checkpoint["iteration"] == 12 and checkpoint["config"]["model"]["hidden"] == 16
+    assert len(checkpoint["method"]["pseudo_labels"]) == 200
+
+
+def test_infer_writes_predictions_and_a_timeline(demo_run, tmp_path):
+    video = "video_validation_0000051"  # a training video: its pseudo labels are drawn too
+    assert main(["infer", "--checkpoint", str(demo_run / "best.pt"), "--video", video, "--plot",
+                 str(tmp_path / "t.png"), "--out", str(tmp_path / "p.json")]) == 0
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "p.json").read_text())["results"]
+
+
+def test_search_schedule_follows_the_release():
+    config = copy.deepcopy(DEFAULTS)
+    config["data"]["feature_dim"], config["model"]["hidden"] = 8, 16
+    method = LacpMethod(config)
+    searched = []
+    method.search = lambda: searched.append(True)
+    for iteration in range(1, 32):
+        method.before_iteration(iteration)
+        if searched:
+            searched.clear()
+            assert (iteration - 1) % 10 == 0 and iteration > 1  # after the 10th, 20th, 30th step
+    config["loss"]["score"] = config["loss"]["feature"] = 0.0
+    baseline = LacpMethod(config)
+    baseline.search = lambda: pytest.fail("no search without a completeness loss")
+    baseline.before_iteration(11)
+
+
+def test_unknown_config_key_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="train.iteratons"):
+        main(["train", "--config", str(CONFIG), "train.iteratons=3", *TINY])
