@@ -1,4 +1,4 @@
 """Glue from tensors to the compiled kernels (ptal_core._cpu, ptal_core._cuda): allocation, grouping,
 addresses and streams. Importing this package registers the ``cpu`` and ``cuda`` backends."""
-from ptal_core.native import (oic_scores, optimal_sequence_search, segment_iou, select_seeds,  # noqa: F401
-                              soft_nms, temporal_nms, threshold_proposals)  # (importing registers them)
+from ptal_core.native import (constrained_kmedoids, oic_scores, optimal_sequence_search,  # noqa: F401
+                              segment_iou, select_seeds, soft_nms, temporal_nms, threshold_proposals)

@@ -1,3 +1,4 @@
 """Reference implementations: plain PyTorch, written to read like the specification."""
-from ptal_core.reference import (oic_scores, optimal_sequence_search, segment_iou, select_seeds,  # noqa: F401
-                                 soft_nms, temporal_nms, threshold_proposals)  # (importing registers them)
+# Importing the modules registers their implementations.
+from ptal_core.reference import (constrained_kmedoids, oic_scores, optimal_sequence_search,  # noqa: F401
+                                 segment_iou, select_seeds, soft_nms, temporal_nms, threshold_proposals)
