@@ -48,6 +48,20 @@ void bind_dtype(py::module_& m, const char* suffix) {
       release);
 #ifdef PTAL_CUDA_MODULE
   m.def(
+      (std::string("constrained_kmedoids_") + suffix).c_str(),
+      [](Address features, Address points, Address lengths, Address order, int64_t batch, int64_t max_length,
+         int64_t dim, int64_t max_points, int distance, int64_t max_iter, int64_t background_sample,
+         Address work_offsets, Address norms, Address costs, Address previous, Address members, Address objective,
+         Address unit_sums, Address clusters, Address medoids, Address iterations, Address stream) {
+        kernels::constrained_kmedoids<T>(
+            at<const T>(features), at<const int64_t>(points), at<const int64_t>(lengths), at<const int64_t>(order),
+            batch, max_length, dim, max_points, distance, max_iter, background_sample, at<const int64_t>(work_offsets),
+            at<double>(norms), at<int64_t>(costs), at<int64_t>(previous), at<int64_t>(members),
+            at<int64_t>(objective), at<double>(unit_sums), at<int64_t>(clusters), at<int64_t>(medoids),
+            at<int64_t>(iterations), reinterpret_cast<void*>(stream));
+      },
+      release);
+  m.def(
       (std::string("optimal_sequence_search_exact_") + suffix).c_str(),
       [](Address cas, Address act_seed, Address background_seed, Address any_action, Address lengths, Address pairs,
          int64_t num_pairs, int64_t max_length, int64_t num_classes, int64_t cas_channels, double outer_ratio,
@@ -76,6 +90,17 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
 #else
+  m.def(
+      (std::string("constrained_kmedoids_") + suffix).c_str(),
+      [](Address features, Address points, Address lengths, Address order, int64_t batch, int64_t max_length,
+         int64_t dim, int64_t max_points, int distance, int64_t max_iter, int64_t background_sample, Address clusters,
+         Address medoids, Address iterations) {
+        kernels::constrained_kmedoids<T>(at<const T>(features), at<const int64_t>(points), at<const int64_t>(lengths),
+                                         at<const int64_t>(order), batch, max_length, dim, max_points, distance,
+                                         max_iter, background_sample, at<int64_t>(clusters), at<int64_t>(medoids),
+                                         at<int64_t>(iterations));
+      },
+      release);
   m.def(
       (std::string("segment_iou_") + suffix).c_str(),
       [](Address a, int64_t m_rows, Address b, int64_t n_rows, double length_offset, Address out) {

@@ -37,6 +37,16 @@ void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const 
                                    int64_t* lo, int64_t* hi, uint8_t* pseudo_labels, double* pair_scores,
                                    int64_t* pair_segments, void* stream);
 
+// APN's constrained k-medoids, one block per video; arguments as ptal::cpu::constrained_kmedoids, plus
+// per-video workspaces: video v owns entries [work_offsets[v], work_offsets[v + 1]) (its length of them) of
+// norms, previous, members and objective, three times as many of costs, and unit_sums[v * dim .. (v + 1) * dim).
+template <typename T>
+void constrained_kmedoids(const T* features, const int64_t* points, const int64_t* lengths, const int64_t* order,
+                          int64_t batch, int64_t max_length, int64_t dim, int64_t max_points, int distance,
+                          int64_t max_iter, int64_t background_sample, const int64_t* work_offsets, double* norms,
+                          int64_t* costs, int64_t* previous, int64_t* members, int64_t* objective, double* unit_sums,
+                          int64_t* clusters, int64_t* medoids, int64_t* iterations, void* stream);
+
 const char* architectures();
 
 }  // namespace ptal::cuda

@@ -3,6 +3,7 @@
 Every op takes ``backend=None | "reference" | "cpu" | "cuda" | "triton"``; ``PTAL_BACKEND`` overrides
 the automatic choice. See ``ptal_core.backends`` for the selection rules.
 """
+from ptal.ops.constrained_kmedoids import KMedoidsResult, constrained_kmedoids
 from ptal.ops.generate_proposals import generate_proposals
 from ptal.ops.oic_scores import oic_scores
 from ptal.ops.optimal_sequence_search import optimal_sequence_search
@@ -13,5 +14,5 @@ from ptal.ops.soft_nms import soft_nms
 from ptal.ops.temporal_nms import temporal_nms
 from ptal.ops.threshold_proposals import threshold_proposals
 
-__all__ = ["generate_proposals", "oic_scores", "optimal_sequence_search", "sample_proposal_features", "segment_iou",
-           "select_seeds", "soft_nms", "temporal_nms", "threshold_proposals"]
+__all__ = ["KMedoidsResult", "constrained_kmedoids", "generate_proposals", "oic_scores", "optimal_sequence_search",
+           "sample_proposal_features", "segment_iou", "select_seeds", "soft_nms", "temporal_nms", "threshold_proposals"]

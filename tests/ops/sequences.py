@@ -1,6 +1,7 @@
 """Score sequences and point patterns like LACP's: smooth random CAS, points as LACP's training videos
 have them (random, adjacent, at both ends, several classes at one snippet, none), the real THUMOS14 ones,
-and the 24x-upsampled CAS of LACP's inference. Used by the tests and the benchmarks of the LACP ops."""
+and the 24x-upsampled CAS of LACP's inference; snippet features around points for APN's clustering. Used by
+the tests and the benchmarks of the LACP and APN ops."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -96,3 +97,24 @@ def upsampled_cas(gen: torch.Generator, time: int, channels: int, scale: int = 2
     left = position.floor().long().clamp(max=time - 2)
     weight = (position - left)[:, None]
     return (cas[left] * (1 - weight) + cas[left + 1] * weight).clamp(0, 1)[None]
+
+
+def action_features(gen: torch.Generator, lengths: list[int], points: list[list[int]], dim: int,
+                    dtype=torch.float32) -> torch.Tensor:
+    """(B, T, dim) snippet features as APN's clustering sees them, padded with zeros: a smooth background
+    process (AR(1), correlation 0.9, around a per-video mean) and, around every point, an action stretch of
+    5-40 snippets shifted towards a mean of its own."""
+    batch, time = len(lengths), max(lengths, default=0)
+    features = torch.zeros(batch, time, dim, dtype=torch.float64)
+    previous = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
+    for t in range(time):
+        previous = features[:, t] = 0.9 * previous + (1 - 0.9**2) ** 0.5 * torch.randn(batch, dim, generator=gen,
+                                                                                         dtype=torch.float64)
+    features += 2 * torch.randn(batch, 1, dim, generator=gen, dtype=torch.float64)
+    for video, (length, video_points) in enumerate(zip(lengths, points)):
+        for p in video_points:
+            before, after = torch.randint(2, 20, (2,), generator=gen).tolist()
+            features[video, max(0, p - before):p + after + 1] += 3 * torch.randn(dim, generator=gen,
+                                                                                 dtype=torch.float64)
+        features[video, length:] = 0
+    return features.to(dtype)

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from ptal.ops import _checks
+from ptal_core.backends import select
+
+DISTANCES = ("cosine", "euclidean")
+
+
+class KMedoidsResult(NamedTuple):
+    """The output of :func:`constrained_kmedoids` for a batch of B videos padded to T snippets, with P point
+    columns.
+
+    labels: (B, T) int64, the class of every snippet's action cluster, -1 for background (and past each
+        video's length).
+    instances: (K, 4) int64 [video, start, end, class], one action cluster per point (ends inclusive), by
+        video then time.
+    background: (Q, 3) int64 [video, start, end], the non-empty background clusters, by video then time.
+    medoids: (B, P + 1) int64 snippet indices: column i is the medoid of point i's cluster (-1 for padding),
+        column P the background medoid (-1 for a video without points).
+    iterations: (B,) int64, the assignments made (at most ``max_iter``; 0 for a video without points).
+    """
+
+    labels: torch.Tensor
+    instances: torch.Tensor
+    background: torch.Tensor
+    medoids: torch.Tensor
+    iterations: torch.Tensor
+
+
+def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
+                         lengths: torch.Tensor | None = None, *, distance: str = "cosine", max_iter: int = 10,
+                         background_sample: int = 512, seed: int = 0, backend: str | None = None) -> KMedoidsResult:
+    """APN's constrained k-medoids: dense pseudo labels from point labels by clustering snippet features.
+
+    A video with points p_1 < … < p_n is split, in temporal order, into the clusters bkg_0, act_1, bkg_1, …,
+    act_n, bkg_n: act_i is an interval holding p_i (labelled with p_i's class), the background clusters
+    fill what is left and may be empty. Each action cluster has a medoid (a snippet), initially its point;
+    the background clusters share one medoid, initially the snippet of largest summed distance to the
+    action medoids. The op then alternates, until the assignment stops changing or after ``max_iter``
+    assignments:
+
+    1. assignment: the boundaries minimising Σ_t d(x_t, medoid of t's cluster), exactly (a dynamic
+       programme over snippets and clusters);
+    2. update: each action medoid becomes the member of its cluster of least summed distance to the
+       cluster's members; the background medoid the same over all background snippets — over a random
+       subset of ``background_sample`` of them when there are more (seeded by ``seed``: the subset is the
+       first background snippets in one random order of the positions 0 … T − 1, drawn by
+       ``torch.Generator().manual_seed(seed)``).
+
+    The returned medoids are those of the returned assignment, which is optimal for them.
+
+    Exactness and ties: distances are computed in float64 and rounded to multiples of 2^-20 (≈ 1e-6); the
+    assignment's total and the medoids' summed distances are compared as integers of that unit, so every
+    backend makes the same decisions. Among equally good assignments the one advancing earliest wins
+    (every boundary as early as possible, in temporal order: action clusters start early and end early);
+    among equally good medoids (and initial background medoids) the lowest snippet index. Cosine distance
+    is 1 − cos; a zero feature is at distance 1 from every feature, itself included.
+
+    Args:
+        features: (B, T, E) float32/float64 snippet features, finite within each video's length.
+        points: (B, P) integer snippet indices of the points of each video, sorted, distinct, within its
+            length, padded at the end with -1. A video without points is one background cluster.
+        point_classes: (B, P) integer class of every point (>= 0; ignored at padding).
+        lengths: (B,) int lengths (default T).
+        distance: "cosine" or "euclidean".
+        max_iter: the most assignments (>= 1); 1 returns the assignment to the initial medoids.
+        background_sample: the most background snippets the background medoid is chosen from (>= 1).
+        seed: the seed of the background subset's random order.
+
+    Returns:
+        :class:`KMedoidsResult` (labels, instances, background, medoids, iterations), on the inputs' device.
+    """
+    features = _checks.tensor("features", features, ndim=3, dtypes=_checks.FLOAT_DTYPES)
+    batch, max_length, _ = features.shape
+    points = _checks.tensor("points", points, ndim=2, dtypes=_checks.INTEGER_DTYPES)
+    point_classes = _checks.tensor("point_classes", point_classes, ndim=2, dtypes=_checks.INTEGER_DTYPES)
+    if points.shape[0] != batch:
+        raise ValueError(f"points must have shape ({batch}, P) to match features, got {tuple(points.shape)}")
+    if point_classes.shape != points.shape:
+        raise ValueError(f"point_classes must have the shape of points {tuple(points.shape)}, "
+                         f"got {tuple(point_classes.shape)}")
+    device = _checks.same_device(features=features, points=points, point_classes=point_classes)
+    lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
+    distance = _checks.choice("distance", distance, DISTANCES)
+    max_iter = _positive_int("max_iter", max_iter)
+    background_sample = _positive_int("background_sample", background_sample)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, max_length))
+    points = points.to(torch.int64)
+    point_classes = point_classes.to(torch.int64)
+    _check_points(points, point_classes, lengths)
+
+    order = torch.argsort(torch.rand(max_length, generator=torch.Generator().manual_seed(seed), dtype=torch.float64),
+                          stable=True).to(device)
+    impl = select("constrained_kmedoids", device, backend)[1]
+    clusters, medoids, iterations = impl(features, points, lengths, order, distance, max_iter, background_sample)
+    return _result(clusters, medoids, iterations, point_classes)
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _check_points(points: torch.Tensor, point_classes: torch.Tensor, lengths: torch.Tensor) -> None:
+    """Raise unless every row of points is sorted distinct snippet indices within its video, then -1s, and
+    every point's class is >= 0."""
+    valid = points >= 0
+
+    def fail(message: str, where: torch.Tensor) -> None:
+        video, column = torch.nonzero(where)[0].tolist()
+        raise ValueError(f"points: video {video}, column {column}: {message} (got {int(points[video, column])})")
+
+    if bool((points < -1).any()):
+        fail("entries must be snippet indices or -1 (padding)", points < -1)
+    if points.shape[1] > 1:
+        after_padding = ~valid[:, :-1] & valid[:, 1:]
+        if bool(after_padding.any()):
+            fail("the -1 padding must come after every point", _from_second_column(after_padding))
+        not_increasing = valid[:, 1:] & (points[:, 1:] <= points[:, :-1])
+        if bool(not_increasing.any()):
+            fail("points must be sorted and distinct", _from_second_column(not_increasing))
+    beyond = valid & (points >= lengths[:, None])
+    if bool(beyond.any()):
+        fail("points must be within the video's length", beyond)
+    negative = valid & (point_classes < 0)
+    if bool(negative.any()):
+        video, column = torch.nonzero(negative)[0].tolist()
+        raise ValueError(f"point_classes: video {video}, column {column}: classes must be >= 0, "
+                         f"got {int(point_classes[video, column])}")
+
+
+def _from_second_column(mask: torch.Tensor) -> torch.Tensor:
+    """A (B, P - 1) mask about columns 1 … P - 1 as a (B, P) one."""
+    return F.pad(mask, (1, 0))
+
+
+def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Tensor,
+            point_classes: torch.Tensor) -> KMedoidsResult:
+    """The labels and the clusters' runs from every snippet's cluster index (B, T) (act_i = 2i − 1, the
+    cluster of point i − 1; bkg_i = 2i; -1 past the length). Every non-empty cluster is one run."""
+    batch, num_points = point_classes.shape
+    class_of_cluster = torch.full((batch, 2 * num_points + 2), -1, dtype=torch.int64, device=clusters.device)
+    class_of_cluster[:, 2::2] = point_classes  # column c + 1 for cluster c
+    labels = torch.gather(class_of_cluster, 1, clusters + 1)
+    inside = clusters >= 0
+    video, start = torch.nonzero(inside & (clusters != F.pad(clusters, (1, 0), value=-1)[:, :-1]), as_tuple=True)
+    end = torch.nonzero(inside & (clusters != F.pad(clusters, (0, 1), value=-1)[:, 1:]))[:, 1]
+    is_action = clusters[video, start] % 2 == 1
+    runs = torch.stack([video, start, end], 1)
+    instances = torch.cat([runs, labels[video, start][:, None]], 1)[is_action]
+    return KMedoidsResult(labels, instances, runs[~is_action], medoids, iterations)
