@@ -69,3 +69,18 @@ def test_search_schedule_follows_the_release():
 def test_unknown_config_key_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="train.iteratons"):
         main(["train", "--config", str(CONFIG), "train.iteratons=3", *TINY])
+
+
+def test_resumed_lacp_run_equals_an_uninterrupted_one(tmp_path):
+    """Stop after 11 iterations (one search done), resume to 14: the same weights and pseudo labels as 14
+    uninterrupted iterations."""
+    tiny = ["data.feature_dim=8", "model.hidden=16", "train.progress=false", "inference.batch_videos=64"]
+    assert main(["train", *tiny, "train.iterations=14", "train.eval_every=11", f"train.out_dir={tmp_path / 'whole'}"]) == 0
+    assert main(["train", *tiny, "train.iterations=11", "train.eval_every=11", f"train.out_dir={tmp_path / 'cut'}"]) == 0
+    assert main(["train", *tiny, "train.iterations=14", "train.eval_every=11", f"train.out_dir={tmp_path / 'cut'}",
+                 "--resume", str(tmp_path / "cut" / "last.pt")]) == 0
+    whole, resumed = (load_checkpoint(tmp_path / run / "last.pt") for run in ("whole", "cut"))
+    assert whole["iteration"] == resumed["iteration"] == 14
+    for name, value in whole["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+    assert all(torch.equal(a, b) for a, b in zip(whole["method"]["pseudo_labels"], resumed["method"]["pseudo_labels"]))
