@@ -87,10 +87,9 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
     device = _checks.same_device(features=features, points=points, point_classes=point_classes)
     lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
     distance = _checks.choice("distance", distance, DISTANCES)
-    max_iter = _positive_int("max_iter", max_iter)
-    background_sample = _positive_int("background_sample", background_sample)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    max_iter = _checks.integer("max_iter", max_iter, low=1)
+    background_sample = _checks.integer("background_sample", background_sample, low=1)
+    seed = _checks.integer("seed", seed)
     _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, max_length))
     points = points.to(torch.int64)
     point_classes = point_classes.to(torch.int64)
@@ -101,14 +100,6 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
     impl = select("constrained_kmedoids", device, backend)[1]
     clusters, medoids, iterations = impl(features, points, lengths, order, distance, max_iter, background_sample)
     return _result(clusters, medoids, iterations, point_classes)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
 
 
 def _check_points(points: torch.Tensor, point_classes: torch.Tensor, lengths: torch.Tensor) -> None:
