@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ptal.data import SNIPPET_SECONDS, LacpFeatures, SyntheticThumos14, VideoDataset, load_thumos14
+from ptal.data import SNIPPET_SECONDS, load_thumos14
 from ptal.data.activitynet import Segments
-from ptal.eval import detection_map
+from ptal.models.common import SeededSampler, concatenate, detection_metrics, ground_truth_of, load_videos
 from ptal.models.lacp.inference import InferenceSettings, predict
 from ptal.models.lacp.losses import LossWeights, lacp_losses
 from ptal.models.lacp.network import LacpNetwork
@@ -30,14 +30,6 @@ DEFAULTS = {
               "log_every": 10, "progress": True},
     "official": False,
 }
-TIOU_THRESHOLDS = np.linspace(0.1, 0.7, 7)
-
-
-def feature_source(data: dict, split: str, annotations):
-    if data["source"] == "synthetic":
-        return SyntheticThumos14(annotations, dim=data["feature_dim"], seed=data["seed"],
-                                 difficulty=data["difficulty"])
-    return LacpFeatures(data["source"], split, dim=data["feature_dim"])
 
 
 class LacpMethod:
@@ -49,32 +41,16 @@ class LacpMethod:
         self.rank, self.world_size = 0, 1
         annotations = load_thumos14(config["data"]["annotations"])
         self.class_names = annotations.class_names
-        gt = annotations.ground_truth
-
-        def videos(split):
-            dataset = VideoDataset(feature_source(config["data"], split, annotations), annotations.splits[split],
-                                   self.class_names, gt, annotations.points if split == "train" else None)
-            return [dataset[i] for i in range(len(dataset))]
-
-        self.train_items = videos("train")
-        self.eval_items = videos(config["data"]["eval_split"])
-        self.eval_ground_truth = self._ground_truth(gt, [item.video_id for item in self.eval_items])
+        self.train_items = load_videos(config["data"], annotations, "train")
+        self.eval_items = load_videos(config["data"], annotations, config["data"]["eval_split"])
+        self.eval_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.eval_items])
         model = config["model"]
         self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model["hidden"],
                                  model["dropout"], model["r_act"]).to(self.device)
         self.weights = LossWeights(**config["loss"])
         self.pseudo_labels: list[torch.Tensor] | None = None  # per training video, (T, C) uint8
         self.sequence_score: float | None = None  # mean sequence score of the last search
-        self.generator = torch.Generator().manual_seed(config["train"]["seed"])
-        self.order, self.cursor = torch.randperm(len(self.train_items), generator=self.generator), 0
-
-    @staticmethod
-    def _ground_truth(gt: Segments, video_ids: list[str]) -> Segments:
-        index = {video: i for i, video in enumerate(gt.video_ids)}
-        keep = np.isin(gt.video, [index[v] for v in video_ids])
-        remap = {index[v]: i for i, v in enumerate(video_ids)}
-        return Segments(video_ids, gt.class_names, np.array([remap[v] for v in gt.video[keep]], dtype=np.int64),
-                        gt.start[keep], gt.end[keep], gt.label[keep])
+        self.sampler = SeededSampler(len(self.train_items), config["train"]["seed"])
 
     # ---- batches --------------------------------------------------------------------------------------
     def _padded(self, items, training_videos: list[int] | None = None) -> dict:
@@ -88,16 +64,6 @@ class LacpMethod:
         if training_videos is not None and self.pseudo_labels is not None:
             batch["pseudo_labels"] = pad([self.pseudo_labels[v] for v in training_videos])
         return batch
-
-    def _draw(self, count: int) -> list[int]:
-        """The next ``count`` training videos of a seeded sequence of random permutations."""
-        drawn = []
-        while len(drawn) < count:
-            if self.cursor == len(self.order):
-                self.order, self.cursor = torch.randperm(len(self.train_items), generator=self.generator), 0
-            drawn.append(int(self.order[self.cursor]))
-            self.cursor += 1
-        return drawn
 
     # ---- the trainer's interface ----------------------------------------------------------------------
     def setup_distributed(self, rank: int, world_size: int) -> None:
@@ -134,7 +100,7 @@ class LacpMethod:
         self.model.train(was_training)
 
     def training_loss(self, iteration: int) -> tuple[torch.Tensor, dict[str, float]]:
-        videos = self._draw(self.config["data"]["batch_size"])[self.rank::self.world_size]
+        videos = self.sampler.draw(self.config["data"]["batch_size"])[self.rank::self.world_size]
         batch = self._padded([self.train_items[v] for v in videos], training_videos=videos)
         out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
         total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"],
@@ -165,13 +131,7 @@ class LacpMethod:
                             [item.video_id for item in items], self.class_names, settings)
             parts.append((first, found))
         self.model.train(was_training)
-        video_ids = [item.video_id for item in self.eval_items]
-        return Segments(video_ids, self.class_names,
-                        np.concatenate([found.video + first for first, found in parts]),
-                        np.concatenate([found.start for _, found in parts]),
-                        np.concatenate([found.end for _, found in parts]),
-                        np.concatenate([found.label for _, found in parts]),
-                        np.concatenate([found.score for _, found in parts]))
+        return concatenate([item.video_id for item in self.eval_items], self.class_names, parts)
 
     @torch.no_grad()
     def timeline(self, video_id: str) -> Timeline:
@@ -206,16 +166,12 @@ class LacpMethod:
         return timeline
 
     def evaluate(self) -> dict[str, float]:
-        result = detection_map(self.eval_ground_truth, self.predictions(), TIOU_THRESHOLDS)
-        metrics = {f"mAP@{t:.1f}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
-        metrics.update({f"average_{name}": float(value) for name, value in result.averages.items()})
-        return metrics
+        return detection_metrics(self.eval_ground_truth, self.predictions())
 
     def state_dict(self) -> dict:
         return {"pseudo_labels": self.pseudo_labels, "sequence_score": self.sequence_score,
-                "generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
+                **self.sampler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.pseudo_labels, self.sequence_score = state["pseudo_labels"], state["sequence_score"]
-        self.generator.set_state(state["generator"])
-        self.order, self.cursor = state["order"], state["cursor"]
+        self.sampler.load_state_dict(state)
