@@ -23,6 +23,7 @@ class Timeline:
         seconds_per_step: time step of the sequences and the pseudo labels.
         pseudo_labels: name -> (class, 0/1 values (T,)) dense labels to draw as bands.
         predictions: (start, end, class, score) detections; the best ``max_predictions`` are drawn.
+        proposals: (start, end, score) class-agnostic proposals (APN's, before NMS), drawn in a row of their own.
     """
     video_id: str
     class_names: list[str]
@@ -34,6 +35,7 @@ class Timeline:
     pseudo_labels: dict[str, tuple[int, np.ndarray]] = field(default_factory=dict)
     predictions: list[tuple[float, float, int, float]] = field(default_factory=list)
     max_predictions: int = 15
+    proposals: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def draw_timeline(timeline: Timeline, path: str | PathLike) -> None:
@@ -47,10 +49,17 @@ def draw_timeline(timeline: Timeline, path: str | PathLike) -> None:
                      | {c for c, _ in timeline.sequences.values() if c is not None}
                      | {p[2] for p in timeline.predictions[:timeline.max_predictions]})
     colour = {c: plt.cm.tab10(i % 10) for i, c in enumerate(classes)}
-    rows = 3 + bool(timeline.pseudo_labels)
+    neutral = iter(["grey", "black", "tab:brown", "tab:olive"] * len(timeline.sequences))
+    rows = 3 + bool(timeline.pseudo_labels) + bool(timeline.proposals)
     figure, axes = plt.subplots(rows, 1, figsize=(12, 1.6 * rows + 1), sharex=True,
                                 gridspec_kw={"height_ratios": [1, 2.5] + [1] * (rows - 2)})
     ground, curves, *bands = axes
+    if timeline.proposals:
+        proposed, *bands = bands
+        for level, (start, end, score) in enumerate(sorted(timeline.proposals, key=lambda p: -p[2])):
+            proposed.barh(level, end - start, left=start, height=0.8, color="grey", alpha=0.3 + 0.7 * min(1.0, score))
+        proposed.set_title(f"top {len(timeline.proposals)} proposals (before NMS)")
+        proposed.set_yticks([])
     ground.set_title(f"{timeline.video_id}: ground truth and points")
     for start, end, c in timeline.ground_truth:
         ground.axvspan(start, end, color=colour[c], alpha=0.5)
@@ -59,7 +68,7 @@ def draw_timeline(timeline: Timeline, path: str | PathLike) -> None:
     ground.set_yticks([])
     for name, (c, values) in timeline.sequences.items():
         times = (np.arange(len(values)) + 0.5) * timeline.seconds_per_step
-        curves.plot(times, values, label=name, color=colour.get(c, "grey"), linewidth=1)
+        curves.plot(times, values, label=name, color=colour[c] if c is not None else next(neutral), linewidth=1)
     curves.set_ylim(0, 1.02)
     curves.legend(loc="upper right", fontsize=7, ncol=2)
     curves.set_title("scores")

@@ -1,4 +1,5 @@
-"""``ptal eval``: detection mAP of an ActivityNet results file against ActivityNet ground truth."""
+"""``ptal eval``: detection mAP of an ActivityNet results file against ActivityNet ground truth, or of a
+trained checkpoint on its evaluation split."""
 from __future__ import annotations
 
 import sys
@@ -9,13 +10,15 @@ from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS, detection_map
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "eval", help="detection mAP of predictions (ActivityNet results JSON) against ground truth",
+        "eval", help="detection mAP of predictions (ActivityNet results JSON) against ground truth, or of a checkpoint",
         description="Detection mAP with the semantics of the official ActivityNet evaluation: prints AP per tIoU "
-                    "threshold and the averages papers quote, and optionally writes them as JSON.")
-    parser.add_argument("--gt", required=True, metavar="GT.json",
-                        help='ground truth, {"database": {video: {"subset", "annotations"}}}')
-    parser.add_argument("--pred", required=True, metavar="PRED.json",
+                    "threshold and the averages papers quote, and optionally writes them as JSON. Give --gt and "
+                    "--pred, or --checkpoint (a ptal train checkpoint, evaluated on its config's evaluation split; "
+                    "for APN also the mAP of its pseudo labels on the training videos).")
+    parser.add_argument("--gt", metavar="GT.json", help='ground truth, {"database": {video: {"subset", "annotations"}}}')
+    parser.add_argument("--pred", metavar="PRED.json",
                         help='predictions, {"results": {video: [{"segment", "label", "score"}]}}')
+    parser.add_argument("--checkpoint", metavar="PT", help="a checkpoint of ptal train (best.pt, last.pt)")
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="T",
                         help="tIoU thresholds (default: 0.1 0.2 ... 0.7)")
     parser.add_argument("--subset", help="evaluate only the ground-truth videos of this subset (e.g. test)")
@@ -25,13 +28,33 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    if (args.checkpoint is None) == (args.gt is None or args.pred is None) or (args.checkpoint and (args.gt or args.pred)):
+        print("ptal eval: error: give either --gt and --pred, or --checkpoint", file=sys.stderr)
+        return 2
     thresholds = DEFAULT_TIOU_THRESHOLDS if args.thresholds is None else args.thresholds
     try:
-        result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset)
-        print(result.table(per_class=args.per_class))
+        if args.checkpoint:
+            result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)
+        else:
+            result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset)
+            print(result.table(per_class=args.per_class))
         if args.out:
             write_json_atomic(args.out, result.to_dict())
     except (OSError, ValueError) as error:
         print(f"ptal eval: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _evaluate_checkpoint(path: str, thresholds, per_class: bool):
+    from ptal.models.command import load_method
+
+    method = load_method(path)
+    result = detection_map(method.eval_ground_truth, method.predictions(), tiou_thresholds=thresholds)
+    print(f"{path}: {method.config['model']['name'].upper()} on the {method.config['data']['eval_split']} split")
+    print(result.table(per_class=per_class))
+    pseudo = getattr(method, "pseudo_label_result", None)
+    if pseudo is not None and method.pseudo is not None:
+        print("pseudo labels (every instance scoring 1) against the training ground truth:")
+        print(pseudo(thresholds).table())
+    return result

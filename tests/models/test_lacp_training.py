@@ -10,40 +10,39 @@ from ptal.cli import main
 from ptal.models.lacp.method import DEFAULTS, LacpMethod
 from ptal.train import load_checkpoint
 
+from tests.models.conftest import TINY_LACP as TINY
+
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "lacp_thumos14.yaml"
-TINY = ["data.feature_dim=8", "model.hidden=16", "train.iterations=12", "train.eval_every=12", "train.progress=false"]
 
 
 def test_the_shipped_config_is_the_defaults():
     assert yaml.safe_load(CONFIG.read_text()) == DEFAULTS
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "run"
-    assert main(["demo", "--out", str(out), *TINY]) == 0
-    return out
+@pytest.fixture
+def lacp_run(demo_run):
+    return demo_run / "lacp"
 
 
-def test_demo_trains_evaluates_and_draws(demo_run, capsys):
+def test_demo_trains_evaluates_and_draws(lacp_run):
     for name in ("best.pt", "last.pt", "log.jsonl", "predictions.json", "timeline.png"):
-        assert (demo_run / name).stat().st_size > 0, name
-    log = [json.loads(line) for line in (demo_run / "log.jsonl").read_text().splitlines()]
+        assert (lacp_run / name).stat().st_size > 0, name
+    log = [json.loads(line) for line in (lacp_run / "log.jsonl").read_text().splitlines()]
     assert log[-1]["iteration"] == 12 and "average_0.1:0.7" in log[-1]["metrics"]
     assert "sequence_score" in log[-1]["losses"]  # the search ran (after the 10th step)
-    predictions = json.loads((demo_run / "predictions.json").read_text())["results"]
+    predictions = json.loads((lacp_run / "predictions.json").read_text())["results"]
     assert len(predictions) == 210
 
 
-def test_checkpoints_load_with_weights_only_and_restore_the_method(demo_run):
-    checkpoint = load_checkpoint(demo_run / "last.pt")
+def test_checkpoints_load_with_weights_only_and_restore_the_method(lacp_run):
+    checkpoint = load_checkpoint(lacp_run / "last.pt")
     assert checkpoint["iteration"] == 12 and checkpoint["config"]["model"]["hidden"] == 16
     assert len(checkpoint["method"]["pseudo_labels"]) == 200
 
 
-def test_infer_writes_predictions_and_a_timeline(demo_run, tmp_path):
+def test_infer_writes_predictions_and_a_timeline(lacp_run, tmp_path):
     video = "video_validation_0000051"  # a training video: its pseudo labels are drawn too
-    assert main(["infer", "--checkpoint", str(demo_run / "best.pt"), "--video", video, "--plot",
+    assert main(["infer", "--checkpoint", str(lacp_run / "best.pt"), "--video", video, "--plot",
                  str(tmp_path / "t.png"), "--out", str(tmp_path / "p.json")]) == 0
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "p.json").read_text())["results"]

@@ -1,0 +1,90 @@
+"""APN's inference (../shared/specs/apn.md, "Training and inference"), batched over windows: proposals
+from the boundary probabilities, PEM, score = class probability × confidence × p_s[s] × p_e[e], then the
+windows' proposals merged per video, per-class NMS and the best ``top_k`` per video."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ptal.data import SNIPPET_SECONDS
+from ptal.models.apn.network import ApnNetwork, BoundaryOutput
+from ptal.ops import generate_proposals, soft_nms, temporal_nms
+
+NMS_METHODS = ("hard", "soft")
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    d_min: int = 1
+    d_max: int = 64
+    max_proposals: int = 1000     # per window
+    nms: str = "hard"             # or "soft" (Gaussian soft-NMS)
+    nms_threshold: float = 0.5
+    soft_sigma: float = 0.5
+    top_k: int = 200              # per video
+    pem_chunk: int = 4096         # proposals per PEM call (memory)
+
+    def __post_init__(self):
+        if self.nms not in NMS_METHODS:
+            raise ValueError(f"inference.nms must be one of {', '.join(NMS_METHODS)}, got {self.nms!r}")
+        if self.top_k < 1 or self.pem_chunk < 1:
+            raise ValueError(f"inference.top_k and inference.pem_chunk must be >= 1, got {self.top_k}, {self.pem_chunk}")
+
+
+@dataclass
+class WindowDetections:
+    """Scored proposals of a batch of windows: proposals (P, 3) int64 ``[window, start, end]``, label (P,)
+    the classifier's argmax, score (P,) float32, and the boundary output they came from."""
+
+    proposals: torch.Tensor
+    label: torch.Tensor
+    score: torch.Tensor
+    boundary: BoundaryOutput
+
+
+def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
+           settings: InferenceSettings) -> WindowDetections:
+    """Every proposal of a padded batch of windows (B, T, D), scored (model in eval mode)."""
+    boundary = model(features, lengths).boundary
+    proposals, _ = generate_proposals(boundary.start_prob.float(), boundary.end_prob.float(), lengths,
+                                      d_min=settings.d_min, d_max=settings.d_max,
+                                      max_proposals=settings.max_proposals)
+    labels, scores = [], []
+    for chunk in torch.split(proposals, settings.pem_chunk):
+        output = model.evaluate_proposals(boundary.embedded, chunk, lengths)
+        best = output.class_prob.argmax(1)
+        rows = torch.arange(len(chunk), device=chunk.device)
+        labels.append(best)
+        scores.append((output.class_prob[rows, best] * output.confidence[rows, best]
+                       * boundary.start_prob[chunk[:, 0], chunk[:, 1]]
+                       * boundary.end_prob[chunk[:, 0], chunk[:, 2]]).float())
+    empty = torch.zeros(0, device=features.device)
+    return WindowDetections(proposals, torch.cat(labels) if labels else empty.long(),
+                            torch.cat(scores) if scores else empty, boundary)
+
+
+def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, score: torch.Tensor,
+             num_classes: int, settings: InferenceSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-(video, class) NMS of detections (segments (P, 2) float64 seconds), then each video's
+    ``top_k`` best -> (indices into the inputs, their scores after NMS), by video then decreasing score."""
+    groups = video * num_classes + label
+    if settings.nms == "hard":
+        keep = temporal_nms(segments, score.double(), settings.nms_threshold, groups)
+        kept_score = score.double()[keep]
+    else:
+        _, kept_score, keep = soft_nms(segments, score.double(), groups, method="gaussian", sigma=settings.soft_sigma,
+                                       min_score=0.0, max_keep=settings.top_k)
+    order = torch.argsort(kept_score, descending=True, stable=True)
+    keep, kept_score = keep[order], kept_score[order]
+    by_video = torch.argsort(video[keep], stable=True)
+    keep, kept_score = keep[by_video], kept_score[by_video]
+    kept_video = video[keep]
+    first = torch.searchsorted(kept_video, kept_video, right=False)
+    rank = torch.arange(len(keep), device=keep.device) - first
+    return keep[rank < settings.top_k], kept_score[rank < settings.top_k]
+
+
+def to_seconds(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """Inclusive snippet ranges as (P, 2) float64 seconds ``[start, end + 1] · 16 / 25``."""
+    return torch.stack([start.double(), end.double() + 1], 1) * SNIPPET_SECONDS

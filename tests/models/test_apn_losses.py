@@ -1,0 +1,212 @@
+"""APN's losses: hand-checked small cases, a per-instance loop of paper eq. 1–2 as the reference of the
+batched L_CTR, and float64 gradients."""
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from ptal.models.apn.losses import (ProposalTargets, bdm_loss, boundary_regions, boundary_targets, contrastive_loss,
+                                    ctr_loss, pem_loss, proposal_targets, region_means, weighted_logistic_loss)
+from ptal.models.apn.network import ProposalOutput
+
+
+# ---- L_BDM --------------------------------------------------------------------------------------------
+def test_boundary_targets_by_hand():
+    # [10, 30]: d = 20, regions 4 snippets wide around 10 and 30; [5, 7]: d = 2, regions one snippet wide.
+    instances = torch.tensor([[0, 10, 30, 3], [1, 5, 7, 0]])
+    start, end = boundary_targets(instances, 2, 40)
+    assert start[0, 7:14].tolist() == [0, 0.5, 1, 1, 1, 0.5, 0]
+    assert end[0, 27:34].tolist() == [0, 0.5, 1, 1, 1, 0.5, 0]
+    assert start[0].sum() == 4 and end[0].sum() == 4
+    assert start[1].tolist() == [1.0 if t == 5 else 0.0 for t in range(40)]
+    assert end[1].tolist() == [1.0 if t == 7 else 0.0 for t in range(40)]
+
+
+def test_boundary_targets_take_the_largest_overlap_and_ignore_regions_outside():
+    # start regions [1.4, 2.6] (d = 6, w = 1.2) and [3, 5] (d = 10, w = 2); the third instance ends before the window
+    instances = torch.tensor([[0, 2, 8, 0], [0, 4, 14, 1], [0, -20, -5, 1]])
+    start, end = boundary_targets(instances, 1, 7)
+    assert torch.allclose(start[0], torch.tensor([0.0, 0.1, 1, 0.5, 1, 0.5, 0]))
+    assert end[0].sum() == 0  # every end lies past the window, the third instance wholly before it
+    assert boundary_targets(torch.zeros(0, 4, dtype=torch.int64), 3, 5)[0].shape == (3, 5)
+
+
+def test_weighted_logistic_loss_by_hand():
+    probability = torch.tensor([[0.8, 0.3, 0.6, 0.1, 0.5]])
+    target = torch.tensor([[1.0, 0.0, 0.6, 0.2, 1.0]])
+    valid = torch.tensor([[True, True, True, True, False]])
+    # N = 4 valid, 2 positives, 2 negatives: both weights 0.5 * 4 / 2 = 1.
+    expected = -(math.log(0.8) + math.log(0.7) + math.log(0.6) + math.log(0.9)) / 4
+    assert weighted_logistic_loss(probability, target, valid).item() == pytest.approx(expected, rel=1e-6)
+    # 1 positive of 4: it weighs 0.5 * 4 / 1 = 2, the negatives 0.5 * 4 / 3.
+    target = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]])
+    expected = -(2 * math.log(0.8) + 2 / 3 * (math.log(0.7) + math.log(0.4) + math.log(0.9))) / 4
+    assert weighted_logistic_loss(probability, target, valid).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_bdm_loss_is_start_plus_end_and_has_gradients():
+    instances = torch.tensor([[0, 3, 9, 1]])
+    valid = torch.ones(1, 12, dtype=torch.bool)
+    start = torch.rand(1, 12, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()
+    end = torch.rand(1, 12, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()
+    start_target, end_target = boundary_targets(instances, 1, 12)
+    expected = weighted_logistic_loss(start, start_target, valid) + weighted_logistic_loss(end, end_target, valid)
+    assert bdm_loss(start, end, instances, valid).item() == pytest.approx(expected.item())
+    assert torch.autograd.gradcheck(lambda s, e: bdm_loss(s, e, instances, valid).double(), (start, end))
+
+
+# ---- L_PEM --------------------------------------------------------------------------------------------
+POINTS = torch.tensor([  # [window, snippet, class, instance start, instance end]
+    [0, 10, 3, 8, 14],
+    [0, 20, 1, 18, 25],
+    [0, 30, 0, 28, 33],
+    [0, 30, 2, 28, 33],  # two classes annotated at one snippet
+])
+
+
+def test_proposal_targets_keep_proposals_holding_one_annotated_snippet():
+    proposals = torch.tensor([[0, 5, 12], [0, 5, 25], [0, 0, 4], [1, 5, 12], [0, 29, 31], [0, 10, 10]])
+    targets = proposal_targets(proposals, POINTS, 4)
+    assert targets.keep.tolist() == [0, 4, 5]
+    assert targets.classes.tolist() == [[0, 0, 0, 1], [1, 0, 1, 0], [0, 0, 0, 1]]
+    # IoU of the snippet spans: [5, 13] vs [8, 15] = 5 / 10; [29, 32] vs [28, 34] = 3 / 6; [10, 11] vs [8, 15] = 1 / 7.
+    assert torch.allclose(targets.confidence, torch.tensor([[0, 0, 0, 0.5], [0.5, 0, 0.5, 0], [0, 0, 0, 1 / 7]]))
+
+
+def test_proposal_targets_without_points_or_proposals():
+    assert len(proposal_targets(torch.tensor([[0, 1, 3]]), torch.zeros(0, 5, dtype=torch.int64), 4).keep) == 0
+    assert len(proposal_targets(torch.zeros(0, 3, dtype=torch.int64), POINTS, 4).keep) == 0
+
+
+def test_pem_loss_by_hand():
+    class_prob = torch.tensor([[0.7, 0.2], [0.4, 0.5]])
+    confidence = torch.tensor([[0.6, 0.9], [0.3, 0.8]])
+    targets = ProposalTargets(torch.tensor([0, 1]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]),
+                              torch.tensor([[0.5, 0.0], [0.25, 1.0]]))
+    bce = lambda p, t: -(t * math.log(p) + (1 - t) * math.log(1 - p))  # noqa: E731
+    first = (bce(0.7, 1) + bce(0.2, 0)) / 2 + bce(0.6, 0.5)
+    second = (bce(0.4, 1) + bce(0.5, 1)) / 2 + (bce(0.3, 0.25) + bce(0.8, 1.0)) / 2
+    loss = pem_loss(ProposalOutput(class_prob, confidence), targets)
+    assert loss.item() == pytest.approx((first + second) / 2, rel=1e-6)
+
+
+def test_pem_loss_without_proposals_is_zero_with_a_gradient():
+    output = ProposalOutput(torch.zeros(0, 3, requires_grad=True), torch.zeros(0, 3, requires_grad=True))
+    loss = pem_loss(output, ProposalTargets(torch.zeros(0, dtype=torch.int64), torch.zeros(0, 3), torch.zeros(0, 3)))
+    loss.backward()
+    assert loss.item() == 0
+
+
+def test_pem_loss_gradients():
+    targets = ProposalTargets(torch.tensor([0, 1, 2]), torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 1]]),
+                              torch.tensor([[0.3, 0, 0], [0, 0.7, 0.7], [0, 0, 0.1]]))
+    class_prob = torch.rand(3, 3, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()
+    confidence = torch.rand(3, 3, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()
+    assert torch.autograd.gradcheck(lambda c, s: pem_loss(ProposalOutput(c, s), targets).double(),
+                                    (class_prob, confidence))
+
+
+# ---- L_CTR --------------------------------------------------------------------------------------------
+def test_region_means_by_hand_and_clipped():
+    embedded = torch.arange(2 * 6 * 2, dtype=torch.float64).reshape(2, 6, 2)
+    lengths = torch.tensor([6, 4])
+    regions = torch.tensor([[0, 1, 3], [1, 2, 9], [1, -3, 0], [1, 5, 7], [0, 4, 2]])
+    means, ok = region_means(embedded, lengths, regions)
+    assert ok.tolist() == [True, True, True, False, False]
+    assert means[0].tolist() == embedded[0, 1:4].mean(0).tolist()
+    assert means[1].tolist() == embedded[1, 2:4].mean(0).tolist()  # clipped to the window's length 4
+    assert means[2].tolist() == embedded[1, 0].tolist()
+    assert means[3:].abs().sum() == 0
+
+
+def test_boundary_regions_reach_a_tenth_of_the_length():
+    instances = torch.tensor([[0, 10, 30, 1], [1, 4, 13, 0], [2, 6, 6, 0]])
+    start, end = boundary_regions(instances)
+    assert start.tolist() == [[0, 8, 12], [1, 4, 4], [2, 6, 6]]
+    assert end.tolist() == [[0, 28, 32], [1, 13, 13], [2, 6, 6]]
+
+
+def test_contrastive_loss_by_hand():
+    x = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])   # unit vectors, one group of three
+    b = torch.tensor([[0.8, 0.6]])
+    tau = 0.5
+    expected = 0.0
+    for i in range(3):
+        positives = sum(math.exp(float(x[i] @ x[p]) / tau) for p in range(3) if p != i)
+        expected -= math.log(positives / (positives + math.exp(float(x[i] @ b[0]) / tau)))
+    loss = contrastive_loss(x, torch.tensor([0, 0, 0]), b, torch.tensor([0]), torch.tensor([0, 0, 0]), tau)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_contrastive_loss_needs_two_of_a_class_and_is_zero_without_background():
+    x = torch.randn(3, 4)
+    alone = contrastive_loss(x, torch.tensor([0, 1, 2]), torch.randn(2, 4), torch.tensor([0, 0]), torch.zeros(3, dtype=torch.int64))
+    assert alone.item() == 0
+    no_background = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.zeros(0, 4), torch.zeros(0, dtype=torch.int64),
+                                     torch.zeros(3, dtype=torch.int64))
+    assert no_background.item() == pytest.approx(0, abs=1e-6)
+    other_window = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.randn(1, 4), torch.tensor([1]),
+                                    torch.zeros(3, dtype=torch.int64))
+    assert other_window.item() == pytest.approx(0, abs=1e-6)  # background of another window does not count
+
+
+def ctr_loss_reference(embedded, lengths, instances, background, tau):
+    """Paper eq. 1–2 one window, one instance at a time (the spec's definitions, plain loops)."""
+    total = 0.0
+    for window in range(len(embedded)):
+        x = embedded[window, :int(lengths[window])]
+        length = len(x)
+
+        def mean(lo, hi):
+            lo, hi = max(lo, 0), min(hi, length - 1)
+            return None if lo > hi else torch.nn.functional.normalize(x[lo:hi + 1].mean(0), dim=0)
+
+        backgrounds = [mean(s, e) for w, s, e in background.tolist() if w == window]
+        backgrounds = [f for f in backgrounds if f is not None]
+        rows = [r for r in instances.tolist() if r[0] == window]
+        for side in (0, 1):
+            features = []
+            for _, s, e, c in rows:
+                boundary, reach = (s, e)[side], (e - s) // 10
+                features.append((c, mean(boundary - reach, boundary + reach)))
+            features = [(c, f) for c, f in features if f is not None]
+            for i, (c, anchor) in enumerate(features):
+                positives = [f for p, (cp, f) in enumerate(features) if cp == c and p != i]
+                if not positives:
+                    continue
+                numerator = sum(torch.exp(anchor @ f / tau) for f in positives)
+                total = total - torch.log(numerator / (numerator + sum(torch.exp(anchor @ f / tau) for f in backgrounds)))
+    return total / len(embedded)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_ctr_loss_equals_the_per_instance_loops(seed):
+    generator = torch.Generator().manual_seed(seed)
+    windows, snippets = 3, 40
+    embedded = torch.rand(windows, snippets, 5, generator=generator, dtype=torch.float64)
+    lengths = torch.randint(1, snippets + 1, (windows,), generator=generator)
+    count = int(torch.randint(0, 9, (), generator=generator))
+    window = torch.randint(0, windows, (count,), generator=generator)
+    start = torch.randint(-10, snippets, (count,), generator=generator)
+    end = start + torch.randint(0, 30, (count,), generator=generator)
+    label = torch.randint(0, 2, (count,), generator=generator)
+    instances = torch.stack([window, start, end, label], 1)
+    bkg_window = torch.randint(0, windows, (4,), generator=generator)
+    bkg_start = torch.randint(-5, snippets, (4,), generator=generator)
+    background = torch.stack([bkg_window, bkg_start, bkg_start + torch.randint(0, 20, (4,), generator=generator)], 1)
+    batched = ctr_loss(embedded, lengths, instances, background, tau=0.1)
+    assert float(batched) == pytest.approx(float(ctr_loss_reference(embedded, lengths, instances, background, 0.1)),
+                                           rel=1e-5, abs=1e-5)
+
+
+def test_ctr_loss_gradients():
+    generator = torch.Generator().manual_seed(0)
+    embedded = torch.rand(2, 30, 4, generator=generator, dtype=torch.float64).requires_grad_()
+    lengths = torch.tensor([30, 25])
+    instances = torch.tensor([[0, 2, 12, 1], [0, 15, 27, 1], [0, 5, 8, 0], [1, 0, 10, 0], [1, 12, 20, 0]])
+    background = torch.tensor([[0, 13, 14], [0, 28, 29], [1, 21, 24]])
+    assert torch.autograd.gradcheck(lambda e: ctr_loss(e, lengths, instances, background, tau=0.1).double(),
+                                    (embedded,))
+    assert ctr_loss(embedded, lengths, instances, background).item() > 0

@@ -1,0 +1,151 @@
+"""APN end to end: the demo, checkpoints, infer, eval, the pseudo-label schedule, resume, configs."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from ptal.cli import main
+from ptal.models.apn.method import DEFAULTS, ApnMethod, per_window_sample
+from ptal.models.command import method_config
+from ptal.train import load_checkpoint
+from tests.models.conftest import TINY_APN
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "apn_thumos14.yaml"
+
+
+def test_the_shipped_config_is_the_defaults():
+    assert yaml.safe_load(CONFIG.read_text()) == DEFAULTS
+
+
+def test_the_config_file_picks_the_model_family():
+    assert method_config(str(CONFIG), [])["model"]["name"] == "apn"
+    assert method_config(None, ["model.name=apn"])["pseudo"]["frequency"] == 10
+    assert "search" in method_config(None, [])  # LACP by default
+    with pytest.raises(SystemExit, match="unknown model.name 'bmn'"):
+        method_config(None, ["model.name=bmn"])
+
+
+@pytest.fixture
+def apn_run(demo_run):
+    return demo_run / "apn"
+
+
+def test_demo_trains_both_models_and_prints_them_side_by_side(demo_run, apn_run):
+    for name in ("best.pt", "last.pt", "log.jsonl", "predictions.json", "timeline.png"):
+        assert (apn_run / name).stat().st_size > 0, name
+    log = [json.loads(line) for line in (apn_run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["iteration"] == 12
+    assert {"bdm", "pem", "ctr"} <= set(log[-1]["losses"])
+    metrics = log[-1]["metrics"]
+    assert "average_0.1:0.7" in metrics and "pseudo/mAP@0.5" in metrics
+    assert len(json.loads((apn_run / "predictions.json").read_text())["results"]) == 210
+    assert (demo_run / "lacp" / "best.pt").exists()
+
+
+def test_side_by_side_table(capsys):
+    from ptal.models.command import side_by_side
+
+    class Result:
+        tiou_thresholds = [0.1, 0.5]
+        map = [0.5, 0.25]
+        averages = {"0.1:0.5": 0.4}
+
+    table = side_by_side({"lacp": Result(), "apn": Result()})
+    lines = table.splitlines()
+    assert lines[0].split() == ["model", "@0.1", "@0.5", "AVG", "0.1:0.5"]
+    assert lines[1].split() == ["LACP", "50.0", "25.0", "40.0"] and lines[2].split()[0] == "APN"
+
+
+def test_checkpoints_load_with_weights_only(apn_run):
+    checkpoint = load_checkpoint(apn_run / "last.pt")
+    assert checkpoint["config"]["model"]["name"] == "apn" and checkpoint["iteration"] == 12
+    pseudo = checkpoint["method"]["pseudo"]
+    assert pseudo["instances"].shape[1] == 5 and len(pseudo["instances"]) == 2998  # one per (snippet, class) point
+
+
+def test_infer_draws_proposals_and_boundaries(apn_run, tmp_path):
+    video = "video_validation_0000051"  # a training video: its pseudo labels are drawn too
+    assert main(["infer", "--checkpoint", str(apn_run / "best.pt"), "--video", video, "--plot",
+                 str(tmp_path / "t.png"), "--out", str(tmp_path / "p.json")]) == 0
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "p.json").read_text())["results"]
+
+
+def test_eval_of_a_checkpoint(apn_run, capsys):
+    assert main(["eval", "--checkpoint", str(apn_run / "last.pt")]) == 0
+    printed = capsys.readouterr().out
+    assert "APN on the test split" in printed and "pseudo labels" in printed
+    assert main(["eval", "--checkpoint", str(apn_run / "last.pt"), "--gt", "x.json"]) == 2
+
+
+def tiny_config(**sections):
+    config = method_config(None, ["model.name=apn", *TINY_APN])
+    for section, values in sections.items():
+        config[section].update(values)
+    return config
+
+
+def test_pseudo_labels_are_refreshed_before_iteration_one_then_every_r():
+    method = ApnMethod(tiny_config(pseudo={"frequency": 4}))
+    refreshed = []
+    method.refresh_pseudo_labels = lambda: (refreshed.append(iteration), setattr(method, "pseudo", object()))
+    for iteration in range(1, 14):
+        method.before_iteration(iteration)
+    assert refreshed == [1, 5, 9, 13]
+
+
+def test_windows_hold_points_and_their_instances():
+    method = ApnMethod(tiny_config())
+    method.refresh_pseudo_labels()
+    assert len(method.train_windows) == 438
+    batch = method._window_batch(list(range(0, 438, 30)))
+    lengths = batch.lengths
+    assert int(lengths.max()) <= 256
+    points = batch.points
+    assert len(points) > 0 and bool(((points[:, 1] >= 0) & (points[:, 1] < lengths[points[:, 0]])).all())
+    assert bool(((points[:, 3] <= points[:, 1]) & (points[:, 1] <= points[:, 4])).all())  # a point's instance holds it
+    windows_with_points = set(points[:, 0].tolist())
+    assert windows_with_points == set(range(len(lengths)))  # every training window holds a point
+
+
+def test_per_window_sample_caps_each_window():
+    window = torch.tensor([0, 0, 0, 1, 2, 2, 2, 2, 2])
+    torch.manual_seed(0)
+    chosen = per_window_sample(window, 2)
+    assert sorted(window[chosen].tolist()) == [0, 0, 1, 2, 2]
+    assert len(set(chosen.tolist())) == 5
+
+
+def test_resumed_apn_run_equals_an_uninterrupted_one(tmp_path):
+    """Stop after 6 iterations (pseudo labels refreshed at 1 and 5), resume to 12 (refresh at 11)."""
+    tiny = ["model.name=apn", *TINY_APN, "pseudo.frequency=4", "train.eval_every=6"]
+    assert main(["train", *tiny, "train.iterations=12", f"train.out_dir={tmp_path / 'whole'}"]) == 0
+    assert main(["train", *tiny, "train.iterations=6", f"train.out_dir={tmp_path / 'cut'}"]) == 0
+    assert main(["train", *tiny, "train.iterations=12", f"train.out_dir={tmp_path / 'cut'}",
+                 "--resume", str(tmp_path / "cut" / "last.pt")]) == 0
+    whole, resumed = (load_checkpoint(tmp_path / run / "last.pt") for run in ("whole", "cut"))
+    assert whole["iteration"] == resumed["iteration"] == 12
+    for name, value in whole["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+    for name in ("instances", "background"):
+        assert torch.equal(whole["method"]["pseudo"][name], resumed["method"]["pseudo"][name])
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="data.window"):
+        ApnMethod(tiny_config(data={"window": -1}))
+    with pytest.raises(ValueError, match="inference.nms"):
+        ApnMethod(tiny_config(inference={"nms": "fast"}))
+    with pytest.raises(ValueError, match="text.backend"):
+        ApnMethod(tiny_config(text={"backend": "clip", "prompts": ["{}"]}))
+
+
+def test_soft_nms_inference_and_whole_video_windows():
+    method = ApnMethod(tiny_config(inference={"nms": "soft"}, data={"window": 0}))
+    method.refresh_pseudo_labels()
+    method.eval_items = method.eval_items[:5]
+    predictions = method.predictions()
+    assert len(predictions) > 0 and set(predictions.video.tolist()) <= set(range(5))
+    assert max(int((predictions.video == v).sum()) for v in range(5)) <= 200
