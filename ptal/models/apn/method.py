@@ -34,8 +34,8 @@ DEFAULTS = {
     "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
              "eval_split": "test", "batch_size": 16, "window": 256, "stride": 128},
     "proposals": {"d_min": 1, "d_max": 64, "max_proposals": 1000, "train_per_window": 64},
-    "pseudo": {"frequency": 10, "distance": "cosine", "max_iter": 10, "background_sample": 512, "seed": 0,
-               "batch_videos": 16},
+    "pseudo": {"frequency": 10, "features": "embedded", "distance": "cosine", "max_iter": 10, "background_sample": 512,
+               "seed": 0, "batch_videos": 16},
     "loss": {"bdm": 1.0, "pem": 1.0, "ctr": 0.1, "tau": 0.1},
     "inference": {"nms": "hard", "nms_threshold": 0.5, "soft_sigma": 0.5, "top_k": 200, "batch_windows": 16,
                   "pem_chunk": 4096},
@@ -87,6 +87,8 @@ class ApnMethod:
         self.config, self.device = config, torch.device(device)
         self.rank, self.world_size = 0, 1
         data, model = config["data"], config["model"]
+        if config["pseudo"]["features"] not in ("embedded", "input"):
+            raise ValueError(f"pseudo.features must be embedded or input, got {config['pseudo']['features']!r}")
         if data["window"] < 0 or data["stride"] < 1:
             raise ValueError(f"data.window must be >= 0 (0: whole videos) and data.stride >= 1, "
                              f"got {data['window']}, {data['stride']}")
@@ -119,7 +121,8 @@ class ApnMethod:
     # ---- pseudo labels --------------------------------------------------------------------------------
     @torch.no_grad()
     def refresh_pseudo_labels(self) -> None:
-        """Constrained k-medoids on the current embedded features of every training video (eval mode)."""
+        """Constrained k-medoids on the current embedded features X of every training video (eval mode), or on
+        the input features (``pseudo.features=input``: the same labels at every refresh)."""
         settings = self.config["pseudo"]
         was_training = self.model.training
         self.model.eval()
@@ -128,8 +131,9 @@ class ApnMethod:
         for first in range(0, len(self.train_items), step):
             items = self.train_items[first:first + step]
             features, lengths = self._padded([item.features for item in items])
-            embedded = self.model(features, lengths).boundary.embedded.float()
-            parts.append(kmedoids_pseudo_labels(embedded, lengths, self.train_points[first:first + step], first,
+            if settings["features"] == "embedded":
+                features = self.model(features, lengths).boundary.embedded.float()
+            parts.append(kmedoids_pseudo_labels(features, lengths, self.train_points[first:first + step], first,
                                                 distance=settings["distance"], max_iter=settings["max_iter"],
                                                 background_sample=settings["background_sample"],
                                                 seed=settings["seed"]))
