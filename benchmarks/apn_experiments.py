@@ -5,63 +5,84 @@
 2. final mAP@0.1:0.7 on the test split with and without L_CTR;
 3. APN against LACP on the same benchmark, iterations and batch size;
 4. the ``learned`` against the ``sentence`` text encoder;
-plus APN on pseudo labels clustered once from the input features (``pseudo.features=input``).
+plus two diagnostics: APN on pseudo labels clustered once from the input features
+(``pseudo.features=input``), and APN on "oracle" dense labels — for each point, the ground-truth
+instance of its class holding it — an upper bound of what better pseudo labels could give.
 
 Both models at the sizes of ``ptal demo`` (ptal.models.command.DEMO_OVERRIDES). mAP at the best of the
 evaluations every ``--eval-every`` iterations (the papers' selection on the test split) and at the last.
 
     python benchmarks/apn_experiments.py --seeds 0 1 2 --iterations 600 --out apn_experiments.json
+    python benchmarks/apn_experiments.py --report apn_experiments.json     # the tables again
 """
 import argparse
 import copy
 import json
-import time
+
+import math
 
 import numpy as np
 import torch
 
+from benchmarks.training_runs import train_and_evaluate
+from ptal.data import SNIPPET_SECONDS
 from ptal.data.atomic import write_json_atomic
+from ptal.models.apn.method import ApnMethod
+from ptal.models.apn.pseudo_labels import PseudoLabels
 from ptal.models.command import DEMO_OVERRIDES, family, method_config
+from ptal.models.lacp.method import DEFAULTS
+from ptal_core.runs import runs
 
 # variant -> (model family, overrides)
 VARIANTS = {
     "apn": ("apn", []),
     "apn-no-ctr": ("apn", ["loss.ctr=0"]),
     "apn-sentence": ("apn", ["text.backend=sentence"]),
+    "apn-no-ctr-sentence": ("apn", ["loss.ctr=0", "text.backend=sentence"]),
     "apn-input-pseudo": ("apn", ["pseudo.features=input"]),
+    "apn-ctr-only": ("apn", ["loss.bdm=0", "loss.pem=0"]),  # diagnostic: what L_CTR alone does to the pseudo labels
+    "apn-oracle": ("apn", []),
     "lacp": ("lacp", []),
 }
 KEYS = [f"mAP@{t:.1f}" for t in np.linspace(0.1, 0.7, 7)] + ["average_0.1:0.5", "average_0.3:0.7", "average_0.1:0.7"]
 
 
+class OracleApn(ApnMethod):
+    """APN whose pseudo labels are, for each point, the ground-truth instance of its class holding it (in
+    snippets; the point alone where none does), and the rest of the video background."""
+
+    def refresh_pseudo_labels(self) -> None:
+        if self.pseudo is not None:
+            return
+        instances, background = [], []
+        for video, item in enumerate(self.train_items):
+            length = len(item.features)
+            truth = [(min(math.floor(s / SNIPPET_SECONDS), length - 1),
+                      min(max(math.ceil(e / SNIPPET_SECONDS) - 1, math.floor(s / SNIPPET_SECONDS)), length - 1), c)
+                     for (s, e), c in zip(item.segments.tolist(), item.segment_labels.tolist())]
+            covered = torch.zeros(length, dtype=torch.bool)
+            for snippet, label in self.train_points[video].tolist():
+                start, end = next(((s, e) for s, e, c in truth if c == label and s <= snippet <= e), (snippet, snippet))
+                instances.append([video, start, end, label, snippet])
+                covered[start:end + 1] = True
+            background += [[video, s, e] for s, e in runs(~covered).tolist()]
+        self._set_pseudo_labels(PseudoLabels(torch.tensor(instances), torch.tensor(background).reshape(-1, 3)))
+
+
 def run(variant: str, seed: int, args) -> dict:
     name, overrides = VARIANTS[variant]
     lr = args.apn_lr if name == "apn" else args.lacp_lr
-    config = method_config(None, [f"model.name={name}", *overrides, f"train.seed={seed}", f"train.lr={lr}"],
+    extra = args.apn_set if name == "apn" else []
+    config = method_config(None, [f"model.name={name}", *overrides, *extra, f"train.seed={seed}", f"train.lr={lr}"],
                            copy.deepcopy(DEMO_OVERRIDES[name]), name)
-    method_class, _ = family(name)
+    method_class = OracleApn if variant == "apn-oracle" else family(name)[0]
     torch.manual_seed(seed)
     method = method_class(config)
-    train = config["train"]
-    optimizer = torch.optim.Adam(method.model.parameters(), lr=train["lr"], betas=tuple(train["betas"]),
-                                 weight_decay=train["weight_decay"])
-    start, history = time.time(), []
-    for iteration in range(1, args.iterations + 1):
-        method.before_iteration(iteration)
-        if iteration == 1 and name == "apn":
-            history.append({"iteration": 0, **method.pseudo_label_metrics()})  # the initial pseudo labels
-        loss, _ = method.training_loss(iteration)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if iteration % args.eval_every == 0:
-            method.model.eval()
-            with torch.no_grad():
-                history.append({"iteration": iteration, **method.evaluate()})
-            method.model.train()
+    history, seconds = train_and_evaluate(method, config["train"], args.iterations, args.eval_every,
+                                          method.pseudo_label_metrics if name == "apn" else None)
     evaluations = [h for h in history if "average_0.1:0.7" in h]
     best = max(evaluations, key=lambda h: h["average_0.1:0.7"])
-    return {"variant": variant, "seed": seed, "lr": lr, "seconds": time.time() - start, "best": best,
+    return {"variant": variant, "seed": seed, "lr": lr, "seconds": seconds, "best": best,
             "last": evaluations[-1], "history": history}
 
 
@@ -76,8 +97,8 @@ def table(results: list[dict], variants: list[str], which: str) -> str:
     return "\n".join(lines)
 
 
-def pseudo_table(results: list[dict], variants: list[str]) -> str:
-    iterations = sorted({h["iteration"] for r in results for h in r["history"] if "pseudo/mAP@0.5" in h})
+def pseudo_table(results: list[dict], variants: list[str], key: str = "pseudo/mAP@0.5", scale: float = 100) -> str:
+    iterations = sorted({h["iteration"] for r in results for h in r["history"] if key in h})
     lines = ["| variant | " + " | ".join(f"it {i}" for i in iterations) + " |", "|---" * (len(iterations) + 1) + "|"]
     for variant in variants:
         runs = [r for r in results if r["variant"] == variant and r["variant"] != "lacp"]
@@ -85,8 +106,8 @@ def pseudo_table(results: list[dict], variants: list[str]) -> str:
             continue
         cells = []
         for i in iterations:
-            values = [h["pseudo/mAP@0.5"] for r in runs for h in r["history"] if h["iteration"] == i and "pseudo/mAP@0.5" in h]
-            cells.append(f"{100 * np.mean(values):.1f}±{100 * np.std(values):.1f}" if values else "")
+            values = [scale * h[key] for r in runs for h in r["history"] if h["iteration"] == i and key in h]
+            cells.append(f"{np.mean(values):.1f}±{np.std(values):.1f}" if values else "")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -96,15 +117,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=600)
     parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--apn-lr", type=float, default=1e-3)
-    parser.add_argument("--lacp-lr", type=float, default=1e-4)
+    parser.add_argument("--apn-lr", type=float, default=DEMO_OVERRIDES["apn"]["train"]["lr"])
+    parser.add_argument("--lacp-lr", type=float, default=DEFAULTS["train"]["lr"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--apn-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="more overrides of every APN variant, e.g. proposals.max_proposals=1000")
     parser.add_argument("--out", default="apn_experiments.json")
-    parser.add_argument("--report", action="store_true", help="only print the tables of --out")
+    parser.add_argument("--report", nargs="+", metavar="JSON", help="only print the tables of these result files, merged")
     args = parser.parse_args()
     if args.report:
-        with open(args.out) as file:
-            results = json.load(file)["runs"]
+        results = []
+        for path in args.report:
+            with open(path) as file:
+                results += json.load(file)["runs"]
+        args.variants = [v for v in VARIANTS if any(r["variant"] == v for r in results)]
     else:
         results = []
         for variant in args.variants:
@@ -118,6 +144,8 @@ def main() -> None:
     print("best of the evaluations, mean ± std over seeds (%):\n" + table(results, args.variants, "best"))
     print("\nlast evaluation:\n" + table(results, args.variants, "last"))
     print("\npseudo-label mAP@0.5 on the training videos:\n" + pseudo_table(results, args.variants))
+    print("\nmean pseudo-instance length (snippets; ground truth 6.3):\n"
+          + pseudo_table(results, args.variants, "pseudo/mean_length", 1))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,11 @@ evaluations (as the release selects) and last.
 """
 import argparse
 import copy
-import json
-import time
 
 import numpy as np
 import torch
 
+from benchmarks.training_runs import train_and_evaluate
 from ptal.data.atomic import write_json_atomic
 from ptal.models.lacp.method import DEFAULTS, LacpMethod
 
@@ -27,20 +26,9 @@ def run(variant: str, seed: int, args) -> dict:
     config["train"].update(seed=seed)
     torch.manual_seed(seed)
     method = LacpMethod(config)
-    train = config["train"]
-    optimizer = torch.optim.Adam(method.model.parameters(), lr=train["lr"], betas=tuple(train["betas"]),
-                                 weight_decay=train["weight_decay"])
-    start, history = time.time(), []
-    for iteration in range(1, args.iterations + 1):
-        method.before_iteration(iteration)
-        loss, _ = method.training_loss(iteration)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if iteration % args.eval_every == 0:
-            history.append({"iteration": iteration, **method.evaluate()})
+    history, seconds = train_and_evaluate(method, config["train"], args.iterations, args.eval_every)
     best = max(history, key=lambda h: h["average_0.1:0.7"])
-    return {"variant": variant, "seed": seed, "seconds": time.time() - start, "best": best, "last": history[-1],
+    return {"variant": variant, "seed": seed, "seconds": seconds, "best": best, "last": history[-1],
             "sequence_score": method.sequence_score}
 
 

@@ -36,7 +36,7 @@ def ptal_step(method):
 
 def reference_step(method):
     """The release's iteration: 16 videos one at a time, each its own forward and loss, one backward."""
-    videos = method._draw(16)
+    videos = method.sampler.draw(16)
     losses = []
     for v in videos:
         item = method.train_items[v]

@@ -1,13 +1,14 @@
 """What the model families share: their data (the THUMOS14 structure, synthetic or real features), a
-seeded sampler, and detection metrics."""
+seeded sampler, detection metrics and the frame of a video's timeline picture."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ptal.data import LacpFeatures, SyntheticThumos14, Thumos14, VideoDataset, VideoItem
+from ptal.data import SNIPPET_SECONDS, LacpFeatures, SyntheticThumos14, Thumos14, VideoDataset, VideoItem
 from ptal.data.activitynet import Segments
 from ptal.eval import detection_map
+from ptal.viz import Timeline
 
 
 def feature_source(data: dict, split: str, annotations: Thumos14):
@@ -79,3 +80,25 @@ class SeededSampler:
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
         self.order, self.cursor = state["order"], state["cursor"]
+
+
+def find_video(train_items: list[VideoItem], eval_items: list[VideoItem], video_id: str) -> tuple[int, VideoItem, bool]:
+    """(index in its list, item, is a training video) of a video id, training videos first."""
+    for is_training, items in ((True, train_items), (False, eval_items)):
+        for index, item in enumerate(items):
+            if item.video_id == video_id:
+                return index, item, is_training
+    raise ValueError(f"video {video_id!r} is neither a training nor an evaluation video of this dataset")
+
+
+def video_timeline(item: VideoItem, class_names: list[str], predictions: Segments) -> Timeline:
+    """A timeline of one video with its ground truth, points and ``predictions`` (of this video only, in
+    seconds); sequences are sampled once per snippet."""
+    step = SNIPPET_SECONDS
+    return Timeline(item.video_id, list(class_names), len(item.features) * step,
+                    ground_truth=[(float(s), float(e), int(c)) for (s, e), c in
+                                  zip(item.segments.tolist(), item.segment_labels.tolist())],
+                    points=[((t + 0.5) * step, int(c)) for t, c in torch.nonzero(item.point_labels).tolist()],
+                    seconds_per_step=step,
+                    predictions=[(float(s), float(e), int(c), float(p)) for s, e, c, p in
+                                 zip(predictions.start, predictions.end, predictions.label, predictions.score)])

@@ -23,6 +23,7 @@ class InferenceSettings:
     nms_threshold: float = 0.5
     soft_sigma: float = 0.5
     top_k: int = 200              # per video
+    boundary_score: bool = True   # the score includes p_s[s] * p_e[e] (else class probability × confidence)
     pem_chunk: int = 4096         # proposals per PEM call (memory)
 
     def __post_init__(self):
@@ -56,9 +57,10 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
         best = output.class_prob.argmax(1)
         rows = torch.arange(len(chunk), device=chunk.device)
         labels.append(best)
-        scores.append((output.class_prob[rows, best] * output.confidence[rows, best]
-                       * boundary.start_prob[chunk[:, 0], chunk[:, 1]]
-                       * boundary.end_prob[chunk[:, 0], chunk[:, 2]]).float())
+        score = output.class_prob[rows, best] * output.confidence[rows, best]
+        if settings.boundary_score:
+            score = score * boundary.start_prob[chunk[:, 0], chunk[:, 1]] * boundary.end_prob[chunk[:, 0], chunk[:, 2]]
+        scores.append(score.float())
     empty = torch.zeros(0, device=features.device)
     return WindowDetections(proposals, torch.cat(labels) if labels else empty.long(),
                             torch.cat(scores) if scores else empty, boundary)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ptal.data import SNIPPET_SECONDS, load_thumos14
+from ptal.data import load_thumos14
 from ptal.data.activitynet import Segments
-from ptal.models.common import SeededSampler, concatenate, detection_metrics, ground_truth_of, load_videos
+from ptal.models.common import (SeededSampler, concatenate, detection_metrics, find_video, ground_truth_of,
+                                load_videos, video_timeline)
 from ptal.models.lacp.inference import InferenceSettings, predict
 from ptal.models.lacp.losses import LossWeights, lacp_losses
 from ptal.models.lacp.network import LacpNetwork
@@ -138,11 +139,7 @@ class LacpMethod:
         """The picture's content for one video (training or evaluation): its ground truth and points, the
         CAS of its classes and of the predicted ones, its pseudo labels (training videos, after a search)
         and its predictions."""
-        items = {item.video_id: (i, item, True) for i, item in enumerate(self.train_items)}
-        items.update({item.video_id: (i, item, False) for i, item in enumerate(self.eval_items)})
-        if video_id not in items:
-            raise ValueError(f"video {video_id!r} is neither a training nor an evaluation video of this dataset")
-        index, item, is_training = items[video_id]
+        index, item, is_training = find_video(self.train_items, self.eval_items, video_id)
         was_training = self.model.training
         self.model.eval()
         batch = self._padded([item])
@@ -151,14 +148,8 @@ class LacpMethod:
         self.model.train(was_training)
         classes = sorted(set(item.segment_labels.tolist()) | set(np.flatnonzero(item.video_labels.numpy()).tolist())
                          | set(found.label.tolist()))
-        step = SNIPPET_SECONDS
-        timeline = Timeline(video_id, self.class_names, len(item.features) * step,
-                            ground_truth=[(float(s), float(e), int(c)) for (s, e), c in zip(item.segments.tolist(), item.segment_labels.tolist())],
-                            points=[((t + 0.5) * step, int(c)) for t, c in torch.nonzero(item.point_labels).tolist()],
-                            sequences={f"CAS {self.class_names[c]}": (c, out.cas[0, :, c].cpu().numpy()) for c in classes},
-                            seconds_per_step=step,
-                            predictions=[(float(s), float(e), int(c), float(p)) for s, e, c, p in
-                                         zip(found.start, found.end, found.label, found.score)])
+        timeline = video_timeline(item, self.class_names, found)
+        timeline.sequences = {f"CAS {self.class_names[c]}": (c, out.cas[0, :, c].cpu().numpy()) for c in classes}
         timeline.sequences["background"] = (None, out.cas[0, :, -1].cpu().numpy())
         if is_training and self.pseudo_labels is not None:
             labels = self.pseudo_labels[index]
