@@ -149,3 +149,13 @@ def test_soft_nms_inference_and_whole_video_windows():
     predictions = method.predictions()
     assert len(predictions) > 0 and set(predictions.video.tolist()) <= set(range(5))
     assert max(int((predictions.video == v).sum()) for v in range(5)) <= 200
+
+
+def test_input_feature_pseudo_labels_are_clustered_once():
+    method = ApnMethod(tiny_config(pseudo={"features": "input"}))
+    method.refresh_pseudo_labels()
+    first = method.pseudo
+    method.refresh_pseudo_labels()
+    assert method.pseudo is first and len(first.instances) == 2998
+    with pytest.raises(ValueError, match="pseudo.features"):
+        ApnMethod(tiny_config(pseudo={"features": "raw"}))

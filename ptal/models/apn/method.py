@@ -122,9 +122,11 @@ class ApnMethod:
     # ---- pseudo labels --------------------------------------------------------------------------------
     @torch.no_grad()
     def refresh_pseudo_labels(self) -> None:
-        """Constrained k-medoids on the current embedded features X of every training video (eval mode), or on
-        the input features (``pseudo.features=input``: the same labels at every refresh)."""
+        """Constrained k-medoids on the current embedded features X of every training video (eval mode), or,
+        once, on the input features (``pseudo.features=input``: the labels never change)."""
         settings = self.config["pseudo"]
+        if settings["features"] == "input" and self.pseudo is not None:
+            return
         was_training = self.model.training
         self.model.eval()
         parts = []
