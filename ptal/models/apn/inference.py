@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ptal.data import SNIPPET_SECONDS
-from ptal.models.apn.network import ApnNetwork, BoundaryOutput
+from ptal.models.apn.network import ApnNetwork
 from ptal.ops import generate_proposals, soft_nms, temporal_nms
 
 NMS_METHODS = ("hard", "soft")
@@ -36,12 +36,11 @@ class InferenceSettings:
 @dataclass
 class WindowDetections:
     """Scored proposals of a batch of windows: proposals (P, 3) int64 ``[window, start, end]``, label (P,)
-    the classifier's argmax, score (P,) float32, and the boundary output they came from."""
+    the classifier's argmax, score (P,) float32."""
 
     proposals: torch.Tensor
     label: torch.Tensor
     score: torch.Tensor
-    boundary: BoundaryOutput
 
 
 def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
@@ -63,7 +62,7 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
         scores.append(score.float())
     empty = torch.zeros(0, device=features.device)
     return WindowDetections(proposals, torch.cat(labels) if labels else empty.long(),
-                            torch.cat(scores) if scores else empty, boundary)
+                            torch.cat(scores) if scores else empty)
 
 
 def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, score: torch.Tensor,
@@ -77,9 +76,7 @@ def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, s
     else:
         _, kept_score, keep = soft_nms(segments, score.double(), groups, method="gaussian", sigma=settings.soft_sigma,
                                        min_score=0.0, max_keep=settings.top_k)
-    order = torch.argsort(kept_score, descending=True, stable=True)
-    keep, kept_score = keep[order], kept_score[order]
-    by_video = torch.argsort(video[keep], stable=True)
+    by_video = torch.argsort(video[keep], stable=True)  # both NMS return decreasing scores: kept within a video
     keep, kept_score = keep[by_video], kept_score[by_video]
     kept_video = video[keep]
     first = torch.searchsorted(kept_video, kept_video, right=False)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ptal.data import SNIPPET_SECONDS
 from ptal.data.activitynet import Segments
+from ptal.models.apn.inference import to_seconds
 from ptal.ops import constrained_kmedoids
 
 
@@ -37,10 +37,10 @@ class PseudoLabels:
 
     def as_segments(self, video_ids: list[str], class_names: list[str]) -> Segments:
         """The action instances as detections in seconds, every score 1 (for their mAP against the truth)."""
-        rows = self.instances.numpy()
-        return Segments(list(video_ids), list(class_names), rows[:, 0].astype(np.int64),
-                        rows[:, 1] * SNIPPET_SECONDS, (rows[:, 2] + 1) * SNIPPET_SECONDS,
-                        rows[:, 3].astype(np.int64), np.ones(len(rows)))
+        rows = self.instances
+        seconds = to_seconds(rows[:, 1], rows[:, 2]).numpy()
+        return Segments(list(video_ids), list(class_names), rows[:, 0].numpy(), seconds[:, 0], seconds[:, 1],
+                        rows[:, 3].numpy(), np.ones(len(rows)))
 
     def state_dict(self) -> dict:
         return {"instances": self.instances, "background": self.background}
