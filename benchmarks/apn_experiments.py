@@ -40,7 +40,20 @@ VARIANTS = {
     "apn-sentence": ("apn", ["text.backend=sentence"]),
     "apn-no-ctr-sentence": ("apn", ["loss.ctr=0", "text.backend=sentence"]),
     "apn-input-pseudo": ("apn", ["pseudo.features=input"]),
-    "apn-ctr-only": ("apn", ["loss.bdm=0", "loss.pem=0"]),  # diagnostic: what L_CTR alone does to the pseudo labels
+    "apn-ctr-only": ("apn", ["loss.bdm=0", "loss.pem=0"]),
+    "apn-ema": ("apn", ["pseudo.features=ema"]),
+    "apn-mixed": ("apn", ["pseudo.features=mixed"]),
+    "apn-mixed-no-ctr": ("apn", ["pseudo.features=mixed", "loss.ctr=0"]),
+    "apn-input-pseudo-no-ctr": ("apn", ["pseudo.features=input", "loss.ctr=0"]),
+    "apn-outer": ("apn", ["loss.ctr_negatives=outer"]),
+    "apn-warmup": ("apn", ["loss.ctr_after=300"]),
+    "apn-ctr001": ("apn", ["loss.ctr=0.01"]),
+    "apn-head": ("apn", ["loss.ctr_head=128"]),
+    "apn-mean": ("apn", ["loss.ctr_reduction=mean"]),
+    "apn-mixed-mean": ("apn", ["pseudo.features=mixed", "loss.ctr_reduction=mean"]),
+    "apn-head-mixed-mean": ("apn", ["pseudo.features=mixed", "loss.ctr_reduction=mean", "loss.ctr_head=128"]),
+    "apn-head-mixed": ("apn", ["loss.ctr_head=128", "pseudo.features=mixed"]),
+    "apn-mixed-ctr001": ("apn", ["pseudo.features=mixed", "loss.ctr=0.01"]),  # diagnostic: what L_CTR alone does to the pseudo labels
     "apn-oracle": ("apn", []),
     "lacp": ("lacp", []),
 }
@@ -72,7 +85,7 @@ class OracleApn(ApnMethod):
 def run(variant: str, seed: int, args) -> dict:
     name, overrides = VARIANTS[variant]
     lr = args.apn_lr if name == "apn" else args.lacp_lr
-    extra = args.apn_set if name == "apn" else []
+    extra = [*args.set, *(args.apn_set if name == "apn" else [])]
     config = method_config(None, [f"model.name={name}", *overrides, *extra, f"train.seed={seed}", f"train.lr={lr}"],
                            copy.deepcopy(DEMO_OVERRIDES[name]), name)
     method_class = OracleApn if variant == "apn-oracle" else family(name)[0]
@@ -120,6 +133,8 @@ def main() -> None:
     parser.add_argument("--apn-lr", type=float, default=DEMO_OVERRIDES["apn"]["train"]["lr"])
     parser.add_argument("--lacp-lr", type=float, default=DEFAULTS["train"]["lr"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides of every variant, LACP included, e.g. data.boundary_context=0.4")
     parser.add_argument("--apn-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="more overrides of every APN variant, e.g. proposals.max_proposals=1000")
     parser.add_argument("--out", default="apn_experiments.json")

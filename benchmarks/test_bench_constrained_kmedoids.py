@@ -1,5 +1,6 @@
 """APN's constrained k-medoids: the Python reference against the C++ and CUDA kernels on the THUMOS14
-training set's shape in one batched call.
+training set's shape in one batched call, with the default medoids (a background medoid per gap, action
+medoids at the points) and the first version's (one background medoid per video, action medoids updated).
 
     pytest benchmarks/test_bench_constrained_kmedoids.py
 """
@@ -36,13 +37,15 @@ def thumos14_train_clustering():
 
 
 @pytest.mark.parametrize("backend", runnable("constrained_kmedoids"))
-def test_thumos14_train_set(benchmark, thumos14_train_clustering, backend):
-    benchmark.group = "constrained_kmedoids thumos14-train-200"
+@pytest.mark.parametrize("layout", [dict(background="gap"), dict(background="video", action_medoids="update")],
+                         ids=["gap-points", "video-update"])
+def test_thumos14_train_set(benchmark, thumos14_train_clustering, backend, layout):
+    benchmark.group = f"constrained_kmedoids thumos14-train-200 {layout['background']}"
     device = device_for(backend)
     inputs = [t.to(device) for t in thumos14_train_clustering]
 
     def run():
-        out = constrained_kmedoids(*inputs, backend=backend)
+        out = constrained_kmedoids(*inputs, backend=backend, **layout)
         synchronize(device)
         return out
 

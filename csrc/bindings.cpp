@@ -50,15 +50,17 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("constrained_kmedoids_") + suffix).c_str(),
       [](Address features, Address points, Address lengths, Address order, int64_t batch, int64_t max_length,
-         int64_t dim, int64_t max_points, int distance, int64_t max_iter, int64_t background_sample,
-         Address work_offsets, Address norms, Address costs, Address previous, Address members, Address objective,
-         Address unit_sums, Address clusters, Address medoids, Address iterations, Address stream) {
+         int64_t dim, int64_t max_points, int distance, Address slot_begin, Address slot_end, int layout,
+         bool fix_actions, int64_t max_iter, int64_t background_sample, Address work_offsets, Address norms,
+         Address costs, Address previous, Address members, Address objective, Address nearest, Address slot_work,
+         Address unit_sums, Address clusters, Address medoids, Address slots, Address iterations, Address stream) {
         kernels::constrained_kmedoids<T>(
             at<const T>(features), at<const int64_t>(points), at<const int64_t>(lengths), at<const int64_t>(order),
-            batch, max_length, dim, max_points, distance, max_iter, background_sample, at<const int64_t>(work_offsets),
-            at<double>(norms), at<int64_t>(costs), at<int64_t>(previous), at<int64_t>(members),
-            at<int64_t>(objective), at<double>(unit_sums), at<int64_t>(clusters), at<int64_t>(medoids),
-            at<int64_t>(iterations), reinterpret_cast<void*>(stream));
+            batch, max_length, dim, max_points, distance, at<const int64_t>(slot_begin), at<const int64_t>(slot_end),
+            layout, fix_actions, max_iter, background_sample, at<const int64_t>(work_offsets), at<double>(norms),
+            at<int64_t>(costs), at<int64_t>(previous), at<int64_t>(members), at<int64_t>(objective),
+            at<int64_t>(nearest), at<int64_t>(slot_work), at<double>(unit_sums), at<int64_t>(clusters),
+            at<int64_t>(medoids), at<int64_t>(slots), at<int64_t>(iterations), reinterpret_cast<void*>(stream));
       },
       release);
   m.def(
@@ -93,12 +95,14 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("constrained_kmedoids_") + suffix).c_str(),
       [](Address features, Address points, Address lengths, Address order, int64_t batch, int64_t max_length,
-         int64_t dim, int64_t max_points, int distance, int64_t max_iter, int64_t background_sample, Address clusters,
-         Address medoids, Address iterations) {
+         int64_t dim, int64_t max_points, int distance, Address slot_begin, Address slot_end, int layout,
+         bool fix_actions, int64_t max_iter, int64_t background_sample, Address clusters, Address medoids,
+         Address slots, Address iterations) {
         kernels::constrained_kmedoids<T>(at<const T>(features), at<const int64_t>(points), at<const int64_t>(lengths),
                                          at<const int64_t>(order), batch, max_length, dim, max_points, distance,
-                                         max_iter, background_sample, at<int64_t>(clusters), at<int64_t>(medoids),
-                                         at<int64_t>(iterations));
+                                         at<const int64_t>(slot_begin), at<const int64_t>(slot_end), layout,
+                                         fix_actions, max_iter, background_sample, at<int64_t>(clusters),
+                                         at<int64_t>(medoids), at<int64_t>(slots), at<int64_t>(iterations));
       },
       release);
   m.def(

@@ -101,13 +101,16 @@ void generate_proposals(const T* start_prob, const T* end_prob, const int64_t* l
 
 // APN's constrained k-medoids (common/kmedoids.h), one video per thread. features (B, T_max, dim); points
 // (B, max_points) sorted snippet indices padded with -1; lengths (B,); order (T_max,) a permutation of the
-// padded positions (the background subset's random order); distance: kCosine or kEuclidean. Writes, for
-// t < lengths[v], clusters (B, T_max) (cluster index 0 .. 2n of every snippet); medoids (B, max_points + 1)
-// (prefilled with -1): the n action medoids, and the background one in the last column; iterations (B,).
+// padded positions (the background subset's random order); distance: kCosine or kEuclidean; slot_begin,
+// slot_end (B, max_points + 1): the slots serving each gap (layout: kGapLayout or kVideoLayout, how they are
+// placed); fix_actions: the action medoids stay at the points. Writes, for t < lengths[v], clusters (B, T_max)
+// (cluster index 0 .. 2n of every snippet); medoids (B, max_points) (prefilled with -1): the n action medoids;
+// slots (S,): the background medoids; iterations (B,).
 template <typename T>
 void constrained_kmedoids(const T* features, const int64_t* points, const int64_t* lengths, const int64_t* order,
                           int64_t batch, int64_t max_length, int64_t dim, int64_t max_points, int distance,
+                          const int64_t* slot_begin, const int64_t* slot_end, int layout, bool fix_actions,
                           int64_t max_iter, int64_t background_sample, int64_t* clusters, int64_t* medoids,
-                          int64_t* iterations);
+                          int64_t* slots, int64_t* iterations);
 
 }  // namespace ptal::cpu

@@ -39,13 +39,16 @@ void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const 
 
 // APN's constrained k-medoids, one block per video; arguments as ptal::cpu::constrained_kmedoids, plus
 // per-video workspaces: video v owns entries [work_offsets[v], work_offsets[v + 1]) (its length of them) of
-// norms, previous, members and objective, three times as many of costs, and unit_sums[v * dim .. (v + 1) * dim).
+// norms, previous, members, objective and nearest, three times as many of costs, unit_sums[v * dim .. (v + 1)
+// * dim), and slot_work[2 s .. 2 s + 2 S_v) for its S_v slots from s on (slot_work holds 2 S entries).
 template <typename T>
 void constrained_kmedoids(const T* features, const int64_t* points, const int64_t* lengths, const int64_t* order,
                           int64_t batch, int64_t max_length, int64_t dim, int64_t max_points, int distance,
+                          const int64_t* slot_begin, const int64_t* slot_end, int layout, bool fix_actions,
                           int64_t max_iter, int64_t background_sample, const int64_t* work_offsets, double* norms,
-                          int64_t* costs, int64_t* previous, int64_t* members, int64_t* objective, double* unit_sums,
-                          int64_t* clusters, int64_t* medoids, int64_t* iterations, void* stream);
+                          int64_t* costs, int64_t* previous, int64_t* members, int64_t* objective, int64_t* nearest,
+                          int64_t* slot_work, double* unit_sums, int64_t* clusters, int64_t* medoids, int64_t* slots,
+                          int64_t* iterations, void* stream);
 
 const char* architectures();
 

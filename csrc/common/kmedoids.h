@@ -7,6 +7,11 @@
 // gap j (between p_j and p_{j+1}, with p_0 = -1 and p_{n+1} = length) may belong, in this order, to act_j
 // (state 0, absent for j = 0), bkg_j (state 1) or act_{j+1} (state 2, absent for j = n): cluster
 // 2j - 1 + state. Gaps are independent given the medoids, so the assignment is one small DP per gap.
+//
+// Background medoids ("slots") live in one flat array over the batch; slots [slot_begin[j], slot_end[j]) serve
+// gap j's background (one per gap or several, or one slot serving every gap of the video: the layout is the
+// Python layer's, ptal_core/reference/constrained_kmedoids.py:background_slots). A free snippet's background
+// cost is its least distance to those slots, and its nearest slot the first achieving it.
 #pragma once
 #include <math.h>
 
@@ -17,6 +22,8 @@
 namespace ptal {
 
 enum KMedoidsDistance : int { kCosine = 0, kEuclidean = 1 };
+// Where the background medoids start: placed per gap (place_gap_slots), or one per video.
+enum KMedoidsLayout : int { kGapLayout = 0, kVideoLayout = 1 };
 
 // Distances, and sums of distances, are compared as integers: rounded (half to even) to multiples of
 // 2^-20, so that sums do not depend on their order and backends agree to the last bit.
@@ -25,6 +32,8 @@ constexpr double kDistanceScale = 1048576.0;
 constexpr double kNormFloor = 1e-12;
 
 PTAL_HD int64_t quantize(double distance) { return llrint(distance * kDistanceScale); }
+
+PTAL_HD int64_t min_int64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // sum_e a[e] * b[e] in float64 in a fixed order: 8 interleaved partial sums, combined pairwise.
 template <typename A, typename B>
@@ -107,19 +116,31 @@ PTAL_HD int64_t gap_of(const int64_t* points, int64_t n, int64_t t) {
 PTAL_HD int first_state(int64_t j) { return j == 0 ? 1 : 0; }
 PTAL_HD int last_state(int64_t j, int64_t n) { return j == n ? 1 : 2; }
 
-// The medoid of cluster 2j - 1 + state: action_medoids[i] is act_{i+1}'s.
-PTAL_HD int64_t state_medoid(const int64_t* action_medoids, int64_t background_medoid, int64_t j, int state) {
-  return state == 1 ? background_medoid : action_medoids[j - 1 + state / 2];
+// The least rounded distance of snippet t to slots [begin, end) (end > begin); `nearest` receives the first
+// slot achieving it.
+template <typename T>
+PTAL_HD int64_t nearest_slot(const VideoFeatures<T>& video, int64_t t, const int64_t* slots, int64_t begin,
+                             int64_t end, int64_t& nearest) {
+  int64_t best = quantize(video.between(t, slots[begin]));
+  nearest = begin;
+  for (int64_t s = begin + 1; s < end; ++s) {
+    const int64_t value = quantize(video.between(t, slots[s]));
+    if (value < best) best = value, nearest = s;
+  }
+  return best;
 }
 
-// costs[3t + state]: the rounded distance of free snippet t to the medoid of each of its open states.
+// costs[3t + state]: the rounded distance of free snippet t to the medoid of each of its open states (the
+// background: to its nearest slot, which nearest[t] receives).
 template <typename T>
 PTAL_HD void snippet_costs(const VideoFeatures<T>& video, const int64_t* points, int64_t n,
-                           const int64_t* action_medoids, int64_t background_medoid, int64_t t, int64_t* costs) {
+                           const int64_t* action_medoids, const int64_t* slots, const int64_t* slot_begin,
+                           const int64_t* slot_end, int64_t t, int64_t* costs, int64_t* nearest) {
   const int64_t j = gap_of(points, n, t);
   if (j > 0 && points[j - 1] == t) return;  // a point: its cluster is fixed
-  for (int state = first_state(j); state <= last_state(j, n); ++state)
-    costs[3 * t + state] = quantize(video.between(t, state_medoid(action_medoids, background_medoid, j, state)));
+  costs[3 * t + 1] = nearest_slot(video, t, slots, slot_begin[j], slot_end[j], nearest[t]);
+  if (j > 0) costs[3 * t] = quantize(video.between(t, action_medoids[j - 1]));
+  if (j < n) costs[3 * t + 2] = quantize(video.between(t, action_medoids[j]));
 }
 
 // The optimal monotone assignment of gap j's free snippets [first, last] to its open states, given their
@@ -159,16 +180,53 @@ PTAL_HD void action_bounds(const int64_t* clusters, int64_t length, int64_t poin
   while (end + 1 < length && clusters[end + 1] == cluster) ++end;
 }
 
-// The background subset: the first `sample` background snippets (even clusters) of the video in the
-// random order `order` (a permutation of the padded positions 0 .. max_length). Returns their number.
-PTAL_HD int64_t background_subset(const int64_t* order, int64_t max_length, const int64_t* clusters, int64_t length,
-                                  int64_t sample, int64_t* members) {
-  int64_t count = 0;
-  for (int64_t k = 0; k < max_length && count < sample; ++k) {
-    const int64_t t = order[k];
-    if (t < length && clusters[t] % 2 == 0) members[count++] = t;
+// Gap j's slots [begin, end) placed one after the other at its free snippet farthest from the medoids placed
+// so far, its neighbouring points included (largest least rounded distance; ties to the lowest snippet; each
+// snippet once). `scratch` is indexed by snippet (the gap's entries are overwritten).
+template <typename T>
+PTAL_HD void place_gap_slots(const VideoFeatures<T>& video, const int64_t* points, int64_t n, int64_t length,
+                             int64_t j, int64_t begin, int64_t end, int64_t* slots, int64_t* scratch) {
+  constexpr int64_t kPlaced = -1;  // distances are >= 0
+  int64_t first, last;
+  gap_bounds(points, n, length, j, first, last);
+  for (int64_t t = first; t <= last; ++t) {
+    int64_t least = INT64_MAX;
+    if (j > 0) least = min_int64(least, quantize(video.between(t, points[j - 1])));
+    if (j < n) least = min_int64(least, quantize(video.between(t, points[j])));
+    scratch[t] = least;
   }
-  return count;
+  for (int64_t s = begin; s < end; ++s) {
+    int64_t best = -1;
+    for (int64_t t = first; t <= last; ++t)
+      if (scratch[t] != kPlaced && (best < 0 || scratch[t] > scratch[best])) best = t;
+    slots[s] = best;
+    scratch[best] = kPlaced;
+    if (s + 1 < end)
+      for (int64_t t = first; t <= last; ++t)
+        if (scratch[t] != kPlaced) scratch[t] = min_int64(scratch[t], quantize(video.between(t, best)));
+  }
+}
+
+// The members of each slot s in [first_slot, first_slot + num_slots): the first `sample` background snippets
+// (even clusters) nearest to it in the random order `order` (a permutation of the padded positions 0 ..
+// max_length), grouped by slot in members[offsets[s] .. offsets[s] + counts[s]) (s relative to first_slot).
+PTAL_HD void slot_members(const int64_t* order, int64_t max_length, const int64_t* clusters, const int64_t* nearest,
+                          int64_t length, int64_t first_slot, int64_t num_slots, int64_t sample, int64_t* counts,
+                          int64_t* offsets, int64_t* members) {
+  for (int64_t s = 0; s < num_slots; ++s) counts[s] = 0;
+  for (int64_t k = 0; k < max_length; ++k) {
+    const int64_t t = order[k];
+    if (t < length && clusters[t] % 2 == 0 && counts[nearest[t] - first_slot] < sample)
+      ++counts[nearest[t] - first_slot];
+  }
+  int64_t total = 0;
+  for (int64_t s = 0; s < num_slots; ++s) offsets[s] = total, total += counts[s], counts[s] = 0;
+  for (int64_t k = 0; k < max_length; ++k) {
+    const int64_t t = order[k];
+    if (t >= length || clusters[t] % 2 != 0) continue;
+    const int64_t s = nearest[t] - first_slot;
+    if (counts[s] < sample) members[offsets[s] + counts[s]++] = t;
+  }
 }
 
 // Whether (value, index) beats (best_value, best_index): smaller value (larger when `largest`), ties to

@@ -16,6 +16,9 @@ def add_parser(subparsers) -> None:
     synth.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     synth.add_argument("--difficulty", type=float, default=1.0,
                        help="noise level; 1 is the default benchmark, 0 noise-free (default 1)")
+    synth.add_argument("--boundary-context", type=float, default=0.8, metavar="BETA",
+                       help="weight in [0, 1] of the context-shared generic motion in start/end phases; 0.8 is the "
+                            "default benchmark, lower makes boundaries class-specific (default 0.8)")
     synth.add_argument("--split", nargs="+", choices=("train", "test"), default=["train", "test"],
                        help="splits to write (default: both)")
     synth.add_argument("--annotations", default=None,
@@ -31,7 +34,7 @@ def _synth(args) -> int:
         print(f"ptal data synth: --d must be an even number >= 2, got {args.d}", file=sys.stderr)
         return 2
     generator = SyntheticThumos14(load_thumos14(args.annotations), dim=args.d, seed=args.seed,
-                                  difficulty=args.difficulty)
+                                  difficulty=args.difficulty, boundary_context=args.boundary_context)
     write_benchmark(generator, args.out, args.split, progress=_progress)
     print(f"\nwrote {', '.join(args.split)} to {args.out}", file=sys.stderr)
     return 0

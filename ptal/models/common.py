@@ -15,7 +15,7 @@ def feature_source(data: dict, split: str, annotations: Thumos14):
     """The features of a config's ``data`` section: the synthetic benchmark or the LACP layout at a path."""
     if data["source"] == "synthetic":
         return SyntheticThumos14(annotations, dim=data["feature_dim"], seed=data["seed"],
-                                 difficulty=data["difficulty"])
+                                 difficulty=data["difficulty"], boundary_context=data["boundary_context"])
     return LacpFeatures(data["source"], split, dim=data["feature_dim"])
 
 

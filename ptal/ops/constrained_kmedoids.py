@@ -7,8 +7,10 @@ import torch.nn.functional as F
 
 from ptal.ops import _checks
 from ptal_core.backends import select
+from ptal_core.reference.constrained_kmedoids import BACKGROUND_LAYOUTS, background_slots
 
 DISTANCES = ("cosine", "euclidean")
+ACTION_MEDOIDS = ("points", "update")
 
 
 class KMedoidsResult(NamedTuple):
@@ -20,8 +22,10 @@ class KMedoidsResult(NamedTuple):
     instances: (K, 4) int64 [video, start, end, class], one action cluster per point (ends inclusive), by
         video then time.
     background: (Q, 3) int64 [video, start, end], the non-empty background clusters, by video then time.
-    medoids: (B, P + 1) int64 snippet indices: column i is the medoid of point i's cluster (-1 for padding),
-        column P the background medoid (-1 for a video without points).
+    medoids: (B, P) int64 snippet indices: column i is the medoid of point i's cluster (-1 for padding).
+    background_medoids: (S, 3) int64 [video, gap, snippet]: the background medoids, by video, gap, then the
+        order they were initialised in; gap j lies between the video's points j - 1 and j (0-based; gap 0
+        before the first point); gap -1 for the one medoid of ``background="video"``.
     iterations: (B,) int64, the assignments made (at most ``max_iter``; 0 for a video without points).
     """
 
@@ -29,37 +33,48 @@ class KMedoidsResult(NamedTuple):
     instances: torch.Tensor
     background: torch.Tensor
     medoids: torch.Tensor
+    background_medoids: torch.Tensor
     iterations: torch.Tensor
 
 
 def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
                          lengths: torch.Tensor | None = None, *, distance: str = "cosine", max_iter: int = 10,
+                         background: str = "gap", background_span: int = 0, action_medoids: str = "points",
                          background_sample: int = 512, seed: int = 0, backend: str | None = None) -> KMedoidsResult:
     """APN's constrained k-medoids: dense pseudo labels from point labels by clustering snippet features.
 
     A video with points p_1 < … < p_n is split, in temporal order, into the clusters bkg_0, act_1, bkg_1, …,
     act_n, bkg_n: act_i is an interval holding p_i (labelled with p_i's class), the background clusters
-    fill what is left and may be empty. Each action cluster has a medoid (a snippet), initially its point;
-    the background clusters share one medoid, initially the snippet of largest summed distance to the
-    action medoids. The op then alternates, until the assignment stops changing or after ``max_iter``
-    assignments:
+    fill what is left and may be empty. Gap j is what lies strictly between p_j and p_{j+1} (before p_1 for
+    j = 0, after p_n for j = n); act_j, bkg_j and act_{j+1} share it, in this order.
+
+    Medoids. Each action cluster has a medoid, its point ("regard point-level annotations as cluster
+    medoids", APN); with ``action_medoids="update"`` it is re-estimated like any medoid. The background
+    medoids, with ``background="gap"`` (default), belong to one gap each: a gap of m free snippets has one
+    (``background_span=0``) or ``ceil(m / background_span)``, placed one after the other at the gap's snippet
+    farthest from the medoids placed so far, its neighbouring points included (the largest least distance);
+    a snippet of bkg_j is scored by its nearest medoid of gap j. With ``background="video"`` one medoid per
+    video, first at the snippet of largest summed distance to the points, serves every gap.
+
+    The op then alternates, until the assignment stops changing or after ``max_iter`` assignments:
 
     1. assignment: the boundaries minimising Σ_t d(x_t, medoid of t's cluster), exactly (a dynamic
        programme over snippets and clusters);
-    2. update: each action medoid becomes the member of its cluster of least summed distance to the
-       cluster's members; the background medoid the same over all background snippets — over a random
+    2. update: each medoid that moves becomes the member of least summed distance to its members: an
+       action cluster's snippets, or the background snippets nearest to a background medoid — over a random
        subset of ``background_sample`` of them when there are more (seeded by ``seed``: the subset is the
-       first background snippets in one random order of the positions 0 … T − 1, drawn by
-       ``torch.Generator().manual_seed(seed)``).
+       first such snippets in one random order of the positions 0 … T − 1, drawn by
+       ``torch.Generator().manual_seed(seed)``). A background medoid with no snippet stays.
 
     The returned medoids are those of the returned assignment, which is optimal for them.
 
     Exactness and ties: distances are computed in float64 and rounded to multiples of 2^-20 (≈ 1e-6); the
-    assignment's total and the medoids' summed distances are compared as integers of that unit, so every
-    backend makes the same decisions. Among equally good assignments the one advancing earliest wins
-    (every boundary as early as possible, in temporal order: action clusters start early and end early);
-    among equally good medoids (and initial background medoids) the lowest snippet index. Cosine distance
-    is 1 − cos; a zero feature is at distance 1 from every feature, itself included.
+    assignment's total, least distances and the medoids' summed distances are compared as integers of that
+    unit, so every backend makes the same decisions. Among equally good assignments the one advancing
+    earliest wins (every boundary as early as possible, in temporal order: action clusters start early and
+    end early); among equally good medoids (and initial background medoids) the lowest snippet index; among
+    equally near background medoids the first placed. Cosine distance is 1 − cos; a zero feature is at
+    distance 1 from every feature, itself included.
 
     Args:
         features: (B, T, E) float32/float64 snippet features, finite within each video's length.
@@ -69,11 +84,16 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
         lengths: (B,) int lengths (default T).
         distance: "cosine" or "euclidean".
         max_iter: the most assignments (>= 1); 1 returns the assignment to the initial medoids.
-        background_sample: the most background snippets the background medoid is chosen from (>= 1).
+        background: "gap" (a background medoid per gap, default) or "video" (one per video).
+        background_span: with ``background="gap"``: 0 for one medoid per gap, or k >= 1 for one per k free
+            snippets of the gap (rounded up).
+        action_medoids: "points" (the action medoids stay at the points, default) or "update".
+        background_sample: the most background snippets a background medoid is chosen from (>= 1).
         seed: the seed of the background subset's random order.
 
     Returns:
-        :class:`KMedoidsResult` (labels, instances, background, medoids, iterations), on the inputs' device.
+        :class:`KMedoidsResult` (labels, instances, background, medoids, background_medoids, iterations), on
+        the inputs' device.
     """
     features = _checks.tensor("features", features, ndim=3, dtypes=_checks.FLOAT_DTYPES)
     batch, max_length, _ = features.shape
@@ -88,6 +108,12 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
     lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
     distance = _checks.choice("distance", distance, DISTANCES)
     max_iter = _checks.integer("max_iter", max_iter, low=1)
+    background = _checks.choice("background", background, BACKGROUND_LAYOUTS)
+    background_span = _checks.integer("background_span", background_span, low=0)
+    if background == "video" and background_span:
+        raise ValueError(f"background_span applies to background='gap' only (one medoid per gap every "
+                         f"background_span snippets); with background='video' it must be 0, got {background_span}")
+    action_medoids = _checks.choice("action_medoids", action_medoids, ACTION_MEDOIDS)
     background_sample = _checks.integer("background_sample", background_sample, low=1)
     seed = _checks.integer("seed", seed)
     _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, max_length))
@@ -97,9 +123,13 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
 
     order = torch.argsort(torch.rand(max_length, generator=torch.Generator().manual_seed(seed), dtype=torch.float64),
                           stable=True).to(device)
+    slot_begin, slot_end, slot_gap = background_slots(points, lengths, background, background_span)
     impl = select("constrained_kmedoids", device, backend)[1]
-    clusters, medoids, iterations = impl(features, points, lengths, order, distance, max_iter, background_sample)
-    return _result(clusters, medoids, iterations, point_classes)
+    clusters, medoids, slots, iterations = impl(features, points, lengths, order, slot_begin, slot_end, background,
+                                                action_medoids == "points", distance, max_iter, background_sample)
+    slot_video = torch.repeat_interleave(torch.arange(batch, device=device), (slot_end[:, -1] - slot_begin[:, 0]))
+    background_medoids = torch.stack([slot_video, slot_gap, slots], 1)
+    return _result(clusters, medoids, background_medoids, iterations, point_classes)
 
 
 def _check_points(points: torch.Tensor, point_classes: torch.Tensor, lengths: torch.Tensor) -> None:
@@ -135,7 +165,7 @@ def _from_second_column(mask: torch.Tensor) -> torch.Tensor:
     return F.pad(mask, (1, 0))
 
 
-def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Tensor,
+def _result(clusters: torch.Tensor, medoids: torch.Tensor, background_medoids: torch.Tensor, iterations: torch.Tensor,
             point_classes: torch.Tensor) -> KMedoidsResult:
     """The labels and the clusters' runs from every snippet's cluster index (B, T) (act_i = 2i − 1, the
     cluster of point i − 1; bkg_i = 2i; -1 past the length). Every non-empty cluster is one run."""
@@ -149,4 +179,4 @@ def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Ten
     is_action = clusters[video, start] % 2 == 1
     runs = torch.stack([video, start, end], 1)
     instances = torch.cat([runs, labels[video, start][:, None]], 1)[is_action]
-    return KMedoidsResult(labels, instances, runs[~is_action], medoids, iterations)
+    return KMedoidsResult(labels, instances, runs[~is_action], medoids, background_medoids, iterations)

@@ -2,16 +2,30 @@
 
 A video with points p_1 < … < p_n is split into clusters, in temporal order, bkg_0, act_1, bkg_1, …,
 act_n, bkg_n, numbered 0 … 2n (act_i = 2i − 1, bkg_i = 2i): act_i is an interval holding p_i, the
-background clusters fill the gaps and may be empty. Action clusters have one medoid each (initially their
-point), the background one medoid (initially the snippet farthest in summed distance from the action
-medoids). Then, until the assignment stops changing or ``max_iter`` assignments:
+background clusters fill the gaps and may be empty. Gap j holds the free snippets between p_j and p_{j+1}
+(p_0 = −1, p_{n+1} = the length).
+
+Medoids. Action cluster i has one medoid, its point p_i; it stays there (``fix_actions``) or is
+re-estimated. The background medoids ("slots") serve background clusters as the slot layout says: slots
+``[slot_begin[j], slot_end[j])`` serve bkg_j. Two layouts (:func:`background_slots`):
+
+- per gap: gap j has its own ``k_j`` slots (none when it has no free snippet), initialised one after the
+  other at the gap's free snippet farthest from the medoids chosen so far — its neighbouring action medoids
+  (the points) included — by least distance (the largest minimum; ties to the lowest snippet; each snippet
+  chosen once);
+- per video: one slot serves every gap, initialised at the snippet of largest summed distance to the
+  points (ties to the lowest snippet).
+
+A free snippet's background cost is its least distance to its gap's slots, and its nearest slot the first of
+those. Then, until the assignment stops changing or ``max_iter`` assignments:
 
 1. assignment: the boundaries minimising Σ_t d(x_t, medoid of t's cluster). Given the medoids, the gaps
    between consecutive points are independent: in the gap between p_j and p_{j+1}, act_j runs up to a
    boundary a, bkg_j from a to b, act_{j+1} from b (a ≤ b); ties go to the smallest (a, b);
-2. update: every action cluster's medoid becomes the member of least summed distance to its members, and
-   the background medoid the same over the background snippets — over the first ``background_sample``
-   of them in the random order ``order`` when there are more; ties go to the lowest snippet index.
+2. update: the action medoids (unless fixed) become the member of least summed distance to their cluster's
+   members; each slot the same over the background snippets nearest to it — over the first
+   ``background_sample`` of them in the random order ``order`` when there are more; ties go to the lowest
+   snippet index; a slot with no such snippet stays.
 
 Distances (and sums of distances) are rounded to multiples of 2^-20 and compared as integers, so that the
 fast backends, which sum in other orders, reach the same integer decisions.
@@ -26,6 +40,7 @@ from ptal_core.backends import register
 DISTANCE_SCALE = 2.0**20
 NORM_FLOOR = 1e-12
 NO_MEDOID = -1
+BACKGROUND_LAYOUTS = ("gap", "video")
 
 
 def pairwise_distances(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
@@ -39,6 +54,36 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch
 def quantize(distances: torch.Tensor) -> torch.Tensor:
     """Distances rounded (half to even) to multiples of 2^-20, as int64 counts of 2^-20."""
     return torch.round(distances * DISTANCE_SCALE).to(torch.int64)
+
+
+def background_slots(points: torch.Tensor, lengths: torch.Tensor, layout: str,
+                     span: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where the background medoids of a batch go: points (B, P) sorted, padded with -1; lengths (B,).
+
+    Returns slot_begin, slot_end (B, P + 1) int64: gap j of video v is served by the slots
+    ``[slot_begin[v, j], slot_end[v, j])`` of one flat array of S slots, videos in order; and slot_gap (S,)
+    int64: the gap a slot belongs to (-1 for a video's single slot). Layout "gap": a gap of m >= 1 free
+    snippets has ``ceil(m / span)`` slots (one when span is 0), an empty gap none; "video": each video with a
+    point has one slot serving all its gaps. Gaps past a video's points, and videos without points, have none.
+    """
+    batch, width = points.shape
+    count = (points >= 0).sum(1)
+    gap = torch.arange(width + 1, device=points.device)
+    before = torch.cat([torch.full((batch, 1), -1, device=points.device, dtype=torch.int64), points], 1)
+    after = torch.cat([points, torch.full((batch, 1), -1, device=points.device, dtype=torch.int64)], 1)
+    after = torch.where(gap[None] == count[:, None], lengths[:, None], after)
+    exists = (gap[None] <= count[:, None]) & (count[:, None] > 0)
+    if layout == "video":  # each video's one slot (if it has points) serves all its gaps
+        video_end = torch.cumsum(count > 0, 0)[:, None].expand(batch, width + 1)
+        slot_begin = torch.where(exists, video_end - 1, video_end)
+        slot_gap = torch.full((int((count > 0).sum()),), -1, dtype=torch.int64, device=points.device)
+        return slot_begin, video_end.clone(), slot_gap
+    free = (after - before - 1).clamp(min=0)
+    per_gap = torch.where(exists & (free > 0), (free + span - 1) // span if span else torch.ones_like(free), 0)
+    slot_end = torch.cumsum(per_gap.flatten(), 0).view(batch, width + 1)
+    slot_begin = slot_end - per_gap
+    slot_gap = torch.repeat_interleave(gap.repeat(batch), per_gap.flatten())
+    return slot_begin, slot_end, slot_gap
 
 
 def medoid(x: torch.Tensor, members: torch.Tensor, distance: str) -> int:
@@ -68,7 +113,7 @@ def assign_gap(background: torch.Tensor, left: torch.Tensor | None, right: torch
 
 def assign(costs: torch.Tensor, points: torch.Tensor, length: int) -> torch.Tensor:
     """Cluster index (length,) of every snippet, given costs (length, n + 1) int64: the rounded distance of
-    every snippet to the background medoid (column 0) and to act_1 … act_n's."""
+    every snippet to its background (column 0) and to act_1 … act_n's medoids."""
     n = points.numel()
     clusters = torch.empty(length, dtype=torch.int64)
     bounds = [-1, *points.tolist(), length]
@@ -86,49 +131,104 @@ def assign(costs: torch.Tensor, points: torch.Tensor, length: int) -> torch.Tens
     return clusters
 
 
-def cluster_video(x: torch.Tensor, points: torch.Tensor, order: torch.Tensor, distance: str, max_iter: int,
+def farthest_first(x: torch.Tensor, candidates: torch.Tensor, anchors: torch.Tensor, count: int,
+                   distance: str) -> list[int]:
+    """``count`` candidates (sorted snippets) chosen one after the other, each the farthest (largest least
+    rounded distance) from the anchors and the candidates chosen before it; ties to the lowest snippet."""
+    nearest = quantize(pairwise_distances(x[candidates], x[anchors], distance)).amin(1)
+    chosen = []
+    for _ in range(count):
+        pick = int(torch.argmax(nearest))  # the first of equal maxima
+        chosen.append(int(candidates[pick]))
+        nearest = torch.minimum(nearest, quantize(pairwise_distances(x[candidates], x[[chosen[-1]]], distance))[:, 0])
+        nearest[pick] = -1  # distances are >= 0: never chosen again
+    return chosen
+
+
+def initial_slots(x: torch.Tensor, points: torch.Tensor, slot_begin: torch.Tensor, slot_end: torch.Tensor,
+                  layout: str, distance: str) -> torch.Tensor:
+    """The initial background medoids of one video, (S_v,) snippets (slots numbered from the video's first)."""
+    length, n = x.shape[0], points.numel()
+    if layout == "video":
+        return torch.argmax(quantize(pairwise_distances(x, x[points], distance).sum(1)))[None]  # first maximum
+    bounds = [-1, *points.tolist(), length]
+    slots = []
+    for j in range(n + 1):
+        count = int(slot_end[j] - slot_begin[j])
+        if count:
+            neighbours = points[max(j - 1, 0):j + 1]  # p_j and p_{j+1} (0-based: points[j - 1], points[j])
+            slots += farthest_first(x, torch.arange(bounds[j] + 1, bounds[j + 1]), neighbours, count, distance)
+    return torch.tensor(slots, dtype=torch.int64)
+
+
+def background_costs(x: torch.Tensor, points: torch.Tensor, slots: torch.Tensor, slot_begin: torch.Tensor,
+                     slot_end: torch.Tensor, distance: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every snippet's least rounded distance to its gap's slots (0 where the gap has none: a point) and the
+    slot (numbered from the video's first) achieving it, the first of equal minima. -> ((L,), (L,)) int64."""
+    length = x.shape[0]
+    gap = torch.searchsorted(points, torch.arange(length), right=True)  # the points at or before t
+    first = slot_begin - slot_begin[0]
+    slot = torch.arange(slots.numel())
+    serves = (slot[None] >= first[gap][:, None]) & (slot[None] < (slot_end - slot_begin[0])[gap][:, None])
+    costs = quantize(pairwise_distances(x, x[slots], distance)).masked_fill(~serves, torch.iinfo(torch.int64).max)
+    least, nearest = (costs.min(1) if slots.numel() else (torch.zeros(length, dtype=torch.int64),) * 2)
+    return torch.where(serves.any(1), least, 0), nearest
+
+
+def cluster_video(x: torch.Tensor, points: torch.Tensor, slot_begin: torch.Tensor, slot_end: torch.Tensor,
+                  order: torch.Tensor, layout: str, fix_actions: bool, distance: str, max_iter: int,
                   background_sample: int):
-    """One video: x (L, E) float64, points (n,) sorted, n >= 1. -> (clusters (L,), action medoids (n,),
-    background medoid, number of assignments)."""
+    """One video: x (L, E) float64, points (n,) sorted, n >= 1, its slot rows (n + 1,). -> (clusters (L,),
+    action medoids (n,), background medoids (S_v,), number of assignments)."""
     length = x.shape[0]
     action = points.clone()
-    background = int(torch.argmax(quantize(pairwise_distances(x, x[points], distance).sum(1))))  # first maximum
+    slots = initial_slots(x, points, slot_begin, slot_end, layout, distance)
+    in_video = order[order < length]
     previous = None
     for iteration in range(1, max_iter + 1):
-        costs = quantize(pairwise_distances(x, x[torch.cat([torch.tensor([background]), action])], distance))
+        background, nearest = background_costs(x, points, slots, slot_begin, slot_end, distance)
+        costs = torch.cat([background[:, None], quantize(pairwise_distances(x, x[action], distance))], 1)
         clusters = assign(costs, points, length)
         if (previous is not None and torch.equal(clusters, previous)) or iteration == max_iter:
-            return clusters, action, background, iteration
+            return clusters, action, slots, iteration
         previous = clusters
-        action = torch.tensor([medoid(x, torch.nonzero(clusters == 2 * i + 1).flatten(), distance)
-                               for i in range(points.numel())])
-        in_video = order[order < length]
-        background_snippets = in_video[clusters[in_video] % 2 == 0][:background_sample]
-        if background_snippets.numel():
-            background = medoid(x, torch.sort(background_snippets).values, distance)
+        if not fix_actions:
+            action = torch.tensor([medoid(x, torch.nonzero(clusters == 2 * i + 1).flatten(), distance)
+                                   for i in range(points.numel())])
+        is_background = clusters[in_video] % 2 == 0
+        for slot in range(slots.numel()):
+            members = in_video[is_background & (nearest[in_video] == slot)][:background_sample]
+            if members.numel():
+                slots[slot] = medoid(x, torch.sort(members).values, distance)
 
 
 @register("constrained_kmedoids", "reference")
-def constrained_kmedoids(features, points, lengths, order, distance, max_iter, background_sample):
+def constrained_kmedoids(features, points, lengths, order, slot_begin, slot_end, layout, fix_actions, distance,
+                         max_iter, background_sample):
     """features (B, T, E) float; points (B, P) int64 sorted, padded with -1; lengths (B,); order (T,) a
-    permutation of 0 … T − 1. -> (clusters (B, T) int64: cluster index, -1 past the length; medoids
-    (B, P + 1) int64: the action medoids aligned with the points, the background medoid last, -1 where
-    none; iterations (B,) int64: assignments made, 0 for a video without points)."""
+    permutation of 0 … T − 1; slot_begin, slot_end (B, P + 1) from :func:`background_slots` for ``layout``.
+    -> (clusters (B, T) int64: cluster index, -1 past the length; medoids (B, P) int64: the action medoids
+    aligned with the points, -1 at padding; slots (S,) int64: the background medoids; iterations (B,) int64:
+    assignments made, 0 for a video without points)."""
     batch, max_length, _ = features.shape
     clusters = torch.full((batch, max_length), -1, dtype=torch.int64)
-    medoids = torch.full((batch, points.shape[1] + 1), NO_MEDOID, dtype=torch.int64)
+    medoids = torch.full(points.shape, NO_MEDOID, dtype=torch.int64)
+    slots = torch.full((int(slot_end[:, -1].max()) if batch else 0,), NO_MEDOID, dtype=torch.int64)
     iterations = torch.zeros(batch, dtype=torch.int64)
+    slot_begin, slot_end = slot_begin.cpu(), slot_end.cpu()
     for v in range(batch):
         length = int(lengths[v])
         video_points = points[v][points[v] >= 0].cpu()
-        if video_points.numel() == 0:
+        n = video_points.numel()
+        if n == 0:
             clusters[v, :length] = 0
             continue
         x = features[v, :length].double().cpu()
-        video_clusters, action, background, iterations[v] = cluster_video(x, video_points, order.cpu(), distance,
-                                                                          max_iter, background_sample)
+        begin, end = slot_begin[v, :n + 1], slot_end[v, :n + 1]
+        video_clusters, action, video_slots, iterations[v] = cluster_video(
+            x, video_points, begin, end, order.cpu(), layout, fix_actions, distance, max_iter, background_sample)
         clusters[v, :length] = video_clusters
-        medoids[v, :video_points.numel()] = action
-        medoids[v, -1] = background
+        medoids[v, :n] = action
+        slots[int(begin[0]):int(begin[0]) + video_slots.numel()] = video_slots
     device = features.device
-    return clusters.to(device), medoids.to(device), iterations.to(device)
+    return clusters.to(device), medoids.to(device), slots.to(device), iterations.to(device)

@@ -159,3 +159,33 @@ def test_benchmark_measures_completeness(thumos):
         oracle_map, middle_map = (detection_map(truth, found).map for found in (oracle, middle))
     assert oracle_map.min() > 0.7 and oracle_map[0] > 0.85, oracle_map
     assert middle_map[0] > 0.9 and middle_map[-1] < 0.05, middle_map
+
+
+@pytest.mark.parametrize("beta", [0.8, 0.4, 0.0])
+def test_boundary_context_sets_the_start_and_end_latents(thumos, beta):
+    # START = β g + √(1 − β²) a_c: its latent cosine with the context 0.8 q + 0.6 g is 0.6 β, with its own
+    # middle 0.3 g + 0.954 m_c 0.3 β, with another class's start β².
+    prototypes = SyntheticThumos14(thumos, dim=8, boundary_context=beta).prototypes
+    start, end = prototypes.start(np.array([0, 1])), prototypes.end(np.array([0]))
+    context, middle = prototypes.context(np.array([0])), prototypes.middle(np.array([0]))
+    np.testing.assert_allclose(np.linalg.norm(start, axis=1), 1)
+    np.testing.assert_allclose([start[0] @ context[0], start[0] @ middle[0], start[0] @ start[1], end[0] @ context[0]],
+                               [0.6 * beta, 0.3 * beta, beta**2, 0.6 * beta], atol=1e-12)
+
+
+def test_boundary_context_changes_the_features_and_the_cache(thumos, tmp_path):
+    video = thumos.splits["train"][0]
+    default, explicit = SyntheticThumos14(thumos, dim=16), SyntheticThumos14(thumos, dim=16, boundary_context=0.8)
+    np.testing.assert_array_equal(explicit.load(video), default.load(video))
+    other = SyntheticThumos14(thumos, dim=16, boundary_context=0.4, cache_dir=tmp_path)
+    layout = other.layout(video)
+    at_boundaries = np.isin(layout.phase, [Phase.START, Phase.END])
+    changed = np.any(other.load(video) != default.load(video), axis=1)
+    assert changed[at_boundaries].all() and not changed[~at_boundaries].any()
+    assert other.cache_dir != SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path).cache_dir
+
+
+@pytest.mark.parametrize("beta", [-0.1, 1.5, float("nan")])
+def test_boundary_context_must_be_a_weight(thumos, beta):
+    with pytest.raises(ValueError, match="boundary_context must be in \\[0, 1\\]"):
+        SyntheticThumos14(thumos, dim=8, boundary_context=beta)

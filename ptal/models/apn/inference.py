@@ -25,6 +25,7 @@ class InferenceSettings:
     top_k: int = 200              # per video
     boundary_score: bool = True   # the score includes p_s[s] * p_e[e] (else class probability × confidence)
     pem_chunk: int = 4096         # proposals per PEM call (memory)
+    classes_per_proposal: int = 1  # a detection for each of the proposal's k most probable classes
 
     def __post_init__(self):
         if self.nms not in NMS_METHODS:
@@ -36,7 +37,8 @@ class InferenceSettings:
 @dataclass
 class WindowDetections:
     """Scored proposals of a batch of windows: proposals (P, 3) int64 ``[window, start, end]``, label (P,)
-    the classifier's argmax, score (P,) float32."""
+    one of the classifier's ``classes_per_proposal`` most probable classes, score (P,) float32 (a proposal
+    appears once per class)."""
 
     proposals: torch.Tensor
     label: torch.Tensor
@@ -50,19 +52,22 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
     proposals, _ = generate_proposals(boundary.start_prob.float(), boundary.end_prob.float(), lengths,
                                       d_min=settings.d_min, d_max=settings.d_max,
                                       max_proposals=settings.max_proposals)
-    labels, scores = [], []
-    for chunk in torch.split(proposals, settings.pem_chunk):
+    rows, labels, scores = [], [], []
+    k = min(settings.classes_per_proposal, model.pem.classifier[-1].out_features)
+    for first, chunk in zip(range(0, len(proposals), settings.pem_chunk), torch.split(proposals, settings.pem_chunk)):
         output = model.evaluate_proposals(boundary.embedded, chunk, lengths)
-        best = output.class_prob.argmax(1)
-        rows = torch.arange(len(chunk), device=chunk.device)
-        labels.append(best)
-        score = output.class_prob[rows, best] * output.confidence[rows, best]
+        best = output.class_prob.topk(k, dim=1).indices.flatten()  # (P_chunk * k,), by proposal then rank
+        row = torch.arange(len(chunk), device=chunk.device).repeat_interleave(k)
+        score = output.class_prob[row, best] * output.confidence[row, best]
         if settings.boundary_score:
-            score = score * boundary.start_prob[chunk[:, 0], chunk[:, 1]] * boundary.end_prob[chunk[:, 0], chunk[:, 2]]
+            score = score * boundary.start_prob[chunk[row, 0], chunk[row, 1]] * boundary.end_prob[chunk[row, 0], chunk[row, 2]]
+        rows.append(row + first)
+        labels.append(best)
         scores.append(score.float())
     empty = torch.zeros(0, device=features.device)
-    return WindowDetections(proposals, torch.cat(labels) if labels else empty.long(),
-                            torch.cat(scores) if scores else empty)
+    if not rows:
+        return WindowDetections(proposals, empty.long(), empty)
+    return WindowDetections(proposals[torch.cat(rows)], torch.cat(labels), torch.cat(scores))
 
 
 def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, score: torch.Tensor,

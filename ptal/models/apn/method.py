@@ -5,10 +5,12 @@ It implements the trainer's ``Method`` interface (``ptal.train``), as ``LacpMeth
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
 from ptal.data import load_thumos14, window_offsets
@@ -17,7 +19,7 @@ from ptal.eval import detection_map
 from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS
 from ptal.models.apn.inference import InferenceSettings, detect, suppress, to_seconds
 from ptal.models.apn.losses import LossWeights, bdm_loss, ctr_loss, pem_loss, proposal_targets
-from ptal.models.apn.network import ApnNetwork
+from ptal.models.apn.network import ApnNetwork, embed_padded
 from ptal.models.apn.pseudo_labels import PseudoLabels, concatenate, kmedoids_pseudo_labels, point_rows
 from ptal.models.apn.text import class_text_embeddings
 from ptal.models.common import (SeededSampler, detection_metrics, find_video, ground_truth_of, load_videos,
@@ -33,17 +35,22 @@ DEFAULTS = {
               "pem_dim": 256, "pem_layers": 2, "pem_heads": 4, "pem_dropout": 0.0},
     "text": {"backend": "learned", "prompts": ["a video of a person doing {}."]},
     "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
+             "boundary_context": 0.8,
              "eval_split": "test", "batch_size": 16, "window": 256, "stride": 128},
     "proposals": {"d_min": 1, "d_max": 64, "max_proposals": 1000, "train_per_window": 64},
-    "pseudo": {"frequency": 10, "features": "embedded", "distance": "cosine", "max_iter": 10, "background_sample": 512,
-               "seed": 0, "batch_videos": 16},
-    "loss": {"bdm": 1.0, "pem": 1.0, "ctr": 0.1, "tau": 0.1},
+    "pseudo": {"frequency": 10, "features": "embedded", "distance": "cosine", "max_iter": 10, "background": "gap",
+               "background_span": 0, "action_medoids": "points", "background_sample": 512, "seed": 0,
+               "batch_videos": 16, "ema_decay": 0.99},
+    "loss": {"bdm": 1.0, "pem": 1.0, "ctr": 0.1, "tau": 0.1, "ctr_negatives": "background", "ctr_after": 0, "ctr_head": 0, "ctr_reduction": "sum"},
     "inference": {"nms": "hard", "nms_threshold": 0.5, "soft_sigma": 0.5, "top_k": 200, "boundary_score": True,
-                  "batch_windows": 16, "pem_chunk": 4096},
+                  "batch_windows": 16, "pem_chunk": 4096, "classes_per_proposal": 1},
     "train": {"iterations": 840, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 0.0,
               "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/apn", "amp": False,
               "log_every": 10, "progress": True},
 }
+# The pseudo section's keys that are constrained_kmedoids' arguments.
+CLUSTERING_KEYS = ("distance", "max_iter", "background", "background_span", "action_medoids", "background_sample",
+                   "seed")
 
 
 @dataclass
@@ -88,8 +95,8 @@ class ApnMethod:
         self.config, self.device = config, torch.device(device)
         self.rank, self.world_size = 0, 1
         data, model = config["data"], config["model"]
-        if config["pseudo"]["features"] not in ("embedded", "input"):
-            raise ValueError(f"pseudo.features must be embedded or input, got {config['pseudo']['features']!r}")
+        if config["pseudo"]["features"] not in ("embedded", "input", "ema", "mixed"):
+            raise ValueError(f"pseudo.features must be embedded, input, ema or mixed, got {config['pseudo']['features']!r}")
         if data["window"] < 0 or data["stride"] < 1:
             raise ValueError(f"data.window must be >= 0 (0: whole videos) and data.stride >= 1, "
                              f"got {data['window']}, {data['stride']}")
@@ -111,7 +118,12 @@ class ApnMethod:
                                 num_samples=model["num_samples"], expand=model["expand"], pem_dim=model["pem_dim"],
                                 pem_layers=model["pem_layers"], pem_heads=model["pem_heads"],
                                 pem_dropout=model["pem_dropout"]).to(self.device)
-        self.weights = LossWeights(**config["loss"])
+        self.weights = LossWeights(**{k: config["loss"][k] for k in ("bdm", "pem", "ctr", "tau")})
+        self.ema_embed = copy.deepcopy(self.model.embed).requires_grad_(False)
+        if config["loss"].get("ctr_head", 0):  # EXPERIMENT
+            h = config["loss"]["ctr_head"]
+            self.model.ctr_head = torch.nn.Sequential(torch.nn.Linear(model["embed_dim"], h), torch.nn.ReLU(),
+                                                      torch.nn.Linear(h, h)).to(self.device)
         self.inference = InferenceSettings(d_min=config["proposals"]["d_min"], d_max=config["proposals"]["d_max"],
                                            max_proposals=config["proposals"]["max_proposals"],
                                            **{k: v for k, v in config["inference"].items() if k != "batch_windows"})
@@ -136,10 +148,13 @@ class ApnMethod:
             features, lengths = self._padded([item.features for item in items])
             if settings["features"] == "embedded":
                 features = self.model(features, lengths).boundary.embedded.float()
+            elif settings["features"] == "ema":
+                features = embed_padded(self.ema_embed, features, lengths).float()
+            elif settings["features"] == "mixed":
+                embedded = self.model(features, lengths).boundary.embedded.float()
+                features = torch.cat([F.normalize(features, dim=-1), F.normalize(embedded, dim=-1)], -1)
             parts.append(kmedoids_pseudo_labels(features, lengths, self.train_points[first:first + step], first,
-                                                distance=settings["distance"], max_iter=settings["max_iter"],
-                                                background_sample=settings["background_sample"],
-                                                seed=settings["seed"]))
+                                                **{key: settings[key] for key in CLUSTERING_KEYS}))
         self.model.train(was_training)
         self._set_pseudo_labels(concatenate(parts))
 
@@ -177,6 +192,10 @@ class ApnMethod:
 
     def before_iteration(self, iteration: int) -> None:
         """Pseudo labels before iteration 1, then every ``pseudo.frequency`` iterations (1, 1 + R, …)."""
+        decay = self.config["pseudo"]["ema_decay"]
+        with torch.no_grad():
+            for average, current in zip(self.ema_embed.parameters(), unwrap_model(self.model).embed.parameters()):
+                average.mul_(decay).add_(current.detach(), alpha=1 - decay)
         if self.pseudo is None or (iteration - 1) % self.config["pseudo"]["frequency"] == 0:
             self.refresh_pseudo_labels()
 
@@ -200,11 +219,17 @@ class ApnMethod:
         valid = valid_mask(batch.lengths, batch.features.shape[1])
         parts = {"bdm": bdm_loss(out.boundary.start_prob, out.boundary.end_prob, batch.instances, valid),
                  "pem": pem_loss(out.evaluation, chosen["targets"])}
-        if self.weights.ctr:
-            parts["ctr"] = ctr_loss(out.boundary.embedded, batch.lengths, batch.points[:, [0, 3, 4, 2]],
-                                    batch.background, self.weights.tau)
+        use_ctr = self.weights.ctr and iteration > self.config["loss"]["ctr_after"]
+        if use_ctr:
+            emb = out.boundary.embedded
+            if hasattr(self.model, "ctr_head"):
+                emb = self.model.ctr_head(emb)
+            parts["ctr"] = ctr_loss(emb, batch.lengths, batch.points[:, [0, 3, 4, 2]],
+                                    batch.background, self.weights.tau,
+                                    outer=self.config["loss"]["ctr_negatives"] == "outer",
+                                    mean=self.config["loss"].get("ctr_reduction") == "mean")
         total = self.weights.bdm * parts["bdm"] + self.weights.pem * parts["pem"]
-        if self.weights.ctr:
+        if use_ctr:
             total = total + self.weights.ctr * parts["ctr"]
         logged = {name: value.detach() for name, value in parts.items()}
         logged["proposals"] = float(len(chosen["targets"].keep)) / max(len(windows), 1)

@@ -62,6 +62,12 @@ class ProposalEvaluator(nn.Module):
         return ProposalOutput(torch.sigmoid(self.classifier(cls)), (similarity + 1) / 2)
 
 
+def embed_padded(embed: nn.Module, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """X = embed(features) (B, T, D) -> (B, T, E), the features and X zeroed past each length."""
+    valid = valid_mask(lengths, features.shape[1])[:, :, None]
+    return (embed((features * valid).transpose(1, 2)).transpose(1, 2)) * valid
+
+
 class ApnNetwork(nn.Module):
     """Embedding ``X = ReLU(Conv1d(D -> E, k=3))``; BDM: two Conv1d(E -> H, k=3) + ReLU, Conv1d(H -> 2, k=1),
     sigmoid; PEM on the proposals' sampled features.
@@ -87,7 +93,7 @@ class ApnNetwork(nn.Module):
         output -> (P, 3) proposals), also PEM on the proposals it returns, in the same forward (one
         DistributedDataParallel call)."""
         valid = valid_mask(lengths, features.shape[1])[:, None, :]
-        embedded = self.embed((features * valid.transpose(1, 2)).transpose(1, 2)) * valid
+        embedded = embed_padded(self.embed, features, lengths).transpose(1, 2)
         hidden = embedded
         for layer in self.bdm[:-1]:
             hidden = torch.relu(layer(hidden)) * valid

@@ -52,12 +52,12 @@ def point_rows(point_labels: torch.Tensor) -> torch.Tensor:
 
 
 def kmedoids_pseudo_labels(embedded: torch.Tensor, lengths: torch.Tensor, points: list[torch.Tensor],
-                           first_video: int, *, distance: str, max_iter: int, background_sample: int,
-                           seed: int) -> PseudoLabels:
+                           first_video: int, **clustering) -> PseudoLabels:
     """Pseudo labels of a batch of videos ``first_video, first_video + 1, …``.
 
     embedded (B, T, E) zero-padded, lengths (B,), points: per video its (Q_b, 2) ``[snippet, class]``
-    rows (:func:`point_rows`). Points sharing a snippet (several classes annotated at one moment) are one
+    rows (:func:`point_rows`); ``clustering``: keyword arguments of ``constrained_kmedoids`` (distance,
+    max_iter, background, …). Points sharing a snippet (several classes annotated at one moment) are one
     point of the clustering, and each of their classes gets that snippet's action cluster.
     """
     snippets = [torch.unique(rows[:, 0]) for rows in points]
@@ -67,7 +67,7 @@ def kmedoids_pseudo_labels(embedded: torch.Tensor, lengths: torch.Tensor, points
         padded[video, :len(s)] = s
     device = embedded.device
     result = constrained_kmedoids(embedded, padded.to(device), torch.zeros_like(padded).to(device), lengths,
-                                  distance=distance, max_iter=max_iter, background_sample=background_sample, seed=seed)
+                                  **clustering)
     clusters = result.instances[:, :3].cpu()  # one per distinct point snippet, by video then time
     first_row = np.cumsum([0] + [len(s) for s in snippets])
     instances = []

@@ -22,6 +22,7 @@ from ptal.viz import Timeline
 DEFAULTS = {
     "model": {"name": "lacp", "hidden": 2048, "dropout": 0.7, "r_act": 8},
     "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
+             "boundary_context": 0.8,
              "eval_split": "test", "batch_size": 16},
     "loss": {"video": 1.0, "point": 0.5, "background": 1.0, "score": 1.0, "feature": 1.0},
     "search": {"method": "exact", "frequency": 10, "budget": 25, "thresh": 0.1, "batch_videos": 16},
