@@ -9,6 +9,11 @@ def score_order(scores: torch.Tensor) -> torch.Tensor:
     return torch.sort(scores, descending=True, stable=True).indices
 
 
+def group_ids(idxs: torch.Tensor | None, count: int, device: torch.device) -> torch.Tensor:
+    """The group of each of ``count`` rows: ``idxs`` as int64, or zeros (one group) when None."""
+    return torch.zeros(count, dtype=torch.int64, device=device) if idxs is None else idxs.long()
+
+
 def group_rows(idxs: torch.Tensor, order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows grouped by ascending ``idxs`` value, in ``order`` (default: index order) within a group.
 
@@ -25,7 +30,6 @@ def group_rows(idxs: torch.Tensor, order: torch.Tensor | None = None) -> tuple[t
     offsets = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=idxs.device)
     torch.cumsum(counts, 0, out=offsets[1:])
     return perm, offsets
-
 
 
 def score_then_index_order(indices: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,5 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
@@ -13,7 +12,6 @@ def seed_buffers(background: torch.Tensor, point_mask: torch.Tensor):
     return background.contiguous(), anchors, act_seed, bkg_seed
 
 
-@register("select_seeds", "cpu")
 def select_seeds_cpu(background, point_mask, lengths, bkg_thresh, act_thresh):
     background, anchors, act_seed, bkg_seed = seed_buffers(background, point_mask)
     batch, time, classes = act_seed.shape

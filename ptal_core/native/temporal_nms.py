@@ -1,6 +1,6 @@
 import torch
 
-from ptal_core.backends import compiled_module, register
+from ptal_core.backends import compiled_module
 from ptal_core.grouping import group_rows, score_order, score_then_index_order
 from ptal_core.native.common import address, cuda_stream, kernel
 
@@ -12,7 +12,6 @@ def _kept_by_score(perm: torch.Tensor, keep: torch.Tensor, scores: torch.Tensor)
     return kept[score_then_index_order(kept, scores[kept])]
 
 
-@register("temporal_nms", "cpu")
 def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
     # Groups in index order; each group is sorted by score inside the kernel.
     perm, offsets = group_rows(idxs)
@@ -24,7 +23,6 @@ def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, s
     return _kept_by_score(perm, keep, scores)
 
 
-@register("temporal_nms", "cuda")
 def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
     order = score_order(scores)
     perm, offsets = group_rows(idxs, order)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ptal_core.backends import register
 from ptal_core.runs import runs
 
 BACKGROUND, ACTION = 0, 1
@@ -253,7 +252,6 @@ def labels_from_starts(starts: list[int], transcript: Transcript, length: int) -
     return out
 
 
-@register("optimal_sequence_search", "reference")
 def optimal_sequence_search(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
     """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops."""
     batch, _, num_classes = act_seed.shape

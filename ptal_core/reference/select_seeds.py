@@ -1,10 +1,7 @@
 """Reference LACP seed selection (the release's ``select_seed``), one video and one region at a time."""
 import torch
 
-from ptal_core.backends import register
 
-
-@register("select_seeds", "reference")
 def select_seeds(background: torch.Tensor, point_mask: torch.Tensor, lengths: torch.Tensor, bkg_thresh: float,
                  act_thresh: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Pseudo background seeds and extra action seeds of LACP.

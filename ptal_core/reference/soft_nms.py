@@ -1,7 +1,6 @@
 """Reference soft-NMS."""
 import torch
 
-from ptal_core.backends import register
 from ptal_core.grouping import score_then_index_order
 from ptal_core.reference.segment_iou import segment_iou
 
@@ -16,7 +15,6 @@ def decay_weight(iou: torch.Tensor, method: str, sigma: float, iou_threshold: fl
     return torch.where(over, torch.zeros_like(iou), torch.ones_like(iou))  # "hard"
 
 
-@register("soft_nms", "reference")
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, method: str, sigma: float,
              iou_threshold: float, min_score: float, max_keep: int | None):
     """Soft-NMS within each group of ``idxs``, computed in float64.

@@ -1,12 +1,10 @@
 """Reference greedy temporal NMS."""
 import torch
 
-from ptal_core.backends import register
 from ptal_core.grouping import score_order
 from ptal_core.reference.segment_iou import segment_iou
 
 
-@register("temporal_nms", "reference")
 def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float,
                  length_offset: float = 0.0, suppress_at_threshold: bool = False) -> torch.Tensor:
     """Greedy NMS within each group of ``idxs``: visit segments by decreasing score (ties: lower index),
