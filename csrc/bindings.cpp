@@ -2,9 +2,11 @@
 // PTAL_CUDA_MODULE defined, as ptal_core._cuda (CUDA launchers). Arrays travel as integer addresses
 // (tensor.data_ptr()); Python has checked shapes, dtypes, devices and contiguity. The GIL is released.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #ifdef PTAL_CUDA_MODULE
 #include "kernels_cuda.h"
@@ -214,9 +216,31 @@ void bind_dtype(py::module_& m, const char* suffix) {
 #endif
 }
 
+#ifndef PTAL_CUDA_MODULE
+// Returns (kind, flat index): see kernels_cpu.h.
+template <typename T>
+void bind_binary_masks(py::module_& m, const char* suffix) {
+  m.def(
+      (std::string("binary_masks_") + suffix).c_str(),
+      [](Address values, int64_t batch, int64_t time, int64_t inner, Address lengths, bool check, Address masks,
+         Address any_inner, Address any_time) {
+        const auto error = kernels::binary_masks<T>(at<const T>(values), batch, time, inner, at<const int64_t>(lengths),
+                                                    check, at<uint8_t>(masks), at<uint8_t>(any_inner),
+                                                    at<uint8_t>(any_time));
+        return std::make_pair(error.kind, error.index);  // a tuple once the GIL is back
+      },
+      py::call_guard<py::gil_scoped_release>());
+}
+#endif
+
 PYBIND11_MODULE(PTAL_MODULE_NAME, m) {
   bind_dtype<float>(m, "f32");
   bind_dtype<double>(m, "f64");
+#ifndef PTAL_CUDA_MODULE
+  bind_binary_masks<float>(m, "f32");
+  bind_binary_masks<double>(m, "f64");
+  bind_binary_masks<uint8_t>(m, "u8");
+#endif
 #ifdef PTAL_CUDA_MODULE
   m.attr("architectures") = kernels::architectures();
   m.attr("max_nms_group_size") = kernels::kMaxNmsGroupSize;

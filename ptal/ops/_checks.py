@@ -199,19 +199,6 @@ def binary(name: str, value: torch.Tensor) -> torch.Tensor:
     return value.to(torch.uint8)
 
 
-def beyond_lengths(name: str, value: torch.Tensor, lengths_value: torch.Tensor) -> None:
-    """Raise when the 0/1 uint8 ``value`` (B, T, ...) is nonzero at a snippet past its video's length."""
-    if value.numel() == 0:
-        return
-    per_snippet = value.flatten(2).amax(-1) if value.dim() > 2 else value
-    past = (torch.arange(value.shape[1], device=value.device) >= lengths_value[:, None]).to(torch.uint8)
-    outside = per_snippet & past
-    if bool(outside.any()):
-        video, snippet = torch.nonzero(outside)[0].tolist()
-        raise ValueError(f"{name}: video {video} has a nonzero entry at snippet {snippet}, past its length "
-                         f"{int(lengths_value[video])}")
-
-
 # Transitional, until constrained_kmedoids moves to a registered op like the others.
 def video_lengths(name: str, value, batch: int, time: int, device: torch.device) -> torch.Tensor:
     value = lengths_argument(name, value, batch, device)

@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._binary_masks import binary_masks
 from ptal_core.backends import Backends
 from ptal_core.native import optimal_sequence_search as native
 from ptal_core.reference import optimal_sequence_search as reference
@@ -30,9 +31,11 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     ``thresh``), on the CPU.
 
     Args:
-        cas: (B, T, C+1) float32/float64 fused class activation sequence (the last channel, background,
-            is not used).
-        act_seed: (B, T, C) 0/1 action seeds (points plus extra seeds from ``select_seeds``).
+        cas: (B, T, C+1) float32/float64 fused class activation sequence, finite where it is searched (the
+            channels of the searched classes, within each video's length); nothing else is read (the last
+            channel, background, is not used).
+        act_seed: (B, T, C) 0/1 action seeds (points plus extra seeds from ``select_seeds``), of any real or
+            bool dtype.
         bkg_seed: (B, T) 0/1 background seeds; never at a snippet that is an action seed.
         video_labels: (B, C) 0/1 video-level labels.
         lengths: (B,) int lengths (default T); seeds past a video's length are an error.
@@ -86,21 +89,19 @@ def _optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed
     lengths = _checks.lengths_or_full(lengths, batch, max_length, cas.device)
     if check:
         _checks.length_values("lengths", lengths, max_length)
-        _checks.finite("cas", cas)
-        act_seed = _checks.binary("act_seed", act_seed)
-        bkg_seed = _checks.binary("bkg_seed", bkg_seed)
-        video_labels = _checks.binary("video_labels", video_labels)
-        _checks.beyond_lengths("act_seed", act_seed, lengths)
-        _checks.beyond_lengths("bkg_seed", bkg_seed, lengths)
-        both = act_seed.amax(-1) & bkg_seed if act_seed.numel() else bkg_seed[:0]
+    act_seed, any_action, has_action = binary_masks("act_seed", act_seed, lengths, backend, check)
+    bkg_seed = binary_masks("bkg_seed", bkg_seed, lengths, backend, check)[0][..., 0]
+    video_labels = _checks.binary("video_labels", video_labels) if check else video_labels.to(torch.uint8)
+    if check:
+        both = any_action & bkg_seed
         if bool(both.any()):
             video, step = torch.nonzero(both)[0].tolist()
             raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")
     if act_seed.numel() == 0:  # no video, no snippet or no class: nothing to search
         return torch.zeros(act_seed.shape, dtype=torch.uint8, device=cas.device), cas.new_zeros(batch)
-    implementation = BACKENDS.implementation(backend, cas.device)
-    return implementation(cas, act_seed.to(torch.uint8), bkg_seed.to(torch.uint8), video_labels.to(torch.uint8),
-                          lengths, method, budget, thresh, outer_ratio)
+    pairs = torch.nonzero(video_labels & has_action)  # labelled classes with an action seed, by video
+    return BACKENDS.implementation(backend, cas.device)(cas, act_seed, bkg_seed, any_action, pairs, lengths, method,
+                                                       budget, thresh, outer_ratio)
 
 
 @_optimal_sequence_search.register_fake

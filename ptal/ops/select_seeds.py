@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._binary_masks import binary_masks
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import select_seeds as native
 from ptal_core.reference import select_seeds as reference
@@ -87,10 +88,10 @@ def _select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor
     if check:
         _checks.length_values("lengths", lengths, time)
         _checks.finite_within_lengths("cas[..., C] (the background score)", background, lengths)
-        _checks.beyond_lengths("points", _checks.binary("points", points), lengths)
+    points, anchors, _ = binary_masks("points", points, lengths, backend, check)
     if cas.numel() == 0:
         return cas.new_zeros((batch, time, channels - 1)), cas.new_zeros((batch, time))
-    act_seed, bkg_seed = BACKENDS.implementation(backend, cas.device)(background, points.bool(), lengths, bkg_thresh,
+    act_seed, bkg_seed = BACKENDS.implementation(backend, cas.device)(background, points, anchors, lengths, bkg_thresh,
                                                                       act_thresh)
     return act_seed.to(cas.dtype), bkg_seed.to(cas.dtype)
 

@@ -1,12 +1,7 @@
 import torch
 
 from ptal_core.native.common import address, cuda_stream, kernel
-
-
-def searched_pairs(act_seed: torch.Tensor, video_labels: torch.Tensor) -> torch.Tensor:
-    """(P, 2) int64 [video, class] pairs to search: labelled classes with at least one action seed.
-    act_seed (B, T, C) and video_labels (B, C) are 0/1 uint8."""
-    return torch.nonzero(video_labels & act_seed.amax(1))
+from ptal_core.reference.optimal_sequence_search import not_finite_error
 
 
 def video_scores(pairs: torch.Tensor, pair_scores: torch.Tensor, batch: int) -> torch.Tensor:
@@ -16,40 +11,43 @@ def video_scores(pairs: torch.Tensor, pair_scores: torch.Tensor, batch: int) -> 
     return torch.where(count > 0, total / count.clamp(min=1), total)
 
 
-def raise_for_gaps(pairs: torch.Tensor, pair_segments: torch.Tensor) -> None:
-    bad = torch.nonzero(pair_segments < 0).flatten()
-    if bad.numel():
-        video, cls = pairs[int(bad[0])].tolist()
+def raise_for_failed_pairs(pairs: torch.Tensor, pair_segments: torch.Tensor) -> None:
+    """The kernels' pair_segments: -1 where two action runs have no background seed between them, -2 where the
+    class's CAS is not finite within the video (csrc/common/sequence_search.h)."""
+    failed = torch.nonzero(pair_segments < 0).flatten()
+    if failed.numel():
+        first = int(failed[0])
+        video, cls = pairs[first].tolist()
+        if int(pair_segments[first]) == -2:
+            raise not_finite_error(video, cls)
         raise ValueError(f"act_seed/bkg_seed: video {video}, class {cls}: two action runs have no background seed "
-                         f"between them ({bad.numel()} video·class pair(s) affected)")
+                         f"between them")
 
 
 class _Problem:
-    """The (video, class) pairs to search, the kernels' arrays and output buffers, and the results read back."""
+    """The kernels' arrays and output buffers, and the results read back."""
 
-    def __init__(self, cas, act_seed, bkg_seed, video_labels, lengths, outer_ratio):
+    def __init__(self, cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio):
         batch, max_length, num_classes = act_seed.shape
         device = cas.device
-        self.cas, self.lengths = cas.contiguous(), lengths.contiguous()
-        act, background = act_seed.contiguous(), bkg_seed.contiguous()
-        self.pairs = searched_pairs(act_seed, video_labels).contiguous()
+        self.cas, self.pairs, self.lengths = cas.contiguous(), pairs.contiguous(), lengths.contiguous()
+        self.seeds = act_seed.contiguous(), bkg_seed.contiguous(), any_action.contiguous()
         self.pseudo_labels = torch.zeros((batch, max_length, num_classes), dtype=torch.uint8, device=device)
         self.pair_scores = torch.zeros(self.pairs.shape[0], dtype=torch.float64, device=device)
         self.pair_segments = torch.zeros(self.pairs.shape[0], dtype=torch.int64, device=device)
-        self._keep_alive = (act, background, act.amax(2).contiguous())
-        self.inputs = (address(self.cas), address(act), address(background), address(self._keep_alive[2]),
-                       address(self.lengths), address(self.pairs), self.pairs.shape[0], max_length, num_classes,
-                       cas.shape[2], outer_ratio)
+        self.inputs = (address(self.cas), *map(address, self.seeds), address(self.lengths), address(self.pairs),
+                       self.pairs.shape[0], max_length, num_classes, cas.shape[2], outer_ratio)
         self.outputs = (address(self.pseudo_labels), address(self.pair_scores), address(self.pair_segments))
 
     def results(self):
         """(pseudo_labels (B, T, C) uint8, sequence scores (B,) in cas's dtype)."""
-        raise_for_gaps(self.pairs, self.pair_segments)
+        raise_for_failed_pairs(self.pairs, self.pair_segments)
         return self.pseudo_labels, video_scores(self.pairs, self.pair_scores, self.cas.shape[0]).to(self.cas.dtype)
 
 
-def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
-    problem = _Problem(cas, act_seed, bkg_seed, video_labels, lengths, outer_ratio)
+def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
+                                outer_ratio):
+    problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
     if method == "beam":
         kernel("_cpu", "optimal_sequence_search_beam", cas.dtype)(*problem.inputs, budget, thresh, *problem.outputs)
     else:
@@ -57,12 +55,12 @@ def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, video_labels, lengths, 
     return problem.results()
 
 
-def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh,
+def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
                                  outer_ratio):
     if method == "beam":
         raise NotImplementedError("the beam search runs on the CPU only (backend='cpu' on CPU tensors); "
                                   "method='exact' runs on the GPU")
-    problem = _Problem(cas, act_seed, bkg_seed, video_labels, lengths, outer_ratio)
+    problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
     # Per-pair workspaces of (length + 1) entries each.
     work_offsets = torch.nn.functional.pad(torch.cumsum(problem.lengths[problem.pairs[:, 0]] + 1, 0), (1, 0))
     size = int(work_offsets[-1])
