@@ -1,11 +1,16 @@
 """Detection mAP on the THUMOS14 test split (210 videos, real ground truth, 1 000 synthetic predictions per
-video, 22 MB of JSON): the faithful Python re-implementation of the official ActivityNet code
-(tests/eval/activitynet_reference.py) vs ptal, from the JSON files (reading and checking them included) and
-from arrays already in memory.
+video, 22 MB of JSON): the official ActivityNet code (as LACP's release ships it, when given), the faithful
+NumPy re-implementation of it (tests/eval/activitynet_reference.py) and ptal, from the JSON files (reading
+and checking them included), and ptal from arrays already in memory.
 
-    pytest benchmarks/test_bench_eval.py -s
+The official code is not part of ptal: clone the LACP release (github.com/Pilhyeon/
+Learning-Action-Completeness-from-Points), `pip install pandas joblib`, and pass its folder:
+
+    LACP_RELEASE=PATH pytest benchmarks/test_bench_eval.py -s
 """
 import json
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -50,6 +55,22 @@ def test_reference_from_files(benchmark, workload, timings):
     timings["reference"] = (benchmark.stats.stats.median, mean_ap)
 
 
+def test_official_code_from_files(benchmark, workload, timings):
+    release = os.environ.get("LACP_RELEASE")
+    if not release:
+        pytest.skip("set LACP_RELEASE to a clone of the LACP release to run the official evaluation code")
+    pytest.importorskip("pandas")
+    pytest.importorskip("joblib")
+    sys.path.insert(0, release)
+    from eval.eval_detection import ANETdetection  # the release's eval/: the official code, pandas and joblib
+
+    def run():
+        return ANETdetection(workload[0], workload[1], tiou_thresholds=THRESHOLDS, subset="test").evaluate()[0]
+
+    mean_ap = benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    timings["official"] = (benchmark.stats.stats.median, mean_ap)
+
+
 @pytest.mark.parametrize("ties", ["stable", "official"])
 def test_ptal_from_files(benchmark, workload, timings, ties):
     result = benchmark.pedantic(detection_map, args=workload[:2], kwargs=dict(subset="test", ties=ties), rounds=5,
@@ -64,11 +85,17 @@ def test_ptal_from_arrays(benchmark, workload, timings, ties):
 
 
 def test_same_numbers_and_speedup(timings, record_property):
-    if len(timings) < 5:
+    if {"reference", ("files", "stable"), ("files", "official"), ("arrays", "stable")} - timings.keys():
         pytest.skip("needs the other tests of this file in the same run")
     reference_s, reference_map = timings["reference"]
-    for (source, ties), (seconds, mean_ap) in sorted((k, v) for k, v in timings.items() if k != "reference"):
+    official_s, official_map = timings.get("official", (None, reference_map))
+    np.testing.assert_allclose(official_map, reference_map, rtol=0, atol=1e-12)
+    for key, (seconds, mean_ap) in timings.items():
+        if key in ("reference", "official"):
+            continue
+        source, ties = key
         np.testing.assert_allclose(mean_ap, reference_map, rtol=0, atol=0 if ties == "official" else 1e-12)
         record_property(f"speedup {source} {ties}", reference_s / seconds)
+        versus_official = f", {official_s / seconds:.0f}x the official code ({official_s:.1f} s)" if official_s else ""
         print(f"\nptal from {source}, ties={ties}: {1e3 * seconds:.1f} ms, {reference_s / seconds:.0f}x the "
-              f"reference from files ({reference_s:.2f} s)", end="")
+              f"re-implementation from files ({reference_s:.2f} s){versus_official}", end="")

@@ -155,27 +155,3 @@ def why_unavailable(backend: str, device: torch.device) -> str | None:
         return f"it runs on CUDA tensors (or CPU tensors with TRITON_INTERPRET=1), the inputs are on {device}"
     _check_name(backend)
 
-
-# Transitional, until constrained_kmedoids moves to a table like the other ops: its implementations
-# still register themselves.
-_registry: dict[str, dict[str, Callable]] = {}
-
-
-def register(op: str, backend: str) -> Callable[[Callable], Callable]:
-    def decorator(fn: Callable) -> Callable:
-        _registry.setdefault(op, {})[backend] = fn
-        return fn
-
-    return decorator
-
-
-def registered_table(op: str) -> Backends:
-    importlib.import_module("ptal_core.reference.constrained_kmedoids")
-    importlib.import_module("ptal_core.native.constrained_kmedoids")
-    return Backends(op, **_registry[op])
-
-
-def select(op: str, device: torch.device, backend: str | None = None) -> tuple[str, Callable]:
-    table = registered_table(op)
-    name = table.choose(device, backend)
-    return name, table.implementation(name, device)

@@ -169,13 +169,9 @@ def valid_snippets(lengths_value: torch.Tensor, time: int) -> torch.Tensor:
 
 def finite_within_lengths(name: str, value: torch.Tensor, lengths_value: torch.Tensor) -> None:
     """``value`` (B, T, ...) must be finite within each video's length; padding is not read."""
-    finite_snippets(name, value, valid_snippets(lengths_value, value.shape[1]))
-
-
-def finite_snippets(name: str, value: torch.Tensor, valid: torch.Tensor) -> None:
-    """``value`` (B, T, ...) must be finite at the valid snippets ``valid`` (B, T); padding is not read."""
     if all_finite(value):  # the usual case, decided without a masked copy
         return
+    valid = valid_snippets(lengths_value, value.shape[1])
     inside = valid.reshape(*valid.shape, *[1] * (value.dim() - valid.dim()))
     if not all_finite(torch.where(inside, value, torch.zeros((), dtype=value.dtype, device=value.device))):
         raise ValueError(f"{name} must be finite (no NaN or inf) within each video's length")
@@ -198,10 +194,3 @@ def binary(name: str, value: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"{name} must hold only 0 and 1")
     return value.to(torch.uint8)
 
-
-# Transitional, until constrained_kmedoids moves to a registered op like the others.
-def video_lengths(name: str, value, batch: int, time: int, device: torch.device) -> torch.Tensor:
-    value = lengths_argument(name, value, batch, device)
-    if value is not None:
-        length_values(name, value, time)
-    return lengths_or_full(value, batch, time, device)

@@ -5,8 +5,13 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ptal.ops import _checks
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal_core.backends import Backends
+from ptal_core.native import constrained_kmedoids as native
+from ptal_core.reference import constrained_kmedoids as reference
+
+BACKENDS = Backends("constrained_kmedoids", reference=reference.constrained_kmedoids,
+                    cpu=native.constrained_kmedoids_cpu, cuda=native.constrained_kmedoids_cuda)
 
 DISTANCES = ("cosine", "euclidean")
 
@@ -32,6 +37,7 @@ class KMedoidsResult(NamedTuple):
     iterations: torch.Tensor
 
 
+@_arrays.interop
 def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
                          lengths: torch.Tensor | None = None, *, distance: str = "cosine", max_iter: int = 10,
                          background_sample: int = 512, seed: int = 0, backend: str | None = None) -> KMedoidsResult:
@@ -85,21 +91,55 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
         raise ValueError(f"point_classes must have the shape of points {tuple(points.shape)}, "
                          f"got {tuple(point_classes.shape)}")
     device = _checks.same_device(features=features, points=points, point_classes=point_classes)
-    lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
+    lengths = _checks.lengths_argument("lengths", lengths, batch, device)
     distance = _checks.choice("distance", distance, DISTANCES)
     max_iter = _checks.integer("max_iter", max_iter, low=1)
     background_sample = _checks.integer("background_sample", background_sample, low=1)
     seed = _checks.integer("seed", seed)
-    _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, max_length))
+    return KMedoidsResult(*_constrained_kmedoids(features, points, point_classes, lengths, distance, max_iter,
+                                                 background_sample, seed, BACKENDS.choose(device, backend), True))
+
+
+def constrained_kmedoids_unchecked(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
+                                   lengths: torch.Tensor | None = None, *, distance: str = "cosine",
+                                   max_iter: int = 10, background_sample: int = 512, seed: int = 0,
+                                   backend: str | None = None) -> KMedoidsResult:
+    """:func:`constrained_kmedoids` without validation, for inputs that the caller built valid (ptal's models)."""
+    return KMedoidsResult(*_constrained_kmedoids(features, points, point_classes, lengths, distance, max_iter,
+                                                 background_sample, seed, BACKENDS.choose(features.device, backend),
+                                                 False))
+
+
+@torch.library.custom_op("ptal::constrained_kmedoids", mutates_args=())
+def _constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
+                          lengths: torch.Tensor | None, distance: str, max_iter: int, background_sample: int, seed: int,
+                          backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                              torch.Tensor]:
+    """-> labels, instances, background, medoids, iterations (see KMedoidsResult)."""
+    batch, max_length, _ = features.shape
+    device = features.device
+    lengths = _checks.lengths_or_full(lengths, batch, max_length, device)
     points = points.to(torch.int64)
     point_classes = point_classes.to(torch.int64)
-    _check_points(points, point_classes, lengths)
-
+    if check:
+        _checks.length_values("lengths", lengths, max_length)
+        _checks.finite_within_lengths("features", features, lengths)
+        _check_points(points, point_classes, lengths)
     order = torch.argsort(torch.rand(max_length, generator=torch.Generator().manual_seed(seed), dtype=torch.float64),
                           stable=True).to(device)
-    impl = select("constrained_kmedoids", device, backend)[1]
-    clusters, medoids, iterations = impl(features, points, lengths, order, distance, max_iter, background_sample)
+    implementation = BACKENDS.implementation(backend, device)
+    clusters, medoids, iterations = implementation(features, points, lengths, order, distance, max_iter,
+                                                   background_sample)
     return _result(clusters, medoids, iterations, point_classes)
+
+
+@_constrained_kmedoids.register_fake
+def _(features, points, point_classes, lengths, distance, max_iter, background_sample, seed, backend, check):
+    batch, max_length, _ = features.shape
+    instances, background = torch.library.get_ctx().new_dynamic_size(), torch.library.get_ctx().new_dynamic_size()
+    new = points.new_empty
+    return (new((batch, max_length)), new((instances, 4)), new((background, 3)), new((batch, points.shape[1] + 1)),
+            new(batch))
 
 
 def _check_points(points: torch.Tensor, point_classes: torch.Tensor, lengths: torch.Tensor) -> None:
@@ -135,8 +175,7 @@ def _from_second_column(mask: torch.Tensor) -> torch.Tensor:
     return F.pad(mask, (1, 0))
 
 
-def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Tensor,
-            point_classes: torch.Tensor) -> KMedoidsResult:
+def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Tensor, point_classes: torch.Tensor):
     """The labels and the clusters' runs from every snippet's cluster index (B, T) (act_i = 2i − 1, the
     cluster of point i − 1; bkg_i = 2i; -1 past the length). Every non-empty cluster is one run."""
     batch, num_points = point_classes.shape
@@ -149,4 +188,4 @@ def _result(clusters: torch.Tensor, medoids: torch.Tensor, iterations: torch.Ten
     is_action = clusters[video, start] % 2 == 1
     runs = torch.stack([video, start, end], 1)
     instances = torch.cat([runs, labels[video, start][:, None]], 1)[is_action]
-    return KMedoidsResult(labels, instances, runs[~is_action], medoids, iterations)
+    return labels, instances, runs[~is_action], medoids, iterations

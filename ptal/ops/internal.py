@@ -3,7 +3,7 @@
 Same names, arguments and results as ``ptal.ops`` (torch tensors only); invalid input here is undefined
 behaviour, so code that takes its inputs from users calls ``ptal.ops``, which validates them once.
 """
-from ptal.ops.constrained_kmedoids import constrained_kmedoids  # noqa: F401  (validates until it is registered)
+from ptal.ops.constrained_kmedoids import constrained_kmedoids_unchecked as constrained_kmedoids  # noqa: F401
 from ptal.ops.generate_proposals import generate_proposals_unchecked as generate_proposals  # noqa: F401
 from ptal.ops.oic_scores import oic_scores_unchecked as oic_scores  # noqa: F401
 from ptal.ops.optimal_sequence_search import optimal_sequence_search_unchecked as optimal_sequence_search  # noqa: F401

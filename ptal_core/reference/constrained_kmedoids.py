@@ -21,8 +21,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ptal_core.backends import register
-
 DISTANCE_SCALE = 2.0**20
 NORM_FLOOR = 1e-12
 NO_MEDOID = -1
@@ -108,7 +106,6 @@ def cluster_video(x: torch.Tensor, points: torch.Tensor, order: torch.Tensor, di
             background = medoid(x, torch.sort(background_snippets).values, distance)
 
 
-@register("constrained_kmedoids", "reference")
 def constrained_kmedoids(features, points, lengths, order, distance, max_iter, background_sample):
     """features (B, T, E) float; points (B, P) int64 sorted, padded with -1; lengths (B,); order (T,) a
     permutation of 0 … T − 1. -> (clusters (B, T) int64: cluster index, -1 past the length; medoids

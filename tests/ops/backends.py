@@ -4,15 +4,14 @@ import importlib
 import pytest
 import torch
 
-from ptal_core.backends import registered_table, why_unavailable
+from ptal_core.backends import why_unavailable
 
 FAST_BACKENDS = ("cpu", "cuda", "triton")
 
 
 def table(op: str):
     """The op's backend table (``BACKENDS`` of ``ptal/ops/<op>.py``)."""
-    module = importlib.import_module(f"ptal.ops.{op}")
-    return module.BACKENDS if hasattr(module, "BACKENDS") else registered_table(op)  # (transitional: k-medoids)
+    return importlib.import_module(f"ptal.ops.{op}").BACKENDS
 
 
 def device_of(backend: str) -> torch.device:

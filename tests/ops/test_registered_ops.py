@@ -15,7 +15,7 @@ from tests.ops.backends import device_of, fast_backends, table
 from tests.ops.sequences import seed_batch
 
 REGISTERED = ("segment_iou", "temporal_nms", "soft_nms", "oic_scores", "select_seeds", "threshold_proposals",
-              "generate_proposals", "sample_proposal_features", "optimal_sequence_search")
+              "generate_proposals", "sample_proposal_features", "optimal_sequence_search", "constrained_kmedoids")
 
 
 def inputs(device: torch.device) -> SimpleNamespace:
@@ -34,7 +34,8 @@ def inputs(device: torch.device) -> SimpleNamespace:
         runs=torch.tensor([[0, 2, 5], [1, 0, 8], [0, 0, 0], [1, 3, 3]]),
         thresholds=torch.tensor([0.2, 0.5, 0.8], dtype=torch.float64),
         features=torch.rand(2, 12, 3, generator=gen, dtype=torch.float64),
-        proposals=torch.tensor([[0, 1.5, 6.0], [1, 0.0, 8.0], [1, 7.5, 7.5], [0, -2.0, 3.0]], dtype=torch.float64))
+        proposals=torch.tensor([[0, 1.5, 6.0], [1, 0.0, 8.0], [1, 7.5, 7.5], [0, -2.0, 3.0]], dtype=torch.float64),
+        point_snippets=torch.tensor([[2, 7], [4, -1]]), point_classes=torch.tensor([[0, 1], [1, 0]]))
     return SimpleNamespace(**{name: value.to(device) for name, value in vars(x).items()})
 
 
@@ -54,6 +55,8 @@ def public_calls(x: SimpleNamespace) -> dict:
                                      dict(num_samples=4, lengths=x.lengths)),
         "optimal_sequence_search": (ptal.ops.optimal_sequence_search,
                                     (x.cas, x.act_seed, x.bkg_seed, x.video_labels, x.lengths), {}),
+        "constrained_kmedoids": (ptal.ops.constrained_kmedoids, (x.features, x.point_snippets, x.point_classes,
+                                                                 x.lengths), dict(max_iter=3)),
     }
 
 
@@ -82,6 +85,8 @@ def registered_calls(x: SimpleNamespace, backend: str) -> dict:
         "optimal_sequence_search": [(ops.optimal_sequence_search.default, (x.cas, x.act_seed, x.bkg_seed,
                                                                            x.video_labels, x.lengths, "exact", 25, 0.1,
                                                                            0.25, backend, True))],
+        "constrained_kmedoids": [(ops.constrained_kmedoids.default, (x.features, x.point_snippets, x.point_classes,
+                                                                     x.lengths, "cosine", 3, 512, 0, backend, True))],
     }
 
 
