@@ -74,9 +74,10 @@ def test_info_command():
     assert f"torch          {torch.__version__}" in out
 
 
-def test_importing_the_ops_loads_neither_the_models_nor_matplotlib_numba_or_triton():
-    code = ("import sys, ptal.ops, ptal.ops.internal; "
+def test_importing_and_calling_the_ops_loads_neither_the_models_nor_matplotlib_numba_triton_or_dynamo():
+    code = ("import sys, torch, ptal.ops, ptal.ops.internal; "
+            "ptal.ops.temporal_nms(torch.zeros(1, 2), torch.ones(1), 0.5); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numba', 'triton') "
-            "or m.startswith(('ptal.models', 'ptal.eval', 'ptal.train'))))")
+            "or m.startswith(('ptal.models', 'ptal.eval', 'ptal.train', 'torch._dynamo'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

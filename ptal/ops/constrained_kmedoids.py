@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends
 from ptal_core.native import constrained_kmedoids as native
 from ptal_core.reference import constrained_kmedoids as reference
@@ -110,7 +111,7 @@ def constrained_kmedoids_unchecked(features: torch.Tensor, points: torch.Tensor,
                                                  False))
 
 
-@torch.library.custom_op("ptal::constrained_kmedoids", mutates_args=())
+@registered
 def _constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
                           lengths: torch.Tensor | None, distance: str, max_iter: int, background_sample: int, seed: int,
                           backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
@@ -133,7 +134,7 @@ def _constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cl
     return _result(clusters, medoids, iterations, point_classes)
 
 
-@_constrained_kmedoids.register_fake
+@torch.library.register_fake(_constrained_kmedoids)
 def _(features, points, point_classes, lengths, distance, max_iter, background_sample, seed, backend, check):
     batch, max_length, _ = features.shape
     instances, background = torch.library.get_ctx().new_dynamic_size(), torch.library.get_ctx().new_dynamic_size()

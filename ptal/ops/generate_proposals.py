@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import generate_proposals as native
 from ptal_core.reference import generate_proposals as reference
@@ -64,7 +65,7 @@ def generate_proposals_unchecked(start_prob: torch.Tensor, end_prob: torch.Tenso
                                BACKENDS.choose(start_prob.device, backend), False)
 
 
-@torch.library.custom_op("ptal::generate_proposals", mutates_args=())
+@registered
 def _generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None, d_min: int,
                         d_max: int, max_proposals: int, backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
     num_videos, num_snippets = start_prob.shape
@@ -77,7 +78,7 @@ def _generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, length
                                                                max_proposals)
 
 
-@_generate_proposals.register_fake
+@torch.library.register_fake(_generate_proposals)
 def _(start_prob, end_prob, lengths, d_min, d_max, max_proposals, backend, check):
     found = torch.library.get_ctx().new_dynamic_size()
     return start_prob.new_empty((found, 3), dtype=torch.int64), start_prob.new_empty(found)

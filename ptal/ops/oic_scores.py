@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import oic_scores as native
 from ptal_core.reference import oic_scores as reference
@@ -53,7 +54,7 @@ def oic_scores_unchecked(scores: torch.Tensor, segments: torch.Tensor, lengths: 
     return _oic_scores(scores, segments, lengths, float(outer_ratio), BACKENDS.choose(scores.device, backend), False)
 
 
-@torch.library.custom_op("ptal::oic_scores", mutates_args=())
+@registered
 def _oic_scores(scores: torch.Tensor, segments: torch.Tensor, lengths: torch.Tensor | None, outer_ratio: float,
                 backend: str, check: bool) -> torch.Tensor:
     num_videos, num_snippets = scores.shape
@@ -68,12 +69,12 @@ def _oic_scores(scores: torch.Tensor, segments: torch.Tensor, lengths: torch.Ten
     return BACKENDS.implementation(backend, scores.device)(scores, segments, lengths, outer_ratio)
 
 
-@_oic_scores.register_fake
+@torch.library.register_fake(_oic_scores)
 def _(scores, segments, lengths, outer_ratio, backend, check):
     return scores.new_empty(segments.shape[0])
 
 
-@torch.library.custom_op("ptal::oic_scores_backward", mutates_args=())
+@registered
 def _oic_scores_backward(grad_out: torch.Tensor, segments: torch.Tensor, lengths: torch.Tensor | None,
                          num_videos: int, num_snippets: int, outer_ratio: float, backend: str) -> torch.Tensor:
     """d sum(grad_out * OIC) / d scores (B, T)."""
@@ -84,7 +85,7 @@ def _oic_scores_backward(grad_out: torch.Tensor, segments: torch.Tensor, lengths
         grad_out.contiguous(), segments.to(torch.int64).contiguous(), lengths, num_snippets, outer_ratio)
 
 
-@_oic_scores_backward.register_fake
+@torch.library.register_fake(_oic_scores_backward)
 def _(grad_out, segments, lengths, num_videos, num_snippets, outer_ratio, backend):
     return grad_out.new_empty((num_videos, num_snippets))
 
@@ -101,7 +102,7 @@ def _backward(ctx, grad_out):
     return grad_scores, None, None, None, None, None
 
 
-_oic_scores.register_autograd(_backward, setup_context=_save_for_backward)
+torch.library.register_autograd(_oic_scores, _backward, setup_context=_save_for_backward)
 
 
 def _check_segments(segments: torch.Tensor, lengths: torch.Tensor) -> None:

@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal.ops._binary_masks import binary_masks
 from ptal_core.backends import Backends
 from ptal_core.native import optimal_sequence_search as native
@@ -80,7 +81,7 @@ def optimal_sequence_search_unchecked(cas: torch.Tensor, act_seed: torch.Tensor,
                                     float(outer_ratio), BACKENDS.choose(cas.device, backend), False)
 
 
-@torch.library.custom_op("ptal::optimal_sequence_search", mutates_args=())
+@registered
 def _optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed: torch.Tensor,
                              video_labels: torch.Tensor, lengths: torch.Tensor | None, method: str, budget: int,
                              thresh: float, outer_ratio: float, backend: str,
@@ -104,6 +105,6 @@ def _optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed
                                                        budget, thresh, outer_ratio)
 
 
-@_optimal_sequence_search.register_fake
+@torch.library.register_fake(_optimal_sequence_search)
 def _(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio, backend, check):
     return act_seed.new_empty(act_seed.shape, dtype=torch.uint8), cas.new_empty(cas.shape[0])

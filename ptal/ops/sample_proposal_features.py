@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import sample_proposal_features as native
 from ptal_core.reference import sample_proposal_features as reference
@@ -66,7 +67,7 @@ def sample_proposal_features_unchecked(features: torch.Tensor, proposals: torch.
                                      BACKENDS.choose(features.device, backend), False)
 
 
-@torch.library.custom_op("ptal::sample_proposal_features", mutates_args=())
+@registered
 def _sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor | None,
                               num_samples: int, expand: float, backend: str, check: bool) -> torch.Tensor:
     num_videos, num_snippets, channels = features.shape
@@ -81,12 +82,12 @@ def _sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, l
                                                              expand)
 
 
-@_sample_proposal_features.register_fake
+@torch.library.register_fake(_sample_proposal_features)
 def _(features, proposals, lengths, num_samples, expand, backend, check):
     return features.new_empty((proposals.shape[0], num_samples, features.shape[2]))
 
 
-@torch.library.custom_op("ptal::sample_proposal_features_backward", mutates_args=())
+@registered
 def _sample_proposal_features_backward(grad_out: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor | None,
                                        num_videos: int, num_snippets: int, expand: float,
                                        backend: str) -> torch.Tensor:
@@ -98,7 +99,7 @@ def _sample_proposal_features_backward(grad_out: torch.Tensor, proposals: torch.
                                                              num_snippets, expand)
 
 
-@_sample_proposal_features_backward.register_fake
+@torch.library.register_fake(_sample_proposal_features_backward)
 def _(grad_out, proposals, lengths, num_videos, num_snippets, expand, backend):
     return grad_out.new_empty((num_videos, num_snippets, grad_out.shape[2]))
 
@@ -116,7 +117,7 @@ def _backward(ctx, grad_out):
     return grad_features, None, None, None, None, None, None
 
 
-_sample_proposal_features.register_autograd(_backward, setup_context=_save_for_backward)
+torch.library.register_autograd(_sample_proposal_features, _backward, setup_context=_save_for_backward)
 
 
 def _checked_proposals(proposals: torch.Tensor, lengths: torch.Tensor) -> None:

@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import segment_iou as native
 from ptal_core.reference import segment_iou as reference
@@ -38,7 +39,7 @@ def segment_iou_unchecked(a: torch.Tensor, b: torch.Tensor, *, length_offset: fl
     return _segment_iou(a, b, float(length_offset), BACKENDS.choose(a.device, backend), False)
 
 
-@torch.library.custom_op("ptal::segment_iou", mutates_args=())
+@registered
 def _segment_iou(a: torch.Tensor, b: torch.Tensor, length_offset: float, backend: str, check: bool) -> torch.Tensor:
     if check:
         _checks.segment_values("a", a)
@@ -48,6 +49,6 @@ def _segment_iou(a: torch.Tensor, b: torch.Tensor, length_offset: float, backend
     return BACKENDS.implementation(backend, a.device)(a, b, length_offset)
 
 
-@_segment_iou.register_fake
+@torch.library.register_fake(_segment_iou)
 def _(a, b, length_offset, backend, check):
     return a.new_empty((a.shape[0], b.shape[0]))

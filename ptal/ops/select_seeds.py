@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal.ops._binary_masks import binary_masks
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import select_seeds as native
@@ -79,7 +80,7 @@ def select_seeds_unchecked(cas: torch.Tensor, points: torch.Tensor, lengths: tor
                          BACKENDS.choose(cas.device, backend), False)
 
 
-@torch.library.custom_op("ptal::select_seeds", mutates_args=())
+@registered
 def _select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor | None, bkg_thresh: float,
                   act_thresh: float, backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
     batch, time, channels = cas.shape
@@ -96,7 +97,7 @@ def _select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor
     return act_seed.to(cas.dtype), bkg_seed.to(cas.dtype)
 
 
-@_select_seeds.register_fake
+@torch.library.register_fake(_select_seeds)
 def _(cas, points, lengths, bkg_thresh, act_thresh, backend, check):
     batch, time, channels = cas.shape
     return cas.new_empty((batch, time, channels - 1)), cas.new_empty((batch, time))

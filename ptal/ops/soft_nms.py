@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends
 from ptal_core.grouping import group_ids
 from ptal_core.native import soft_nms as native
@@ -60,7 +61,7 @@ def soft_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, idxs: torch
                      BACKENDS.choose(segments.device, backend), False)
 
 
-@torch.library.custom_op("ptal::soft_nms", mutates_args=())
+@registered
 def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
               iou_threshold: float, min_score: float, max_keep: int | None, backend: str,
               check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -75,7 +76,7 @@ def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor |
                                                              min_score, max_keep)
 
 
-@_soft_nms.register_fake
+@torch.library.register_fake(_soft_nms)
 def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, backend, check):
     kept = torch.library.get_ctx().new_dynamic_size()
     return segments.new_empty((kept, 2)), scores.new_empty(kept), segments.new_empty(kept, dtype=torch.int64)

@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends
 from ptal_core.grouping import group_ids
 from ptal_core.native import temporal_nms as native
@@ -52,7 +53,7 @@ def temporal_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, iou_thr
                          bool(suppress_at_threshold), BACKENDS.choose(segments.device, backend), False)
 
 
-@torch.library.custom_op("ptal::temporal_nms", mutates_args=())
+@registered
 def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None,
                   length_offset: float, suppress_at_threshold: bool, backend: str, check: bool) -> torch.Tensor:
     if check:
@@ -65,6 +66,6 @@ def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: f
                                                              suppress_at_threshold)
 
 
-@_temporal_nms.register_fake
+@torch.library.register_fake(_temporal_nms)
 def _(segments, scores, iou_threshold, idxs, length_offset, suppress_at_threshold, backend, check):
     return segments.new_empty((torch.library.get_ctx().new_dynamic_size(),), dtype=torch.int64)

@@ -1,6 +1,7 @@
 import torch
 
 from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
 from ptal_core.backends import Backends, lazy
 from ptal_core.native import threshold_proposals as native
 from ptal_core.reference import threshold_proposals as reference
@@ -59,7 +60,7 @@ def threshold_proposals_unchecked(scores: torch.Tensor, thresholds, lengths: tor
     return (segments, threshold_index) if return_threshold_index else segments
 
 
-@torch.library.custom_op("ptal::threshold_proposals", mutates_args=())
+@registered
 def _threshold_proposals(scores: torch.Tensor, thresholds: torch.Tensor, lengths: torch.Tensor | None, backend: str,
                          check: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """-> segments (P, 4) and the index of each one's threshold (P,)."""
@@ -75,7 +76,7 @@ def _threshold_proposals(scores: torch.Tensor, thresholds: torch.Tensor, lengths
     return segments, torch.repeat_interleave(per_sequence, counts.flatten())
 
 
-@_threshold_proposals.register_fake
+@torch.library.register_fake(_threshold_proposals)
 def _(scores, thresholds, lengths, backend, check):
     found = torch.library.get_ctx().new_dynamic_size()
     return scores.new_empty((found, 4), dtype=torch.int64), scores.new_empty(found, dtype=torch.int64)
