@@ -141,8 +141,7 @@ def test_compile_full_graph_through_nms_oic_and_sampling_forward_and_backward(de
     torch._dynamo.reset()
     compiled = torch.compile(post_process, backend=counter, fullgraph=True)
     expected = value_and_gradients(post_process)
-    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True):  # NMS: as many rows as it keeps
-        got = value_and_gradients(compiled)
+    got = value_and_gradients(compiled)
     for value, want in zip(got, expected, strict=True):
         torch.testing.assert_close(value, want, rtol=0, atol=1e-12)
     assert counter.frame_count == 1
