@@ -104,6 +104,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
   m.def(
+      (std::string("order_by_score_") + suffix).c_str(),
+      [](Address scores, Address indices, int64_t n, Address order) {
+        kernels::order_by_score<T>(at<const T>(scores), at<const int64_t>(indices), n, at<int64_t>(order));
+      },
+      release);
+  m.def(
       (std::string("segment_iou_") + suffix).c_str(),
       [](Address a, int64_t m_rows, Address b, int64_t n_rows, double length_offset, Address out) {
         kernels::segment_iou<T>(at<const T>(a), m_rows, at<const T>(b), n_rows, static_cast<T>(length_offset),
@@ -181,10 +187,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
-         double length_offset, bool suppress_at_threshold, Address keep) {
+         double length_offset, bool suppress_at_threshold, Address out_rows, Address out_counts) {
         kernels::temporal_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets), num_groups,
                                  static_cast<T>(iou_threshold), static_cast<T>(length_offset), suppress_at_threshold,
-                                 at<uint8_t>(keep));
+                                 at<int64_t>(out_rows), at<int64_t>(out_counts));
       },
       release);
   m.def(

@@ -20,12 +20,19 @@ BinaryMaskError binary_masks(const T* values, int64_t batch, int64_t time, int64
 template <typename T>
 void segment_iou(const T* a, int64_t m, const T* b, int64_t n, T length_offset, T* out);
 
+// order (n,): the positions of the (indices, scores) pairs (n,) by decreasing score, ties by lower index (the
+// order of the NMS ops' results, for selections gathered from several groups).
+template <typename T>
+void order_by_score(const T* scores, const int64_t* indices, int64_t n, int64_t* order);
+
 // Greedy hard NMS over groups. Rows (segments (N, 2), scores (N,)) are sorted by group, and by original
 // index within a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). Each group is visited
-// by decreasing score, ties by lower row. keep (N,) receives 1 for kept rows.
+// by decreasing score, ties by lower row; its kept rows go, in that order, to out_rows[group_offsets[g] ...]
+// and their number to out_counts[g].
 template <typename T>
 void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint8_t* keep);
+                  T iou_threshold, T length_offset, bool suppress_at_threshold, int64_t* out_rows,
+                  int64_t* out_counts);
 
 // Soft-NMS over groups. Rows are sorted by group (and by original index within a group). Writes the
 // selected rows of group g, in selection order, to out_rows[group_offsets[g] ...] with their decayed

@@ -5,9 +5,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace ptal::cpu {
+
+inline uint64_t ordered_bits(int64_t x) { return static_cast<uint64_t>(x) ^ 0x8000000000000000u; }
+
+// Below this many rows a comparison sort beats the radix sort's passes over 256 buckets.
+constexpr int64_t kFewRows = 32;
 
 // An unsigned integer that orders like the float x (-0.0 like 0.0; NaNs beyond the infinities), so that
 // sorting by it is well defined even on bad input.
@@ -25,18 +31,28 @@ inline uint64_t ordered_bits(double x) {
 }
 
 // Rows [0, n) of keys[row * stride], increasing (or decreasing when `descending`), ties by lower row: a
-// least-significant-digit radix sort (stable), byte by byte, skipping the bytes that all keys share.
+// comparison sort of (key, row) pairs for few rows, else a least-significant-digit radix sort (stable), byte by
+// byte, skipping the bytes that all keys share.
 template <typename T>
 std::vector<int64_t> sorted_rows(const T* keys, int64_t stride, int64_t n, bool descending) {
   using Key = decltype(ordered_bits(T()));
-  std::vector<Key> key(n), next_key(n);
-  std::vector<int64_t> row(n), next_row(n);
+  std::vector<Key> key(n);
+  std::vector<int64_t> row(n);
   for (int64_t i = 0; i < n; ++i) {
     const Key k = ordered_bits(keys[i * stride]);
     key[i] = descending ? ~k : k;
     row[i] = i;
   }
-  for (unsigned shift = 0; shift < 8 * sizeof(Key) && n > 1; shift += 8) {
+  if (n <= kFewRows) {
+    std::vector<std::pair<Key, int64_t>> pairs(n);
+    for (int64_t i = 0; i < n; ++i) pairs[i] = {key[i], i};
+    std::sort(pairs.begin(), pairs.end());  // distinct pairs: the order is total
+    for (int64_t i = 0; i < n; ++i) row[i] = pairs[i].second;
+    return row;
+  }
+  std::vector<Key> next_key(n);
+  std::vector<int64_t> next_row(n);
+  for (unsigned shift = 0; shift < 8 * sizeof(Key); shift += 8) {
     int64_t first_slot[257] = {0};
     for (int64_t i = 0; i < n; ++i) ++first_slot[((key[i] >> shift) & 0xff) + 1];
     if (first_slot[((key[0] >> shift) & 0xff) + 1] == n) continue;

@@ -8,7 +8,8 @@ namespace ptal::cpu {
 
 template <typename T>
 void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint8_t* keep) {
+                  T iou_threshold, T length_offset, bool suppress_at_threshold, int64_t* out_rows,
+                  int64_t* out_counts) {
   // IoU >= 0 suppresses every other segment; any other test needs IoU > 0, i.e. an intersection
   // min(ends) - max(starts) + length_offset > 0, which only segments within 2 * length_offset of each other have.
   const bool everything_suppresses = suppress_at_threshold && iou_threshold <= T(0);
@@ -16,11 +17,14 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
 #pragma omp parallel for schedule(dynamic, 4)
   for (int64_t g = 0; g < num_groups; ++g) {
     const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
+    out_counts[g] = 0;
     if (n == 0) continue;
     // Rows by decreasing score, ties by lower row.
     const std::vector<int64_t> order = sorted_rows(scores + begin, 1, n, true);
+    int64_t count = 0;
     if (everything_suppresses) {
-      keep[begin + order[0]] = 1;
+      out_rows[begin + count++] = begin + order[0];
+      out_counts[g] = count;
       continue;
     }
     const StartIndex<T> index(segments + 2 * begin, n);
@@ -31,7 +35,7 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
     for (int64_t i = 0; i < n; ++i) {
       const int64_t p = position[order[i]];
       if (suppressed[p]) continue;
-      keep[begin + order[i]] = 1;
+      out_rows[begin + count++] = begin + order[i];
       const T s = index.start[p], e = index.end[p];
       int64_t first, last;
       index.window(s - slack, e + slack, first, last);
@@ -41,11 +45,13 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
         if (suppresses(iou, iou_threshold, suppress_at_threshold)) suppressed[k] = 1;
       }
     }
+    out_counts[g] = count;
   }
 }
 
-template void temporal_nms<float>(const float*, const float*, const int64_t*, int64_t, float, float, bool, uint8_t*);
+template void temporal_nms<float>(const float*, const float*, const int64_t*, int64_t, float, float, bool, int64_t*,
+                                  int64_t*);
 template void temporal_nms<double>(const double*, const double*, const int64_t*, int64_t, double, double, bool,
-                                   uint8_t*);
+                                   int64_t*, int64_t*);
 
 }  // namespace ptal::cpu

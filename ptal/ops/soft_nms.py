@@ -3,7 +3,6 @@ import torch
 from ptal.ops import _arrays, _checks
 from ptal.ops._library import registered
 from ptal_core.backends import Backends
-from ptal_core.grouping import group_ids
 from ptal_core.native import soft_nms as native
 from ptal_core.reference import soft_nms as reference
 
@@ -71,7 +70,7 @@ def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor |
     if segments.shape[0] == 0:
         return segments.new_zeros((0, 2)), scores.new_zeros(0), torch.empty(0, dtype=torch.int64,
                                                                              device=segments.device)
-    idxs = group_ids(idxs, segments.shape[0], segments.device)
+    idxs = None if idxs is None else idxs.long()
     return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, method, sigma, iou_threshold,
                                                              min_score, max_keep)
 

@@ -3,7 +3,6 @@ import torch
 from ptal.ops import _arrays, _checks
 from ptal.ops._library import registered
 from ptal_core.backends import Backends
-from ptal_core.grouping import group_ids
 from ptal_core.native import temporal_nms as native
 from ptal_core.reference import temporal_nms as reference
 
@@ -61,7 +60,7 @@ def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: f
         _checks.finite("scores", scores)
     if segments.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=segments.device)
-    idxs = group_ids(idxs, segments.shape[0], segments.device)
+    idxs = None if idxs is None else idxs.long()
     return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, iou_threshold, length_offset,
                                                              suppress_at_threshold)
 

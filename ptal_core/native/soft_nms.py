@@ -1,7 +1,7 @@
 import torch
 
-from ptal_core.grouping import group_rows, score_then_index_order
-from ptal_core.native.common import address, cuda_stream, kernel
+from ptal_core.grouping import arranged, group_rows, original_rows, score_then_index_order, used_slots
+from ptal_core.native.common import address, cuda_stream, kernel, order_by_score
 
 _METHODS = {"linear": 0, "gaussian": 1, "hard": 2}  # csrc/common/iou.h: SoftNmsMethod
 
@@ -9,7 +9,7 @@ _METHODS = {"linear": 0, "gaussian": 1, "hard": 2}  # csrc/common/iou.h: SoftNms
 def soft_nms_cpu(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep):
     grouped = _Grouped(segments, scores, idxs)
     kernel("_cpu", "soft_nms", segments.dtype)(*grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep))
-    return grouped.selected(segments, scores)
+    return grouped.selected(segments, scores, order_by_score)
 
 
 def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep):
@@ -17,17 +17,18 @@ def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_scor
     with cuda_stream(segments.device) as stream:
         kernel("_cuda", "soft_nms", segments.dtype)(
             *grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep), stream)
-    return grouped.selected(segments, scores)
+    return grouped.selected(segments, scores, score_then_index_order)
 
 
 class _Grouped:
     """The rows arranged by group for the kernels, their output buffers, and the selections read back."""
 
     def __init__(self, segments, scores, idxs):
-        self.perm, self.offsets = group_rows(idxs)
-        num_rows, num_groups = self.perm.numel(), self.offsets.numel() - 1
-        device = segments.device
-        self.segments, self.scores = segments[self.perm].contiguous(), scores[self.perm].contiguous()
+        num_rows, device = segments.shape[0], segments.device
+        self.perm, self.offsets = group_rows(idxs, num_rows, device)
+        num_groups = self.offsets.numel() - 1
+        self.segments = arranged(segments, self.perm).contiguous()
+        self.scores = arranged(scores, self.perm).contiguous()
         self.work = torch.empty(num_rows, dtype=torch.float64, device=device)
         self.out_rows = torch.empty(num_rows, dtype=torch.int64, device=device)
         self.out_scores = torch.empty(num_rows, dtype=torch.float64, device=device)
@@ -36,18 +37,15 @@ class _Grouped:
     def kernel_args(self, method, sigma, iou_threshold, min_score, max_keep):
         num_groups = self.offsets.numel() - 1
         return (address(self.segments), address(self.scores), address(self.offsets), num_groups, _METHODS[method],
-                sigma, iou_threshold, min_score, self.perm.numel() if max_keep is None else max_keep,
+                sigma, iou_threshold, min_score, self.scores.numel() if max_keep is None else max_keep,
                 address(self.work), address(self.out_rows), address(self.out_scores), address(self.out_counts))
 
-    def selected(self, segments, scores):
-        """(segments, scores, indices) selected, by decreasing score (ties: lower index)."""
-        # Group g's selections sit at [offsets[g], offsets[g] + out_counts[g]) in selection order.
-        offsets, device = self.offsets, self.perm.device
-        group_sizes = offsets[1:] - offsets[:-1]
-        group_of_slot = torch.repeat_interleave(torch.arange(group_sizes.numel(), device=device), group_sizes)
-        slot = torch.arange(self.perm.numel(), device=device)
-        valid = slot - offsets[group_of_slot] < self.out_counts[group_of_slot]
-        indices, selected_scores = self.perm[self.out_rows[valid]], self.out_scores[valid]
-        order = score_then_index_order(indices, selected_scores)
-        indices = indices[order]
-        return segments[indices], selected_scores[order].to(scores.dtype), indices
+    def selected(self, segments, scores, order_by_score):
+        """(segments, scores, indices) selected, by decreasing score (ties: lower index): each group's
+        selections are in that order, ``order_by_score(indices, scores)`` merges several groups'."""
+        slots = used_slots(self.offsets, self.out_counts)
+        indices, selected_scores = original_rows(self.out_rows[slots], self.perm), self.out_scores[slots]
+        if self.offsets.numel() > 2:
+            order = order_by_score(indices, selected_scores)
+            indices, selected_scores = indices[order], selected_scores[order]
+        return segments[indices], selected_scores.to(scores.dtype), indices
