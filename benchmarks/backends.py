@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from ptal_core.backends import implementations, why_unavailable
+from ptal_core.backends import why_unavailable
+from tests.ops.backends import table
 
 
 def device_for(backend: str) -> torch.device:
@@ -12,7 +13,7 @@ def device_for(backend: str) -> torch.device:
 def runnable(op: str):
     params = []
     for backend in ("reference", "cpu", "cuda", "triton"):
-        if backend not in implementations(op):
+        if backend not in table(op).names:
             continue
         reason = why_unavailable(backend, device_for(backend))
         params.append(pytest.param(backend, marks=[pytest.mark.skip(reason=reason)] if reason else []))

@@ -10,7 +10,7 @@ import torch
 from benchmarks.backends import device_for, synchronize, timed
 from benchmarks.workloads import sequence_search_problem
 from ptal.data.annotations import PACKAGED_THUMOS14
-from ptal.ops import optimal_sequence_search, select_seeds
+from ptal.ops import internal, optimal_sequence_search, select_seeds
 from ptal_core.backends import why_unavailable
 from tests.ops.sequences import thumos14_seed_batch
 
@@ -52,3 +52,10 @@ def test_thumos14_train_set(benchmark, thumos14_train_seeds, backend, method):
 
     pseudo_labels, score = timed(benchmark, backend, run)
     benchmark.extra_info.update(searched_pairs=int(pseudo_labels.amax(1).sum()), mean_score=float(score.mean()))
+
+
+def test_thumos14_train_set_validation_cost(benchmark, thumos14_train_seeds):
+    """The same call on the CPU through ptal.ops.internal, which does not validate: the difference to the
+    public call (cpu, exact) is what validating the inputs costs."""
+    benchmark.group = "optimal_sequence_search thumos14-train-200"
+    benchmark(internal.optimal_sequence_search, *thumos14_train_seeds)

@@ -2,9 +2,11 @@
 // PTAL_CUDA_MODULE defined, as ptal_core._cuda (CUDA launchers). Arrays travel as integer addresses
 // (tensor.data_ptr()); Python has checked shapes, dtypes, devices and contiguity. The GIL is released.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #ifdef PTAL_CUDA_MODULE
 #include "kernels_cuda.h"
@@ -106,6 +108,12 @@ void bind_dtype(py::module_& m, const char* suffix) {
       },
       release);
   m.def(
+      (std::string("order_by_score_") + suffix).c_str(),
+      [](Address scores, Address indices, int64_t n, Address order) {
+        kernels::order_by_score<T>(at<const T>(scores), at<const int64_t>(indices), n, at<int64_t>(order));
+      },
+      release);
+  m.def(
       (std::string("segment_iou_") + suffix).c_str(),
       [](Address a, int64_t m_rows, Address b, int64_t n_rows, double length_offset, Address out) {
         kernels::segment_iou<T>(at<const T>(a), m_rows, at<const T>(b), n_rows, static_cast<T>(length_offset),
@@ -183,10 +191,10 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
-         double length_offset, bool suppress_at_threshold, Address keep) {
+         double length_offset, bool suppress_at_threshold, Address out_rows, Address out_counts) {
         kernels::temporal_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets), num_groups,
                                  static_cast<T>(iou_threshold), static_cast<T>(length_offset), suppress_at_threshold,
-                                 at<uint8_t>(keep));
+                                 at<int64_t>(out_rows), at<int64_t>(out_counts));
       },
       release);
   m.def(
@@ -218,9 +226,31 @@ void bind_dtype(py::module_& m, const char* suffix) {
 #endif
 }
 
+#ifndef PTAL_CUDA_MODULE
+// Returns (kind, flat index): see kernels_cpu.h.
+template <typename T>
+void bind_binary_masks(py::module_& m, const char* suffix) {
+  m.def(
+      (std::string("binary_masks_") + suffix).c_str(),
+      [](Address values, int64_t batch, int64_t time, int64_t inner, Address lengths, bool check, Address masks,
+         Address any_inner, Address any_time) {
+        const auto error = kernels::binary_masks<T>(at<const T>(values), batch, time, inner, at<const int64_t>(lengths),
+                                                    check, at<uint8_t>(masks), at<uint8_t>(any_inner),
+                                                    at<uint8_t>(any_time));
+        return std::make_pair(error.kind, error.index);  // a tuple once the GIL is back
+      },
+      py::call_guard<py::gil_scoped_release>());
+}
+#endif
+
 PYBIND11_MODULE(PTAL_MODULE_NAME, m) {
   bind_dtype<float>(m, "f32");
   bind_dtype<double>(m, "f64");
+#ifndef PTAL_CUDA_MODULE
+  bind_binary_masks<float>(m, "f32");
+  bind_binary_masks<double>(m, "f64");
+  bind_binary_masks<uint8_t>(m, "u8");
+#endif
 #ifdef PTAL_CUDA_MODULE
   m.attr("architectures") = kernels::architectures();
   m.attr("max_nms_group_size") = kernels::kMaxNmsGroupSize;

@@ -4,16 +4,35 @@
 
 namespace ptal::cpu {
 
+// 0/1 masks values (B, T, K) as bytes: masks (B, T, K) = values != 0, any_inner (B, T) = any over K and
+// any_time (B, K) = any over T. With `check`, also finds the first entry (in row-major order) that is neither 0
+// nor 1 (kMaskNotBinary) or is nonzero at t >= lengths[b] (kMaskPastLength), and returns it with its flat index.
+enum BinaryMaskErrorKind { kMaskFine = 0, kMaskNotBinary = 1, kMaskPastLength = 2 };
+struct BinaryMaskError {
+  int kind;
+  int64_t index;
+};
+template <typename T>
+BinaryMaskError binary_masks(const T* values, int64_t batch, int64_t time, int64_t inner, const int64_t* lengths,
+                             bool check, uint8_t* masks, uint8_t* any_inner, uint8_t* any_time);
+
 // out (M, N) = IoU of every a (M, 2) with every b (N, 2).
 template <typename T>
 void segment_iou(const T* a, int64_t m, const T* b, int64_t n, T length_offset, T* out);
 
+// order (n,): the positions of the (indices, scores) pairs (n,) by decreasing score, ties by lower index (the
+// order of the NMS ops' results, for selections gathered from several groups).
+template <typename T>
+void order_by_score(const T* scores, const int64_t* indices, int64_t n, int64_t* order);
+
 // Greedy hard NMS over groups. Rows (segments (N, 2), scores (N,)) are sorted by group, and by original
 // index within a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). Each group is visited
-// by decreasing score, ties by lower row. keep (N,) receives 1 for kept rows.
+// by decreasing score, ties by lower row; its kept rows go, in that order, to out_rows[group_offsets[g] ...]
+// and their number to out_counts[g].
 template <typename T>
 void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint8_t* keep);
+                  T iou_threshold, T length_offset, bool suppress_at_threshold, int64_t* out_rows,
+                  int64_t* out_counts);
 
 // Soft-NMS over groups. Rows are sorted by group (and by original index within a group). Writes the
 // selected rows of group g, in selection order, to out_rows[group_offsets[g] ...] with their decayed
@@ -26,7 +45,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
 // LACP's optimal sequence search, exact method, over (video, class) pairs (P, 2). cas (B, T_max,
 // cas_channels), act_seed (B, T_max, C), background_seed and any_action (B, T_max) as 0/1 bytes; lengths (B,).
 // Writes 1s of the pair's class into pseudo_labels (B, T_max, C) (zeroed by the caller), the pair's mean OIC
-// into pair_scores and its number of segments into pair_segments (-1: a gap without background seed).
+// into pair_scores and its number of segments into pair_segments (kNoBackgroundSeed or kNotFinite of
+// common/sequence_search.h when the pair cannot be searched).
 template <typename T>
 void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,
                                    const uint8_t* any_action, const int64_t* lengths, const int64_t* pairs,

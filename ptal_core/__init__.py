@@ -6,15 +6,15 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 import torch
 
-from ptal_core.backends import (BACKENDS, BackendUnavailable, compiled_module, implementations, select,
-                                triton_available, triton_interpreted)
+from ptal_core.backends import (BACKENDS, BackendUnavailable, Backends, compiled_module, triton_available,
+                                triton_interpreted)
 
 try:
     __version__ = _version("ptal")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["BACKENDS", "BackendUnavailable", "implementations", "info", "select"]
+__all__ = ["BACKENDS", "BackendUnavailable", "Backends", "info"]
 
 
 def info() -> dict:

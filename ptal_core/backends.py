@@ -1,16 +1,18 @@
-"""Backend registry and selection.
+"""Backend tables and selection.
 
-Every op registers up to four implementations: ``reference`` (plain PyTorch, the specification),
-``cpu`` (compiled C++), ``cuda`` (compiled CUDA) and ``triton``. :func:`select` picks one for the
-device of the inputs, honouring ``backend=`` and the ``PTAL_BACKEND`` environment variable. A backend
-that was asked for but cannot run raises :class:`BackendUnavailable` saying how to get it; there is
-no silent fallback to a slower path.
+Every op lists its implementations literally, where the op is defined (``ptal/ops/<op>.py``), in a
+:class:`Backends` table: ``reference`` (plain PyTorch, the specification), ``cpu`` (compiled C++),
+``cuda`` (compiled CUDA) and ``triton`` (imported on first use, see :func:`lazy`).
+:meth:`Backends.choose` picks one for the device of the inputs, honouring ``backend=`` and the
+``PTAL_BACKEND`` environment variable. A backend that was asked for but cannot run raises
+:class:`BackendUnavailable` saying how to get it; there is no silent fallback to a slower path.
 """
 from __future__ import annotations
 
 import functools
 import importlib
 import os
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -19,41 +21,86 @@ BACKENDS = ("reference", "cpu", "cuda", "triton")
 # Fast backends tried, in order, when nothing is asked for.
 _AUTO_ORDER = {"cpu": ("cpu",), "cuda": ("cuda", "triton")}
 
-_registry: dict[str, dict[str, Callable]] = {}
-
 
 class BackendUnavailable(RuntimeError):
     """The requested backend is not built, not installed, or cannot run on the inputs' device."""
 
 
-def register_lazy(op: str, backend: str, module: str) -> None:
-    """Register ``module``'s function named ``op`` as a backend, importing the module on first call
-    (so that registering Triton kernels does not import Triton)."""
+@dataclass(frozen=True)
+class Backends:
+    """The implementations of one op (or of its backward), by backend; None where there is none."""
+
+    op: str
+    reference: Callable
+    cpu: Callable | None = None
+    cuda: Callable | None = None
+    triton: Callable | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The backends this op has."""
+        return tuple(name for name in BACKENDS if getattr(self, name) is not None)
+
+    def choose(self, device: torch.device, backend: str | None = None) -> str:
+        """The backend to run on tensors of ``device``.
+
+        Order: ``backend``, else ``PTAL_BACKEND``, else the fastest backend that can run on the device
+        (``cpu`` on CPU; ``cuda`` then ``triton`` on GPU); ``reference`` only when the op has no fast
+        backend for the device at all. On the ``meta`` device (shapes only) any backend the op has will do.
+        """
+        return _choose(self, device, backend)
+
+    def implementation(self, backend: str, device: torch.device) -> Callable:
+        """The function of ``backend``, after checking that it can run on tensors of ``device``."""
+        _check_name(backend)
+        function = getattr(self, backend)
+        if function is None:
+            raise BackendUnavailable(f"{self.op} has no {backend!r} backend; it has {list(self.names)}")
+        reason = why_unavailable(backend, device)
+        if reason is not None:
+            raise BackendUnavailable(f"{self.op}: backend {backend!r} is unavailable: {reason}")
+        return function
+
+
+def _choose(table: Backends, device: torch.device, backend: str | None) -> str:
+    requested = backend if backend is not None else (os.environ.get("PTAL_BACKEND") or None)
+    if requested is not None:
+        _check_name(requested)
+        if device.type != "meta":
+            table.implementation(requested, device)
+        return requested
+    if device.type == "meta":
+        return "reference"
+    candidates = [name for name in _AUTO_ORDER.get(device.type, ()) if getattr(table, name) is not None]
+    for name in candidates:
+        if why_unavailable(name, device) is None:
+            return name
+    if candidates:
+        reasons = "; ".join(f"{name}: {why_unavailable(name, device)}" for name in candidates)
+        raise BackendUnavailable(
+            f"{table.op}: no fast backend can run on {device} ({reasons}). "
+            "Pass backend='reference' to use the slow reference implementation explicitly.")
+    return "reference"
+
+
+# A constant for torch.compile: the choice is made once, when the graph is built. This is what
+# torch.compiler.assume_constant_result(_choose) does, without importing torch._dynamo (and Triton) with ptal.
+_choose._dynamo_marked_constant = True
+
+
+def _check_name(backend) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
+
+
+def lazy(module: str, name: str) -> Callable:
+    """``module.name``, imported on its first call (Triton kernels: importing Triton takes seconds)."""
 
     def call(*args, **kwargs):
-        return getattr(importlib.import_module(module), op)(*args, **kwargs)
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
-    register(op, backend)(call)
-
-
-def register(op: str, backend: str) -> Callable[[Callable], Callable]:
-    """Decorator: register ``fn`` as the ``backend`` implementation of ``op``."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-
-    def decorator(fn: Callable) -> Callable:
-        _registry.setdefault(op, {})[backend] = fn
-        return fn
-
-    return decorator
-
-
-def implementations(op: str) -> dict[str, Callable]:
-    """The implementations registered for ``op``, by backend name."""
-    _load_implementations()
-    if op not in _registry:
-        raise KeyError(f"no op named {op!r} is registered")
-    return dict(_registry[op])
+    call.__qualname__ = call.__name__ = f"lazy({module}.{name})"
+    return call
 
 
 @functools.cache
@@ -106,42 +153,5 @@ def why_unavailable(backend: str, device: torch.device) -> str | None:
         if device.type == "cuda" or (device.type == "cpu" and triton_interpreted()):
             return None
         return f"it runs on CUDA tensors (or CPU tensors with TRITON_INTERPRET=1), the inputs are on {device}"
-    raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
+    _check_name(backend)
 
-
-def select(op: str, device: torch.device, backend: str | None = None) -> tuple[str, Callable]:
-    """Choose the implementation of ``op`` for inputs on ``device``.
-
-    Order: the ``backend`` argument, else ``PTAL_BACKEND``, else the fastest registered backend for the
-    device (``cpu`` on CPU; ``cuda`` then ``triton`` on GPU); ``reference`` only when the op has no fast
-    backend for that device at all.
-    """
-    impls = implementations(op)
-    requested = backend if backend is not None else (os.environ.get("PTAL_BACKEND") or None)
-    if requested is not None:
-        if requested not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS} or None, got {requested!r}")
-        if requested not in impls:
-            raise BackendUnavailable(f"{op} has no {requested!r} backend; it has {sorted(impls)}")
-        reason = why_unavailable(requested, device)
-        if reason is not None:
-            raise BackendUnavailable(f"{op}: backend {requested!r} is unavailable: {reason}")
-        return requested, impls[requested]
-    candidates = [b for b in _AUTO_ORDER.get(device.type, ()) if b in impls]
-    for name in candidates:
-        if why_unavailable(name, device) is None:
-            return name, impls[name]
-    if candidates:
-        reasons = "; ".join(f"{b}: {why_unavailable(b, device)}" for b in candidates)
-        raise BackendUnavailable(
-            f"{op}: no fast backend can run on {device} ({reasons}). "
-            "Pass backend='reference' to use the slow reference implementation explicitly.")
-    return "reference", impls["reference"]
-
-
-@functools.cache
-def _load_implementations() -> None:
-    # Importing the implementation modules registers them.
-    importlib.import_module("ptal_core.reference")
-    importlib.import_module("ptal_core.native")
-    importlib.import_module("ptal_core.triton")

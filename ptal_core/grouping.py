@@ -9,23 +9,50 @@ def score_order(scores: torch.Tensor) -> torch.Tensor:
     return torch.sort(scores, descending=True, stable=True).indices
 
 
-def group_rows(idxs: torch.Tensor, order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows grouped by ascending ``idxs`` value, in ``order`` (default: index order) within a group.
+def group_ids(idxs: torch.Tensor | None, count: int, device: torch.device) -> torch.Tensor:
+    """The group of each of ``count`` rows: ``idxs`` as int64, or zeros (one group) when None."""
+    return torch.zeros(count, dtype=torch.int64, device=device) if idxs is None else idxs.long()
 
-    Returns ``perm`` (N,) int64, the rows in that arrangement, and ``offsets`` (G+1,) int64: group g is
-    ``perm[offsets[g]:offsets[g + 1]]``.
+
+def group_rows(idxs: torch.Tensor | None, count: int, device: torch.device,
+               order: torch.Tensor | None = None) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """The ``count`` rows grouped by ascending ``idxs`` value (None: one group), in ``order`` (default: index
+    order) within a group.
+
+    Returns ``perm`` (N,) int64, the rows in that arrangement (None when it is the rows' own order), and
+    ``offsets`` (G+1,) int64: group g is ``perm[offsets[g]:offsets[g + 1]]``.
     """
+    if idxs is None:
+        return order, torch.tensor([0, count], dtype=torch.int64, device=device)
     if order is None:
-        order = torch.arange(idxs.numel(), device=idxs.device)
         already_grouped = idxs.numel() < 2 or bool((idxs[1:] >= idxs[:-1]).all())
-        perm = order if already_grouped else torch.sort(idxs, stable=True).indices
+        perm = None if already_grouped else torch.sort(idxs, stable=True).indices
     else:
         perm = order[torch.sort(idxs[order], stable=True).indices]
-    counts = torch.unique_consecutive(idxs[perm], return_counts=True)[1]
-    offsets = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=idxs.device)
+    counts = torch.unique_consecutive(arranged(idxs, perm), return_counts=True)[1]
+    offsets = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=device)
     torch.cumsum(counts, 0, out=offsets[1:])
     return perm, offsets
 
+
+def arranged(values: torch.Tensor, perm: torch.Tensor | None) -> torch.Tensor:
+    """``values`` (N, ...) in the arrangement of :func:`group_rows`: ``values[perm]``, or ``values``."""
+    return values if perm is None else values[perm]
+
+
+def original_rows(rows: torch.Tensor, perm: torch.Tensor | None) -> torch.Tensor:
+    """The original indices of rows of that arrangement: ``perm[rows]``, or ``rows``."""
+    return rows if perm is None else perm[rows]
+
+
+def used_slots(offsets: torch.Tensor, counts: torch.Tensor):
+    """Where the kernels wrote their selections: group g's are slots [offsets[g], offsets[g] + counts[g]) of an
+    (N,) output. -> an index of those slots (a slice for one group), in group order."""
+    if offsets.numel() == 2:
+        return slice(0, int(counts[0]))
+    sizes = offsets[1:] - offsets[:-1]
+    group_of_slot = torch.repeat_interleave(torch.arange(sizes.numel(), device=offsets.device), sizes)
+    return torch.arange(int(offsets[-1]), device=offsets.device) - offsets[group_of_slot] < counts[group_of_slot]
 
 
 def score_then_index_order(indices: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:

@@ -6,30 +6,30 @@ import torch
 
 import ptal_core
 from ptal.ops import segment_iou, temporal_nms
-from ptal_core.backends import BackendUnavailable, select
+from ptal_core.backends import BackendUnavailable
+from tests.ops.backends import table
 
 
-def test_every_op_has_a_reference_and_a_cpu_backend():
+def test_every_op_lists_its_backends_where_it_is_defined():
     for op in ("segment_iou", "temporal_nms", "soft_nms"):
-        impls = ptal_core.implementations(op)
-        assert {"reference", "cpu"} <= set(impls)
-    assert "cuda" in ptal_core.implementations("temporal_nms")
-    assert "cuda" in ptal_core.implementations("soft_nms")
-    assert "triton" in ptal_core.implementations("segment_iou")
+        assert {"reference", "cpu"} <= set(table(op).names)
+    assert "cuda" in table("temporal_nms").names
+    assert "cuda" in table("soft_nms").names
+    assert table("segment_iou").names == ("reference", "cpu", "triton")
 
 
 def test_automatic_choice_on_cpu_is_the_compiled_module():
-    assert select("temporal_nms", torch.device("cpu"))[0] == "cpu"
-    assert select("segment_iou", torch.device("cpu"))[0] == "cpu"
+    assert table("temporal_nms").choose(torch.device("cpu")) == "cpu"
+    assert table("segment_iou").choose(torch.device("cpu")) == "cpu"
 
 
 def test_environment_variable_overrides_the_choice(monkeypatch):
     monkeypatch.setenv("PTAL_BACKEND", "reference")
-    assert select("temporal_nms", torch.device("cpu"))[0] == "reference"
-    assert select("temporal_nms", torch.device("cpu"), "cpu")[0] == "cpu"  # the argument wins
+    assert table("temporal_nms").choose(torch.device("cpu")) == "reference"
+    assert table("temporal_nms").choose(torch.device("cpu"), "cpu") == "cpu"  # the argument wins
     monkeypatch.setenv("PTAL_BACKEND", "vulkan")
     with pytest.raises(ValueError, match="backend must be one of"):
-        select("temporal_nms", torch.device("cpu"))
+        table("temporal_nms").choose(torch.device("cpu"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without a GPU")
@@ -46,8 +46,16 @@ def test_missing_compiled_module_is_an_error_not_a_fallback(monkeypatch):
 
     monkeypatch.setattr(backends, "compiled_module", lambda name: None)
     with pytest.raises(BackendUnavailable, match="reinstall ptal"):
-        select("temporal_nms", torch.device("cpu"))
-    assert select("temporal_nms", torch.device("cpu"), "reference")[0] == "reference"
+        table("temporal_nms").choose(torch.device("cpu"))
+    assert table("temporal_nms").choose(torch.device("cpu"), "reference") == "reference"
+
+
+def test_the_registered_op_checks_the_backend_it_is_given():
+    segments, scores = torch.tensor([[0.0, 1.0]]), torch.tensor([1.0])
+    with pytest.raises(BackendUnavailable, match="segment_iou has no 'cuda' backend"):
+        torch.ops.ptal.segment_iou(segments, segments, 0.0, "cuda", True)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        torch.ops.ptal.temporal_nms(segments, scores, 0.5, None, 0.0, False, "fastest", True)
 
 
 def test_info_tells_what_was_built():
@@ -64,3 +72,12 @@ def test_info_command():
     out = subprocess.run([sys.executable, "-m", "ptal", "info"], capture_output=True, text=True, check=True).stdout
     assert "C++ CPU module built" in out
     assert f"torch          {torch.__version__}" in out
+
+
+def test_importing_and_calling_the_ops_loads_neither_the_models_nor_matplotlib_numba_triton_or_dynamo():
+    code = ("import sys, torch, ptal.ops, ptal.ops.internal; "
+            "ptal.ops.temporal_nms(torch.zeros(1, 2), torch.ones(1), 0.5); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numba', 'triton') "
+            "or m.startswith(('ptal.models', 'ptal.eval', 'ptal.train', 'torch._dynamo'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

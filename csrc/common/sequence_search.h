@@ -10,6 +10,9 @@
 namespace ptal {
 
 constexpr uint8_t kBackground = 0, kAction = 1;
+// A pair's number of segments when it cannot be searched: two action runs without a background seed between
+// them (LACP's release asserts), or a CAS that is not finite within the video.
+constexpr int64_t kNoBackgroundSeed = -1, kNotFinite = -2;
 
 // The seeds of one (video, class) pair inside the batched arrays act_seed (B, T_max, C) and
 // background_seed, any_action (B, T_max), as 0/1 bytes; `row` = video * T_max.
@@ -27,21 +30,24 @@ struct PairSeeds {
 };
 
 // prefix_action[t] = sum of cas[row + i, cls] over i < t, prefix_background the same of 1 - cas; float64,
-// summed left to right (as the reference does).
+// summed left to right (as the reference does). Returns whether every value read is finite.
 template <typename T>
-PTAL_HD void class_prefix_sums(const T* cas, int64_t row, int64_t cls, int64_t cas_channels, int64_t length,
+PTAL_HD bool class_prefix_sums(const T* cas, int64_t row, int64_t cls, int64_t cas_channels, int64_t length,
                                double* prefix_action, double* prefix_background) {
+  bool finite = true;
   prefix_action[0] = prefix_background[0] = 0.0;
   for (int64_t t = 0; t < length; ++t) {
     const double p = static_cast<double>(cas[(row + t) * cas_channels + cls]);
+    finite &= is_finite(p);
     prefix_action[t + 1] = prefix_action[t] + p;
     prefix_background[t + 1] = prefix_background[t] + (1.0 - p);
   }
+  return finite;
 }
 
 // Builds the transcript of a sequence of `length` snippets with at least one action seed into
 // labels/lo/hi (room for `length` segments); background seeds inside action runs are ignored.
-// Returns the number of segments, or -1 when two action runs have no background seed between them.
+// Returns the number of segments, or kNoBackgroundSeed when two action runs have no background seed between them.
 PTAL_HD int64_t build_transcript(int64_t length, const PairSeeds& seeds, uint8_t* labels, int64_t* lo, int64_t* hi) {
   auto is_action = [&](int64_t t) { return seeds.is_action(t); };
   auto is_background = [&](int64_t t) { return seeds.is_background(t); };
@@ -53,7 +59,7 @@ PTAL_HD int64_t build_transcript(int64_t length, const PairSeeds& seeds, uint8_t
       if (n == 0 && pending_first < 0) {
         labels[n] = kAction, lo[n] = 0, hi[n] = t, ++n;  // no leading background: the run may start at 0
       } else {
-        if (pending_first < 0) return -1;
+        if (pending_first < 0) return kNoBackgroundSeed;
         labels[n] = kBackground, lo[n] = n == 0 ? 0 : pending_first, hi[n] = pending_last, ++n;
         labels[n] = kAction, lo[n] = run_start, hi[n] = t, ++n;
       }

@@ -34,8 +34,9 @@ PairProblem make_problem(const T* cas, const uint8_t* act_seed, const uint8_t* b
   problem.labels.resize(length), problem.lo.resize(length), problem.hi.resize(length);
   problem.num_segments = build_transcript(length, seeds, problem.labels.data(), problem.lo.data(), problem.hi.data());
   problem.prefix_action.resize(length + 1), problem.prefix_background.resize(length + 1);
-  class_prefix_sums(cas, problem.row, problem.cls, cas_channels, length, problem.prefix_action.data(),
-                    problem.prefix_background.data());
+  const bool finite = class_prefix_sums(cas, problem.row, problem.cls, cas_channels, length,
+                                        problem.prefix_action.data(), problem.prefix_background.data());
+  if (!finite && problem.num_segments >= 0) problem.num_segments = kNotFinite;
   return problem;
 }
 

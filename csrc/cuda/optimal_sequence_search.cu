@@ -30,8 +30,9 @@ __global__ void exact_search_kernel(const T* cas, const uint8_t* act_seed, const
   if (threadIdx.x == 0) {
     const PairSeeds seeds{act_seed, background_seed, any_action, row, cls, num_classes};
     num_segments = build_transcript(length, seeds, labels, lo, hi);
+    const bool finite = class_prefix_sums(cas, row, cls, cas_channels, length, prefix_action, prefix_background);
+    if (!finite && num_segments >= 0) num_segments = kNotFinite;
     pair_segments[pair] = num_segments;
-    class_prefix_sums(cas, row, cls, cas_channels, length, prefix_action, prefix_background);
   }
   __syncthreads();
   const int64_t n = num_segments;

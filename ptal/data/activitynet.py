@@ -16,14 +16,18 @@ Segment bounds are seconds, given as numbers or numeric strings. Both kinds of f
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import numbers
 import os
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+import orjson
 
 from ptal.data.atomic import write_json_atomic
 
@@ -107,32 +111,38 @@ class Segments:
 def load_ground_truth(source, subset: str | None = None, class_names: list[str] | None = None) -> Segments:
     """Ground truth from an ActivityNet-style ``{"database": ...}`` JSON file (path) or its parsed dict.
 
+    The layouts of ActivityNet, THUMOS14 and the ActionFormer/OpenTAD annotation files are read alike (fields
+    other than ``subset``, ``annotations``, ``segment`` and ``label`` are ignored).
+
     Args:
         source: path to the JSON file, or the parsed document.
-        subset: keep only the videos whose ``subset`` is this (e.g. ``"test"``); None keeps all.
+        subset: keep only the videos whose ``subset`` is this, ignoring case (``"test"`` keeps ActionFormer's
+            ``"Test"``); None keeps all.
         class_names: the class list ``label`` indexes; None takes the sorted labels found in the kept videos.
-            A label outside a given list is a ValueError.
+            Labels are class names, or integer ids into ``class_names`` (which must then be given). A label
+            outside the list is a ValueError.
 
     Returns:
         ``Segments`` without scores; ``video_ids`` are the kept videos in file order.
     """
     name, document = _read_document(source, "ground truth")
     database = _field(document, "database", dict, name)
-    video_ids, rows = [], []
+    wanted = None if subset is None else subset.casefold()
+    video_ids, entries = [], []
     for video_id, entry in database.items():
         where = f"{name}: video {video_id!r}"
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: must be an object with 'annotations', got {type(entry).__name__}")
-        if subset is not None and _field(entry, "subset", str, where) != subset:
+        if wanted is not None and _field(entry, "subset", str, where).casefold() != wanted:
             continue
-        annotations = _field(entry, "annotations", list, where)
-        for row, annotation in enumerate(annotations):
-            start, end, label = _parse_segment(annotation, f"{where}, annotation {row}")
-            rows.append((len(video_ids), start, end, label, f"{where}, annotation {row}"))
         video_ids.append(video_id)
+        entries.append((where, _field(entry, "annotations", list, where)))
+    columns = _columns(entries, "annotation", with_score=False)
     if class_names is None:
-        class_names = sorted({row[3] for row in rows})
-    return _build(video_ids, class_names, rows, scores=None)
+        if any(type(label) is not str for label in columns.labels):
+            raise ValueError(f"{name}: integer label ids need the class list: pass class_names")
+        class_names = sorted(set(columns.labels))
+    return _build(video_ids, class_names, entries, columns, "annotation")
 
 
 def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Segments:
@@ -143,7 +153,8 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
         video_ids: the evaluated videos (usually the ground truth's). Predictions for other videos are
             kept, as the official evaluation counts them as false positives; their videos are appended
             to ``video_ids`` (in file order) and one warning gives their count.
-        class_names: the class list; a prediction with another label is a ValueError.
+        class_names: the class list; labels are class names or integer ids into it (as ActionFormer and
+            OpenTAD write them). Another label is a ValueError.
 
     Returns:
         ``Segments`` with scores, rows in file order; ``video_ids`` starts with the given ones.
@@ -152,7 +163,7 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
     results = _field(document, "results", dict, name)
     all_video_ids = list(video_ids)
     video_index = {video_id: i for i, video_id in enumerate(all_video_ids)}
-    rows, scores, unknown_video_rows = [], [], 0
+    entries, videos, unknown_video_rows = [], [], 0
     for video_id, predictions in results.items():
         where = f"{name}: video {video_id!r}"
         if not isinstance(predictions, list):
@@ -161,15 +172,13 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
             video_index[video_id] = len(all_video_ids)
             all_video_ids.append(video_id)
             unknown_video_rows += len(predictions)
-        for row, prediction in enumerate(predictions):
-            row_where = f"{where}, prediction {row}"
-            start, end, label = _parse_segment(prediction, row_where)
-            scores.append(_parse_number(prediction.get("score"), "score", row_where))
-            rows.append((video_index[video_id], start, end, label, row_where))
+        entries.append((where, predictions))
+        videos.append(video_index[video_id])
     if unknown_video_rows:
         warnings.warn(f"{name}: {unknown_video_rows} prediction(s) on {len(all_video_ids) - len(video_ids)} "
                       f"video(s) outside video_ids; they count as false positives", stacklevel=2)
-    return _build(all_video_ids, class_names, rows, scores=scores)
+    return _build(all_video_ids, class_names, entries, _columns(entries, "prediction", with_score=True),
+                  "prediction", videos)
 
 
 def write_predictions(path: str | os.PathLike, predictions: Segments) -> None:
@@ -194,14 +203,30 @@ def _read_document(source, kind: str) -> tuple[str, dict]:
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"{kind} source must be a path or a dict, got {type(source).__name__}")
     name = os.fspath(source)
+    with open(name, "rb") as handle:
+        text = handle.read()
     try:
-        with open(name, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{name}: not valid JSON ({error})") from None
+        with _no_garbage_collection():  # millions of new containers, no cycles: collecting would rescan them all
+            document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but Python's json reads, e.g. NaN, is then reported row by row
+            document = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{name}: not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise ValueError(f"{name}: must hold a JSON object, got {type(document).__name__}")
     return name, document
+
+
+@contextlib.contextmanager
+def _no_garbage_collection():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _field(mapping: dict, key: str, kind: type, where: str):
@@ -213,7 +238,47 @@ def _field(mapping: dict, key: str, kind: type, where: str):
     return value
 
 
-def _parse_segment(entry, where: str) -> tuple[float, float, str]:
+class _Columns(NamedTuple):
+    """The rows of a document as columns: segment bounds (K, 2), labels (K,) as found, scores (K,) or None,
+    and the number of rows of each entry."""
+    bounds: np.ndarray
+    labels: list
+    scores: np.ndarray | None
+    counts: list[int]
+
+
+_NUMBERS = {float, int}
+
+
+def _columns(entries: list[tuple[str, list]], kind: str, with_score: bool) -> _Columns:
+    """Columns of the rows of every (where, rows) entry, in one vectorised pass; on anything unusual (a
+    missing field, a number given as a string, a NaN...) the rows are read one by one instead, which names
+    the first bad row or reads the strings."""
+    rows = [row for _, entry_rows in entries for row in entry_rows]
+    counts = [len(entry_rows) for _, entry_rows in entries]
+    try:
+        segments = [row["segment"] for row in rows]
+        labels = [row["label"] for row in rows]
+        scores = [row["score"] for row in rows] if with_score else []
+        flat_bounds = [bound for segment in segments for bound in segment]
+        if ({type(segment) for segment in segments} <= {list} and len(flat_bounds) == 2 * len(rows)
+                and set(map(type, flat_bounds)) <= _NUMBERS and set(map(type, scores)) <= _NUMBERS
+                and set(map(type, labels)) <= {str, int}):
+            bounds = np.array(flat_bounds, dtype=np.float64).reshape(-1, 2)
+            score_array = np.array(scores, dtype=np.float64) if with_score else None
+            if (np.isfinite(bounds).all() and (bounds[:, 1] >= bounds[:, 0]).all()
+                    and (not with_score or np.isfinite(score_array).all())):
+                return _Columns(bounds, labels, score_array, counts)
+    except (KeyError, TypeError):
+        pass
+    parsed = [_parse_row(row, f"{where}, {kind} {i}", with_score)
+              for where, entry_rows in entries for i, row in enumerate(entry_rows)]
+    return _Columns(np.array([row[:2] for row in parsed], dtype=np.float64).reshape(-1, 2),
+                    [row[2] for row in parsed], np.array([row[3] for row in parsed]) if with_score else None, counts)
+
+
+def _parse_row(entry, where: str, with_score: bool) -> tuple[float, float, object, float | None]:
+    """(start, end, label, score) of one row, each checked."""
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: must be an object with 'segment' and 'label', got {type(entry).__name__}")
     segment = _field(entry, "segment", list, where)
@@ -223,7 +288,13 @@ def _parse_segment(entry, where: str) -> tuple[float, float, str]:
     end = _parse_number(segment[1], "segment end", where)
     if end < start:
         raise ValueError(f"{where}: segment end < start: {segment!r}")
-    return start, end, _field(entry, "label", str, where)
+    if "label" not in entry:
+        raise ValueError(f"{where}: missing field 'label'")
+    label = entry["label"]
+    if not isinstance(label, (str, int)) or isinstance(label, bool):
+        raise ValueError(f"{where}: field 'label' must be a class name or an integer id, got {label!r}")
+    score = _parse_number(entry.get("score"), "score", where) if with_score else None
+    return start, end, label, score
 
 
 def _parse_number(value, what: str, where: str) -> float:
@@ -241,16 +312,21 @@ def _parse_number(value, what: str, where: str) -> float:
     return number
 
 
-def _build(video_ids: list[str], class_names: list[str], rows: list, scores: list | None) -> Segments:
+def _build(video_ids: list[str], class_names: list[str], entries: list[tuple[str, list]], columns: _Columns,
+           kind: str, entry_videos: list[int] | None = None) -> Segments:
+    """A Segments table; entry i's rows belong to video ``entry_videos[i]`` (default: video i)."""
     class_index = {class_name: i for i, class_name in enumerate(class_names)}
-    labels = []
-    for _, _, _, label, where in rows:
-        if label not in class_index:
-            raise ValueError(f"{where}: unknown label {label!r} (not one of the {len(class_names)} classes)")
-        labels.append(class_index[label])
-    return Segments(video_ids, class_names,
-                    video=np.array([row[0] for row in rows], dtype=np.int64),
-                    start=np.array([row[1] for row in rows], dtype=np.float64),
-                    end=np.array([row[2] for row in rows], dtype=np.float64),
-                    label=np.array(labels, dtype=np.int64),
-                    score=None if scores is None else np.array(scores, dtype=np.float64))
+    class_index.update({i: i for i in range(len(class_names))})  # integer label ids
+    try:
+        label = np.array([class_index[value] for value in columns.labels], dtype=np.int64)
+    except (KeyError, TypeError):
+        for where, rows in entries:
+            for i, row in enumerate(rows):
+                if row["label"] not in class_index or isinstance(row["label"], bool):
+                    raise ValueError(f"{where}, {kind} {i}: unknown label {row['label']!r} (not one of the "
+                                     f"{len(class_names)} classes)") from None
+        raise
+    entry_videos = range(len(entries)) if entry_videos is None else entry_videos
+    video = np.repeat(np.asarray(entry_videos, dtype=np.int64), columns.counts)
+    return Segments(video_ids, class_names, video=video, start=columns.bounds[:, 0], end=columns.bounds[:, 1],
+                    label=label, score=columns.scores)

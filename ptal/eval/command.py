@@ -22,6 +22,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="T",
                         help="tIoU thresholds (default: 0.1 0.2 ... 0.7)")
     parser.add_argument("--subset", help="evaluate only the ground-truth videos of this subset (e.g. test)")
+    parser.add_argument("--ties", choices=("stable", "official"), default="stable",
+                        help="order of equal scores and tIoUs: ptal's (row order) or the official code's (NumPy's)")
     parser.add_argument("--per-class", action="store_true", help="also print the AP of every class")
     parser.add_argument("--out", metavar="RESULT.json", help="write the result as JSON (replaced atomically)")
     parser.set_defaults(func=run)
@@ -36,7 +38,7 @@ def run(args) -> int:
         if args.checkpoint:
             result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)
         else:
-            result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset)
+            result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset, ties=args.ties)
             print(result.table(per_class=args.per_class))
         if args.out:
             write_json_atomic(args.out, result.to_dict())

@@ -27,6 +27,7 @@ AVERAGE_GRIDS = {
 }
 _GRID_TOLERANCE = 1e-9
 _ARRAY_COLUMNS = ("video", "start", "end", "label")
+TIE_ORDERS = ("stable", "official")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class DetectionResult:
 
 
 def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESHOLDS,
-                  subset: str | None = None) -> DetectionResult:
+                  subset: str | None = None, *, ties: str = "stable") -> DetectionResult:
     """Interpolated average precision per class and its mean, as the official ActivityNet evaluation.
 
     For each class, predictions are taken by decreasing score; each is a true positive at threshold t
@@ -83,9 +84,13 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
 
     Decisions where the official code is arbitrary or breaks down:
 
-    * Equal scores: ptal takes the earlier prediction (row order) first; the official code uses NumPy's
-      unstable ``argsort`` reversed, whose tie order is unspecified. Likewise, among ground-truth
-      segments with equal tIoU, ptal matches the earlier one. Results agree when there are no ties.
+    * Equal scores: with ``ties="stable"`` (the default) ptal takes the earlier prediction (row order)
+      first, and among ground-truth segments of equal tIoU it matches the earlier one. The official code
+      orders each class's predictions (in file order) by NumPy's default, unstable ``argsort`` of their
+      scores, reversed (``scores.argsort()[::-1]``), and a prediction's ground truth (in file order) by the
+      same of their tIoUs, whose tie orders NumPy leaves unspecified; ``ties="official"`` makes those same
+      NumPy calls, so that the numbers are bit-identical to the official code's, ties included. Both
+      agree when there are no ties.
     * Two zero-length segments have tIoU 0 here; the official code computes 0/0 = NaN, which it
       counts as a match at every threshold.
     * Only classes with ground-truth instances are scored (the official class list is the labels found
@@ -103,12 +108,15 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
             * a ``Segments`` with scores, matched to the ground truth by video id and class name;
             * a mapping of arrays as above plus ``score`` (K,).
         tiou_thresholds: (S,) thresholds in (0, 1].
-        subset: with JSON ground truth, keep only videos of this subset (e.g. ``"test"``).
+        subset: with JSON ground truth, keep only videos of this subset (e.g. ``"test"``; case is ignored).
+        ties: "stable" or "official" (see above).
 
     Returns:
         A :class:`DetectionResult` with ``ap`` (C, S) in the ground truth's class order.
     """
     thresholds = _thresholds(tiou_thresholds)
+    if ties not in TIE_ORDERS:
+        raise ValueError(f"ties must be one of {TIE_ORDERS}, got {ties!r}")
     ground_truth = _ground_truth_segments(ground_truth, subset)
     n_videos, n_classes = len(ground_truth.video_ids), len(ground_truth.class_names)
     positives = np.bincount(ground_truth.label, minlength=n_classes)
@@ -129,12 +137,65 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
     candidate_offsets, candidate_gt, candidate_tiou = _candidates(
         predictions.start, predictions.end, pred_video, pred_label, ground_truth.start[gt_order],
         ground_truth.end[gt_order], gt_group_offsets, n_videos, positives, thresholds.min())
-    tp_rank, tp_count = _match(_decreasing_score_order(predictions.score), pred_label, candidate_offsets,
-                               candidate_gt, candidate_tiou, gt_order, positives, thresholds)
-    ap = _interpolated_ap(tp_rank, tp_count, positives)
-    mean_ap = ap[positives > 0].mean(axis=0)
+    if ties == "official":
+        order = _official_order(predictions.score, pred_label)
+        candidate_rank = _official_tiou_ranks(predictions, pred_video, pred_label, ground_truth, gt_order,
+                                              gt_group_offsets, n_videos, candidate_offsets, candidate_gt,
+                                              candidate_tiou)
+    else:
+        order, candidate_rank = _decreasing_score_order(predictions.score), gt_order[candidate_gt]
+    tp_rank, tp_count = _match(order, pred_label, candidate_offsets, candidate_gt, candidate_tiou, candidate_rank,
+                               positives, thresholds)
+    if ties == "official":
+        ap = _official_interpolated_ap(tp_rank, tp_count, positives)
+        mean_ap = _official_mean(ap, ground_truth.label)
+    else:
+        ap = _interpolated_ap(tp_rank, tp_count, positives)
+        mean_ap = ap[positives > 0].mean(axis=0)
     return DetectionResult(tiou_thresholds=thresholds, map=mean_ap, ap=ap, class_names=list(ground_truth.class_names),
                            averages=_averages(thresholds, mean_ap))
+
+
+def _official_order(score: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Each class's rows (in row order) as the official code takes them: ``score.argsort()[::-1]``."""
+    order = []
+    for c in np.unique(label):
+        rows = np.flatnonzero(label == c)
+        order.append(rows[score[rows].argsort()[::-1]])
+    return np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
+
+
+def _official_tiou_ranks(predictions, pred_video, pred_label, ground_truth, gt_order, gt_group_offsets, n_videos,
+                         candidate_offsets, candidate_gt, candidate_tiou) -> np.ndarray:
+    """The rank of every candidate in the official order of its prediction's ground truth: ``tiou.argsort()
+    [::-1]`` over the ground truth of the prediction's video and class in file order. Only predictions with
+    equal tIoUs among their candidates need it; the others get any consistent rank (their row)."""
+    rank = gt_order[candidate_gt].copy()
+    for i in np.flatnonzero(_has_tied_candidates(candidate_offsets, candidate_tiou)):
+        group = pred_label[i] * n_videos + pred_video[i]
+        rows = np.sort(gt_order[gt_group_offsets[group]:gt_group_offsets[group + 1]])  # file order
+        start, end = ground_truth.start[rows], ground_truth.end[rows]
+        intersection = (np.minimum(predictions.end[i], end) - np.maximum(predictions.start[i], start)).clip(0)
+        union = (end - start) + (predictions.end[i] - predictions.start[i]) - intersection
+        with np.errstate(invalid="ignore", divide="ignore"):
+            official = rows[(intersection / union).argsort()[::-1]]
+        position = {row: r for r, row in enumerate(official.tolist())}
+        for m in range(candidate_offsets[i], candidate_offsets[i + 1]):
+            rank[m] = position[gt_order[candidate_gt[m]]]
+    return rank
+
+
+@numba.njit(cache=True)
+def _has_tied_candidates(candidate_offsets, candidate_tiou):
+    """(P,) bool: some two candidates of the prediction have the same tIoU."""
+    n = candidate_offsets.shape[0] - 1
+    tied = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        for a in range(candidate_offsets[i], candidate_offsets[i + 1]):
+            for b in range(a + 1, candidate_offsets[i + 1]):
+                if candidate_tiou[a] == candidate_tiou[b]:
+                    tied[i] = True
+    return tied
 
 
 def _decreasing_score_order(score: np.ndarray) -> np.ndarray:
@@ -191,9 +252,10 @@ def _candidates(pred_start, pred_end, pred_video, pred_label, gt_start, gt_end, 
 
 
 @numba.njit(cache=True)
-def _match(order, pred_label, candidate_offsets, candidate_gt, candidate_tiou, gt_row, positives, thresholds):
+def _match(order, pred_label, candidate_offsets, candidate_gt, candidate_tiou, candidate_rank, positives,
+           thresholds):
     """Greedy matching, predictions by decreasing score (``order``): at each threshold a prediction takes
-    its not yet taken candidate of highest tIoU >= the threshold (equal tIoUs: lowest ``gt_row``).
+    its not yet taken candidate of highest tIoU >= the threshold (equal tIoUs: lowest ``candidate_rank``).
 
     Returns:
         tp_rank (S, G): at threshold s, class c's n-th true positive is its ``tp_rank[s, c_first + n]``-th
@@ -202,9 +264,10 @@ def _match(order, pred_label, candidate_offsets, candidate_gt, candidate_tiou, g
     """
     n_thresholds, n_classes = thresholds.shape[0], positives.shape[0]
     class_first = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(positives)[:-1]))
-    tp_rank = np.zeros((n_thresholds, gt_row.shape[0]), dtype=np.int64)
+    n_gt = positives.sum()
+    tp_rank = np.zeros((n_thresholds, n_gt), dtype=np.int64)
     tp_count = np.zeros((n_classes, n_thresholds), dtype=np.int64)
-    taken = np.zeros((n_thresholds, gt_row.shape[0]), dtype=np.bool_)
+    taken = np.zeros((n_thresholds, n_gt), dtype=np.bool_)
     seen = np.zeros(n_classes, dtype=np.int64)
     for i in order:
         c = pred_label[i]
@@ -221,7 +284,7 @@ def _match(order, pred_label, candidate_offsets, candidate_gt, candidate_tiou, g
                 if taken[s, j] or candidate_tiou[m] < thresholds[s]:
                     continue
                 if best < 0 or candidate_tiou[m] > candidate_tiou[best] or (
-                        candidate_tiou[m] == candidate_tiou[best] and gt_row[j] < gt_row[candidate_gt[best]]):
+                        candidate_tiou[m] == candidate_tiou[best] and candidate_rank[m] < candidate_rank[best]):
                     best = m
             if best >= 0:
                 taken[s, candidate_gt[best]] = True
@@ -252,6 +315,30 @@ def _interpolated_ap(tp_rank, tp_count, positives):
                 ap[c, s] = total
         first += positives[c]
     return ap
+
+
+def _official_interpolated_ap(tp_rank, tp_count, positives) -> np.ndarray:
+    """(C, S) AP summed as the official ``interpolated_prec_rec`` does, bit for bit: ``np.sum`` of its steps,
+    one per true positive (recall step times the best precision from there on) and a last one, 0, up to
+    recall 1."""
+    ap = np.full(tp_count.shape, np.nan)
+    class_first = np.concatenate(([0], np.cumsum(positives)[:-1]))
+    for c in np.flatnonzero(positives):
+        for s, count in enumerate(tp_count[c]):
+            n = np.arange(1, count + 1)
+            best_precision = np.maximum.accumulate((n / tp_rank[s, class_first[c]:class_first[c] + count])[::-1])[::-1]
+            steps = (n / positives[c] - (n - 1) / positives[c]) * best_precision
+            if count < positives[c]:
+                steps = np.append(steps, (1.0 - count / positives[c]) * 0.0)
+            ap[c, s] = np.sum(steps)
+    return ap
+
+
+def _official_mean(ap: np.ndarray, gt_label: np.ndarray) -> np.ndarray:
+    """(S,) mean AP over the classes as the official code takes it: ``ap.mean(axis=1)`` of an (S, C) array
+    whose classes are in order of first appearance in the ground truth (file order)."""
+    first_seen = gt_label[np.sort(np.unique(gt_label, return_index=True)[1])]
+    return np.ascontiguousarray(ap[first_seen].T).mean(axis=1)
 
 
 def _thresholds(value) -> np.ndarray:

@@ -1,7 +1,11 @@
 """Public kernels of ptal: validated, documented, dispatched to the fastest available backend.
 
-Every op takes ``backend=None | "reference" | "cpu" | "cuda" | "triton"``; ``PTAL_BACKEND`` overrides
-the automatic choice. See ``ptal_core.backends`` for the selection rules.
+Every op is a registered PyTorch op (``torch.ops.ptal.<name>``, with a fake implementation for
+``torch.compile`` and meta tensors, and a backward where it is differentiable), takes NumPy or CuPy arrays
+as well as tensors (and returns the same kind), and takes ``backend=None | "reference" | "cpu" | "cuda" |
+"triton"``; ``PTAL_BACKEND`` overrides the automatic choice (``ptal_core.backends``). Each op lists its
+backends in a table, ``BACKENDS``, in its own module. ``ptal.ops.internal`` holds the same ops without
+input validation, for callers that built their inputs valid (ptal's models).
 """
 from ptal.ops.constrained_kmedoids import KMedoidsResult, constrained_kmedoids
 from ptal.ops.generate_proposals import generate_proposals

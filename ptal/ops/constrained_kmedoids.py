@@ -5,9 +5,14 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ptal.ops import _checks
-from ptal_core.backends import select
-from ptal_core.reference.constrained_kmedoids import BACKGROUND_LAYOUTS, background_slots
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends
+from ptal_core.native import constrained_kmedoids as native
+from ptal_core.reference import constrained_kmedoids as reference
+
+BACKENDS = Backends("constrained_kmedoids", reference=reference.constrained_kmedoids,
+                    cpu=native.constrained_kmedoids_cpu, cuda=native.constrained_kmedoids_cuda)
 
 DISTANCES = ("cosine", "euclidean")
 ACTION_MEDOIDS = ("points", "update")
@@ -24,8 +29,8 @@ class KMedoidsResult(NamedTuple):
     background: (Q, 3) int64 [video, start, end], the non-empty background clusters, by video then time.
     medoids: (B, P) int64 snippet indices: column i is the medoid of point i's cluster (-1 for padding).
     background_medoids: (S, 3) int64 [video, gap, snippet]: the background medoids, by video, gap, then the
-        order they were initialised in; gap j lies between the video's points j - 1 and j (0-based; gap 0
-        before the first point); gap -1 for the one medoid of ``background="video"``.
+        order they were placed in; gap j lies between the video's points j - 1 and j (0-based; gap 0 before
+        the first point); gap -1 for the one medoid of ``background="video"``.
     iterations: (B,) int64, the assignments made (at most ``max_iter``; 0 for a video without points).
     """
 
@@ -37,6 +42,7 @@ class KMedoidsResult(NamedTuple):
     iterations: torch.Tensor
 
 
+@_arrays.interop
 def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
                          lengths: torch.Tensor | None = None, *, distance: str = "cosine", max_iter: int = 10,
                          background: str = "gap", background_span: int = 0, action_medoids: str = "points",
@@ -105,10 +111,10 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
         raise ValueError(f"point_classes must have the shape of points {tuple(points.shape)}, "
                          f"got {tuple(point_classes.shape)}")
     device = _checks.same_device(features=features, points=points, point_classes=point_classes)
-    lengths = _checks.video_lengths("lengths", lengths, batch, max_length, device)
+    lengths = _checks.lengths_argument("lengths", lengths, batch, device)
     distance = _checks.choice("distance", distance, DISTANCES)
     max_iter = _checks.integer("max_iter", max_iter, low=1)
-    background = _checks.choice("background", background, BACKGROUND_LAYOUTS)
+    background = _checks.choice("background", background, reference.BACKGROUND_LAYOUTS)
     background_span = _checks.integer("background_span", background_span, low=0)
     if background == "video" and background_span:
         raise ValueError(f"background_span applies to background='gap' only (one medoid per gap every "
@@ -116,20 +122,58 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
     action_medoids = _checks.choice("action_medoids", action_medoids, ACTION_MEDOIDS)
     background_sample = _checks.integer("background_sample", background_sample, low=1)
     seed = _checks.integer("seed", seed)
-    _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, max_length))
+    return KMedoidsResult(*_constrained_kmedoids(features, points, point_classes, lengths, distance, max_iter,
+                                                 background, background_span, action_medoids, background_sample,
+                                                 seed, BACKENDS.choose(device, backend), True))
+
+
+def constrained_kmedoids_unchecked(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
+                                   lengths: torch.Tensor | None = None, *, distance: str = "cosine",
+                                   max_iter: int = 10, background: str = "gap", background_span: int = 0,
+                                   action_medoids: str = "points", background_sample: int = 512, seed: int = 0,
+                                   backend: str | None = None) -> KMedoidsResult:
+    """:func:`constrained_kmedoids` without validation, for inputs that the caller built valid (ptal's models)."""
+    return KMedoidsResult(*_constrained_kmedoids(features, points, point_classes, lengths, distance, max_iter,
+                                                 background, background_span, action_medoids, background_sample,
+                                                 seed, BACKENDS.choose(features.device, backend), False))
+
+
+@registered
+def _constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_classes: torch.Tensor,
+                          lengths: torch.Tensor | None, distance: str, max_iter: int, background: str,
+                          background_span: int, action_medoids: str, background_sample: int, seed: int, backend: str,
+                          check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                torch.Tensor]:
+    """-> labels, instances, background, medoids, background_medoids, iterations (see KMedoidsResult)."""
+    batch, max_length, _ = features.shape
+    device = features.device
+    lengths = _checks.lengths_or_full(lengths, batch, max_length, device)
     points = points.to(torch.int64)
     point_classes = point_classes.to(torch.int64)
-    _check_points(points, point_classes, lengths)
-
+    if check:
+        _checks.length_values("lengths", lengths, max_length)
+        _checks.finite_within_lengths("features", features, lengths)
+        _check_points(points, point_classes, lengths)
     order = torch.argsort(torch.rand(max_length, generator=torch.Generator().manual_seed(seed), dtype=torch.float64),
                           stable=True).to(device)
-    slot_begin, slot_end, slot_gap = background_slots(points, lengths, background, background_span)
-    impl = select("constrained_kmedoids", device, backend)[1]
-    clusters, medoids, slots, iterations = impl(features, points, lengths, order, slot_begin, slot_end, background,
-                                                action_medoids == "points", distance, max_iter, background_sample)
-    slot_video = torch.repeat_interleave(torch.arange(batch, device=device), (slot_end[:, -1] - slot_begin[:, 0]))
-    background_medoids = torch.stack([slot_video, slot_gap, slots], 1)
-    return _result(clusters, medoids, background_medoids, iterations, point_classes)
+    slot_begin, slot_end, slot_gap = reference.background_slots(points, lengths, background, background_span)
+    implementation = BACKENDS.implementation(backend, device)
+    clusters, medoids, slots, iterations = implementation(features, points, lengths, order, slot_begin, slot_end,
+                                                          background, action_medoids == "points", distance, max_iter,
+                                                          background_sample)
+    slot_video = torch.repeat_interleave(torch.arange(batch, device=device), slot_end[:, -1] - slot_begin[:, 0])
+    return _result(clusters, medoids, torch.stack([slot_video, slot_gap, slots], 1), iterations, point_classes)
+
+
+@torch.library.register_fake(_constrained_kmedoids)
+def _(features, points, point_classes, lengths, distance, max_iter, background, background_span, action_medoids,
+      background_sample, seed, backend, check):
+    batch, max_length, _ = features.shape
+    context = torch.library.get_ctx()
+    instances, runs, slots = context.new_dynamic_size(), context.new_dynamic_size(), context.new_dynamic_size()
+    new = points.new_empty
+    return (new((batch, max_length)), new((instances, 4)), new((runs, 3)), new((batch, points.shape[1])),
+            new((slots, 3)), new(batch))
 
 
 def _check_points(points: torch.Tensor, point_classes: torch.Tensor, lengths: torch.Tensor) -> None:
@@ -166,7 +210,7 @@ def _from_second_column(mask: torch.Tensor) -> torch.Tensor:
 
 
 def _result(clusters: torch.Tensor, medoids: torch.Tensor, background_medoids: torch.Tensor, iterations: torch.Tensor,
-            point_classes: torch.Tensor) -> KMedoidsResult:
+            point_classes: torch.Tensor):
     """The labels and the clusters' runs from every snippet's cluster index (B, T) (act_i = 2i − 1, the
     cluster of point i − 1; bkg_i = 2i; -1 past the length). Every non-empty cluster is one run."""
     batch, num_points = point_classes.shape
@@ -179,4 +223,4 @@ def _result(clusters: torch.Tensor, medoids: torch.Tensor, background_medoids: t
     is_action = clusters[video, start] % 2 == 1
     runs = torch.stack([video, start, end], 1)
     instances = torch.cat([runs, labels[video, start][:, None]], 1)[is_action]
-    return KMedoidsResult(labels, instances, runs[~is_action], medoids, background_medoids, iterations)
+    return labels, instances, runs[~is_action], medoids, background_medoids, iterations

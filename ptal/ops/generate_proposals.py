@@ -1,9 +1,16 @@
 import torch
 
-from ptal.ops import _checks
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends, lazy
+from ptal_core.native import generate_proposals as native
+from ptal_core.reference import generate_proposals as reference
+
+BACKENDS = Backends("generate_proposals", reference=reference.generate_proposals, cpu=native.generate_proposals_cpu,
+                    triton=lazy("ptal_core.triton.generate_proposals", "generate_proposals"))
 
 
+@_arrays.interop
 def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None = None, *,
                        d_min: int = 1, d_max: int = 64, max_proposals: int = 1000,
                        backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,11 +51,34 @@ def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths
     d_min = _checks.integer("d_min", d_min, low=1)
     d_max = _checks.integer("d_max", d_max, low=d_min)
     max_proposals = _checks.integer("max_proposals", max_proposals, low=1)
+    device = _checks.same_device(start_prob=start_prob, end_prob=end_prob)
+    lengths = _checks.lengths_argument("lengths", lengths, start_prob.shape[0], device)
+    return _generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals,
+                               BACKENDS.choose(device, backend), True)
+
+
+def generate_proposals_unchecked(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None = None,
+                                 *, d_min: int = 1, d_max: int = 64, max_proposals: int = 1000,
+                                 backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`generate_proposals` without validation, for inputs that the caller built valid (ptal's models)."""
+    return _generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals,
+                               BACKENDS.choose(start_prob.device, backend), False)
+
+
+@registered
+def _generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None, d_min: int,
+                        d_max: int, max_proposals: int, backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
     num_videos, num_snippets = start_prob.shape
-    lengths = _checks.video_lengths("lengths", lengths, num_videos, num_snippets, start_prob.device)
-    device = _checks.same_device(start_prob=start_prob, end_prob=end_prob, lengths=lengths)
-    valid = _checks.valid_snippets(lengths, num_snippets)
-    _checks.probabilities("start_prob", start_prob, valid)
-    _checks.probabilities("end_prob", end_prob, valid)
-    impl = select("generate_proposals", device, backend)[1]
-    return impl(start_prob, end_prob, lengths, d_min, d_max, max_proposals)
+    lengths = _checks.lengths_or_full(lengths, num_videos, num_snippets, start_prob.device)
+    if check:
+        _checks.length_values("lengths", lengths, num_snippets)
+        _checks.probabilities("start_prob", start_prob, lengths)
+        _checks.probabilities("end_prob", end_prob, lengths)
+    return BACKENDS.implementation(backend, start_prob.device)(start_prob, end_prob, lengths, d_min, d_max,
+                                                               max_proposals)
+
+
+@torch.library.register_fake(_generate_proposals)
+def _(start_prob, end_prob, lengths, d_min, d_max, max_proposals, backend, check):
+    found = torch.library.get_ctx().new_dynamic_size()
+    return start_prob.new_empty((found, 3), dtype=torch.int64), start_prob.new_empty(found)

@@ -1,10 +1,20 @@
 import torch
-from torch.autograd.function import once_differentiable
 
-from ptal.ops import _checks
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends, lazy
+from ptal_core.native import sample_proposal_features as native
+from ptal_core.reference import sample_proposal_features as reference
+
+BACKENDS = Backends("sample_proposal_features", reference=reference.sample_proposal_features,
+                    cpu=native.sample_proposal_features_cpu,
+                    triton=lazy("ptal_core.triton.sample_proposal_features", "sample_proposal_features"))
+BACKWARD = Backends("sample_proposal_features_backward", reference=reference.sample_proposal_features_backward,
+                    cpu=native.sample_proposal_features_backward_cpu,
+                    triton=lazy("ptal_core.triton.sample_proposal_features", "sample_proposal_features_backward"))
 
 
+@_arrays.interop
 def sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, *, num_samples: int = 32,
                              expand: float = 0.1, lengths: torch.Tensor | None = None,
                              backend: str | None = None) -> torch.Tensor:
@@ -21,7 +31,7 @@ def sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, *,
 
     Gradient: ``d out[k, i] / d x[l] = 1 - w`` and ``/ d x[r] = w``; the fast backends have their own
     backward kernels (``cpu``: summed in float64 in proposal order, deterministic; ``triton``: a segmented
-    sum per snippet, no atomics, deterministic), the reference goes through PyTorch autograd. Not
+    sum per snippet, no atomics, deterministic), the reference's is PyTorch autograd through its forward. Not
     differentiable w.r.t. ``proposals`` (treated as constants).
 
     Args:
@@ -39,21 +49,75 @@ def sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, *,
         whose gradient w.r.t. ``features`` is zero.
     """
     features = _checks.tensor("features", features, ndim=3, dtypes=_checks.FLOAT_DTYPES)
-    proposals = _checks.tensor("proposals", proposals, ndim=2, dtypes=_checks.FLOAT_DTYPES, last_dim=3).detach()
+    proposals = _checks.tensor("proposals", proposals, ndim=2, dtypes=_checks.FLOAT_DTYPES, last_dim=3)
     num_samples = _checks.integer("num_samples", num_samples, low=2)
     expand = _checks.number("expand", expand, low=0.0)
+    lengths = _checks.lengths_argument("lengths", lengths, features.shape[0], features.device)
+    device = _checks.same_device(features=features, proposals=proposals)
+    return _sample_proposal_features(features, proposals, lengths, num_samples, expand,
+                                     BACKENDS.choose(device, backend), True)
+
+
+def sample_proposal_features_unchecked(features: torch.Tensor, proposals: torch.Tensor, *, num_samples: int = 32,
+                                       expand: float = 0.1, lengths: torch.Tensor | None = None,
+                                       backend: str | None = None) -> torch.Tensor:
+    """:func:`sample_proposal_features` without validation, for inputs that the caller built valid (ptal's
+    models)."""
+    return _sample_proposal_features(features, proposals, lengths, num_samples, float(expand),
+                                     BACKENDS.choose(features.device, backend), False)
+
+
+@registered
+def _sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor | None,
+                              num_samples: int, expand: float, backend: str, check: bool) -> torch.Tensor:
     num_videos, num_snippets, channels = features.shape
-    lengths = _checks.video_lengths("lengths", lengths, num_videos, num_snippets, features.device)
-    device = _checks.same_device(features=features, proposals=proposals, lengths=lengths)
-    _checked_proposals(proposals, lengths)
-    _checks.finite_snippets("features", features, _checks.valid_snippets(lengths, num_snippets))
+    lengths = _checks.lengths_or_full(lengths, num_videos, num_snippets, features.device)
+    if check:
+        _checks.length_values("lengths", lengths, num_snippets)
+        _checked_proposals(proposals, lengths)
+        _checks.finite_within_lengths("features", features, lengths)
     if proposals.shape[0] == 0 or channels == 0:
-        return features.flatten()[:0].reshape(proposals.shape[0], num_samples, channels)
-    proposals = proposals.contiguous()
-    name, impl = select("sample_proposal_features", device, backend)
-    if name == "reference":
-        return impl(features, proposals, lengths, num_samples, expand)
-    return _SampleProposalFeatures.apply(features, proposals, lengths, num_samples, expand, name)
+        return features.new_zeros((proposals.shape[0], num_samples, channels))
+    return BACKENDS.implementation(backend, features.device)(features, proposals.contiguous(), lengths, num_samples,
+                                                             expand)
+
+
+@torch.library.register_fake(_sample_proposal_features)
+def _(features, proposals, lengths, num_samples, expand, backend, check):
+    return features.new_empty((proposals.shape[0], num_samples, features.shape[2]))
+
+
+@registered
+def _sample_proposal_features_backward(grad_out: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor | None,
+                                       num_videos: int, num_snippets: int, expand: float,
+                                       backend: str) -> torch.Tensor:
+    """d sum(grad_out * sampled) / d features (B, T, E)."""
+    lengths = _checks.lengths_or_full(lengths, num_videos, num_snippets, grad_out.device)
+    if grad_out.numel() == 0:
+        return grad_out.new_zeros((num_videos, num_snippets, grad_out.shape[2]))
+    return BACKWARD.implementation(backend, grad_out.device)(grad_out.contiguous(), proposals.contiguous(), lengths,
+                                                             num_snippets, expand)
+
+
+@torch.library.register_fake(_sample_proposal_features_backward)
+def _(grad_out, proposals, lengths, num_videos, num_snippets, expand, backend):
+    return grad_out.new_empty((num_videos, num_snippets, grad_out.shape[2]))
+
+
+def _save_for_backward(ctx, inputs, output):
+    features, proposals, lengths, _, expand, backend, _ = inputs
+    ctx.save_for_backward(proposals, lengths)
+    ctx.shape, ctx.expand, ctx.backend = features.shape[:2], expand, backend
+
+
+def _backward(ctx, grad_out):
+    proposals, lengths = ctx.saved_tensors
+    grad_features = _sample_proposal_features_backward(grad_out, proposals, lengths, *ctx.shape, ctx.expand,
+                                                       ctx.backend)
+    return grad_features, None, None, None, None, None, None
+
+
+torch.library.register_autograd(_sample_proposal_features, _backward, setup_context=_save_for_backward)
 
 
 def _checked_proposals(proposals: torch.Tensor, lengths: torch.Tensor) -> None:
@@ -78,22 +142,3 @@ def _checked_proposals(proposals: torch.Tensor, lengths: torch.Tensor) -> None:
         raise ValueError(f"proposals must not refer to an empty video, row {row} is {values} and video "
                          f"{int(video[row])} has length 0")
     raise ValueError(f"proposals must have start <= end, row {row} is {values}")
-
-
-class _SampleProposalFeatures(torch.autograd.Function):
-    """Proposal feature sampling through a fast backend's forward and backward kernels."""
-
-    @staticmethod
-    def forward(ctx, features, proposals, lengths, num_samples, expand, backend):
-        ctx.save_for_backward(proposals, lengths)
-        ctx.num_snippets, ctx.expand, ctx.backend = features.shape[1], expand, backend
-        return select("sample_proposal_features", features.device, backend)[1](
-            features, proposals, lengths, num_samples, expand)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        proposals, lengths = ctx.saved_tensors
-        backward_impl = select("sample_proposal_features_backward", grad_out.device, ctx.backend)[1]
-        grad_features = backward_impl(grad_out, proposals, lengths, ctx.num_snippets, ctx.expand)
-        return grad_features, None, None, None, None, None

@@ -1,11 +1,18 @@
 import torch
 
-from ptal.ops import _checks
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal.ops._binary_masks import binary_masks
+from ptal_core.backends import Backends, lazy
+from ptal_core.native import select_seeds as native
+from ptal_core.reference import select_seeds as reference
 
+BACKENDS = Backends("select_seeds", reference=reference.select_seeds, cpu=native.select_seeds_cpu,
+                    triton=lazy("ptal_core.triton.select_seeds", "select_seeds"))
 POINT_DTYPES = (torch.float32, torch.float64, torch.bool, torch.uint8)
 
 
+@_arrays.interop
 def select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor | None = None, *,
                  bkg_thresh: float = 0.95, act_thresh: float = 0.1,
                  backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,17 +66,38 @@ def select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor 
         raise ValueError(f"points must have shape {(batch, time, channels - 1)} to match cas {tuple(cas.shape)}, "
                          f"got {tuple(points.shape)}")
     device = _checks.same_device(cas=cas, points=points)
-    lengths = _checks.video_lengths("lengths", lengths, batch, time, device)
+    lengths = _checks.lengths_argument("lengths", lengths, batch, device)
     bkg_thresh = _checks.number("bkg_thresh", bkg_thresh)
     act_thresh = _checks.number("act_thresh", act_thresh)
-    valid = _checks.valid_snippets(lengths, time)
+    return _select_seeds(cas, points, lengths, bkg_thresh, act_thresh, BACKENDS.choose(device, backend), True)
+
+
+def select_seeds_unchecked(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor | None = None, *,
+                           bkg_thresh: float = 0.95, act_thresh: float = 0.1,
+                           backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`select_seeds` without validation, for inputs that the caller built valid (ptal's models)."""
+    return _select_seeds(cas, points, lengths, float(bkg_thresh), float(act_thresh),
+                         BACKENDS.choose(cas.device, backend), False)
+
+
+@registered
+def _select_seeds(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor | None, bkg_thresh: float,
+                  act_thresh: float, backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    batch, time, channels = cas.shape
+    lengths = _checks.lengths_or_full(lengths, batch, time, cas.device)
     background = cas[..., -1]
-    _checks.finite_snippets("cas[..., C] (the background score)", background, valid)
-    point_mask = _checks.binary("points", points)
-    _checks.beyond_lengths("points", point_mask, lengths)
-    point_mask = point_mask.bool()
+    if check:
+        _checks.length_values("lengths", lengths, time)
+        _checks.finite_within_lengths("cas[..., C] (the background score)", background, lengths)
+    points, anchors, _ = binary_masks("points", points, lengths, backend, check)
     if cas.numel() == 0:
-        return points.new_zeros(points.shape, dtype=cas.dtype), cas.new_zeros((batch, time))
-    impl = select("select_seeds", device, backend)[1]
-    act_seed, bkg_seed = impl(background, point_mask, lengths, bkg_thresh, act_thresh)
+        return cas.new_zeros((batch, time, channels - 1)), cas.new_zeros((batch, time))
+    act_seed, bkg_seed = BACKENDS.implementation(backend, cas.device)(background, points, anchors, lengths, bkg_thresh,
+                                                                      act_thresh)
     return act_seed.to(cas.dtype), bkg_seed.to(cas.dtype)
+
+
+@torch.library.register_fake(_select_seeds)
+def _(cas, points, lengths, bkg_thresh, act_thresh, backend, check):
+    batch, time, channels = cas.shape
+    return cas.new_empty((batch, time, channels - 1)), cas.new_empty((batch, time))

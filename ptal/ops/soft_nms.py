@@ -1,10 +1,16 @@
 import torch
 
-from ptal.ops import _checks
-from ptal.ops._groups import idxs_or_single_group
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends
+from ptal_core.native import soft_nms as native
+from ptal_core.reference import soft_nms as reference
+
+BACKENDS = Backends("soft_nms", reference=reference.soft_nms, cpu=native.soft_nms_cpu, cuda=native.soft_nms_cuda)
+METHODS = ("gaussian", "linear", "hard")
 
 
+@_arrays.interop
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
              method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5, min_score: float = 1e-3,
              max_keep: int | None = None, backend: str | None = None):
@@ -35,18 +41,41 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
         within a group is also the selection order).
     """
     segments, scores = _checks.scored_segments(segments, scores)
-    method = _checks.choice("method", method, ("gaussian", "linear", "hard"))
+    method = _checks.choice("method", method, METHODS)
     sigma = _checks.number("sigma", sigma, low=0.0, low_open=True)
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
     min_score = _checks.number("min_score", min_score)
-    if max_keep is not None:
-        if isinstance(max_keep, bool) or not isinstance(max_keep, int):
-            raise TypeError(f"max_keep must be an int or None, got {type(max_keep).__name__}")
-        if max_keep < 1:
-            raise ValueError(f"max_keep must be >= 1, got {max_keep}")
-    idxs = idxs_or_single_group(idxs, segments)
+    max_keep = None if max_keep is None else _checks.integer("max_keep", max_keep, low=1)
+    idxs = _checks.groups(idxs, segments)
     device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
+    return _soft_nms(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep,
+                     BACKENDS.choose(device, backend), True)
+
+
+def soft_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
+                       method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5,
+                       min_score: float = 1e-3, max_keep: int | None = None, backend: str | None = None):
+    """:func:`soft_nms` without validation, for inputs that the caller built valid (ptal's models)."""
+    return _soft_nms(segments, scores, idxs, method, float(sigma), float(iou_threshold), float(min_score), max_keep,
+                     BACKENDS.choose(segments.device, backend), False)
+
+
+@registered
+def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
+              iou_threshold: float, min_score: float, max_keep: int | None, backend: str,
+              check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    if check:
+        _checks.segment_values("segments", segments)
+        _checks.finite("scores", scores)
     if segments.shape[0] == 0:
-        return segments.new_zeros((0, 2)), scores.new_zeros(0), torch.empty(0, dtype=torch.int64, device=device)
-    impl = select("soft_nms", device, backend)[1]
-    return impl(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep)
+        return segments.new_zeros((0, 2)), scores.new_zeros(0), torch.empty(0, dtype=torch.int64,
+                                                                             device=segments.device)
+    idxs = None if idxs is None else idxs.long()
+    return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, method, sigma, iou_threshold,
+                                                             min_score, max_keep)
+
+
+@torch.library.register_fake(_soft_nms)
+def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, backend, check):
+    kept = torch.library.get_ctx().new_dynamic_size()
+    return segments.new_empty((kept, 2)), scores.new_empty(kept), segments.new_empty(kept, dtype=torch.int64)

@@ -1,10 +1,16 @@
 import torch
 
-from ptal.ops import _checks
-from ptal.ops._groups import idxs_or_single_group
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends
+from ptal_core.native import temporal_nms as native
+from ptal_core.reference import temporal_nms as reference
+
+BACKENDS = Backends("temporal_nms", reference=reference.temporal_nms, cpu=native.temporal_nms_cpu,
+                    cuda=native.temporal_nms_cuda)
 
 
+@_arrays.interop
 def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None = None,
                  *, length_offset: float = 0.0, suppress_at_threshold: bool = False,
                  backend: str | None = None) -> torch.Tensor:
@@ -32,9 +38,33 @@ def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: fl
     segments, scores = _checks.scored_segments(segments, scores)
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
     length_offset = _checks.number("length_offset", length_offset, low=0.0)
-    idxs = idxs_or_single_group(idxs, segments)
+    idxs = _checks.groups(idxs, segments)
     device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
+    return _temporal_nms(segments, scores, iou_threshold, idxs, length_offset, bool(suppress_at_threshold),
+                         BACKENDS.choose(device, backend), True)
+
+
+def temporal_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float,
+                           idxs: torch.Tensor | None = None, *, length_offset: float = 0.0,
+                           suppress_at_threshold: bool = False, backend: str | None = None) -> torch.Tensor:
+    """:func:`temporal_nms` without validation, for inputs that the caller built valid (ptal's models)."""
+    return _temporal_nms(segments, scores, float(iou_threshold), idxs, float(length_offset),
+                         bool(suppress_at_threshold), BACKENDS.choose(segments.device, backend), False)
+
+
+@registered
+def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None,
+                  length_offset: float, suppress_at_threshold: bool, backend: str, check: bool) -> torch.Tensor:
+    if check:
+        _checks.segment_values("segments", segments)
+        _checks.finite("scores", scores)
     if segments.shape[0] == 0:
-        return torch.empty(0, dtype=torch.int64, device=device)
-    impl = select("temporal_nms", device, backend)[1]
-    return impl(segments, scores, idxs, iou_threshold, length_offset, bool(suppress_at_threshold))
+        return torch.empty(0, dtype=torch.int64, device=segments.device)
+    idxs = None if idxs is None else idxs.long()
+    return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, iou_threshold, length_offset,
+                                                             suppress_at_threshold)
+
+
+@torch.library.register_fake(_temporal_nms)
+def _(segments, scores, iou_threshold, idxs, length_offset, suppress_at_threshold, backend, check):
+    return segments.new_empty((torch.library.get_ctx().new_dynamic_size(),), dtype=torch.int64)

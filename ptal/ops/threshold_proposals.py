@@ -1,9 +1,17 @@
 import torch
 
-from ptal.ops import _checks
-from ptal_core.backends import select
+from ptal.ops import _arrays, _checks
+from ptal.ops._library import registered
+from ptal_core.backends import Backends, lazy
+from ptal_core.native import threshold_proposals as native
+from ptal_core.reference import threshold_proposals as reference
+
+BACKENDS = Backends("threshold_proposals", reference=reference.threshold_proposals, cpu=native.threshold_proposals_cpu,
+                    triton=lazy("ptal_core.triton.threshold_proposals", "threshold_proposals"))
+THRESHOLD_DTYPES = (torch.float16, torch.bfloat16, *_checks.FLOAT_DTYPES)
 
 
+@_arrays.interop
 def threshold_proposals(scores: torch.Tensor, thresholds, lengths: torch.Tensor | None = None, *,
                         return_threshold_index: bool = False, backend: str | None = None):
     """Proposals as the maximal runs of snippets above each threshold (LACP's inference, step 3).
@@ -30,19 +38,45 @@ def threshold_proposals(scores: torch.Tensor, thresholds, lengths: torch.Tensor 
         index into ``thresholds`` of each row. Empty input (B, T, K or S = 0) gives P = 0.
     """
     scores = _checks.tensor("scores", scores, ndim=3, dtypes=_checks.FLOAT_DTYPES)
-    if not isinstance(thresholds, torch.Tensor):
+    if isinstance(thresholds, torch.Tensor):
+        thresholds = _checks.tensor("thresholds", thresholds, ndim=1, dtypes=THRESHOLD_DTYPES)
+    else:
         thresholds = [_checks.number(f"thresholds[{i}]", value) for i, value in enumerate(thresholds)]
         thresholds = torch.tensor(thresholds, dtype=torch.float64, device=scores.device)
-    thresholds = _checks.tensor("thresholds", thresholds, ndim=1, dtypes=(torch.float16, torch.bfloat16,
-                                                                          *_checks.FLOAT_DTYPES))
-    _checks.finite("thresholds", thresholds)
-    batch, time, channels = scores.shape
     device = _checks.same_device(scores=scores, thresholds=thresholds)
-    lengths = _checks.video_lengths("lengths", lengths, batch, time, device)
-    _checks.finite_snippets("scores", scores, _checks.valid_snippets(lengths, time))
-    impl = select("threshold_proposals", device, backend)[1]
-    segments, counts = impl(scores, thresholds.to(scores.dtype).contiguous(), lengths)
-    if not return_threshold_index:
-        return segments
-    per_sequence = torch.arange(thresholds.numel(), device=device).repeat(batch * channels)
+    lengths = _checks.lengths_argument("lengths", lengths, scores.shape[0], device)
+    segments, threshold_index = _threshold_proposals(scores, thresholds, lengths, BACKENDS.choose(device, backend),
+                                                     True)
+    return (segments, threshold_index) if return_threshold_index else segments
+
+
+def threshold_proposals_unchecked(scores: torch.Tensor, thresholds, lengths: torch.Tensor | None = None, *,
+                                  return_threshold_index: bool = False, backend: str | None = None):
+    """:func:`threshold_proposals` without validation, for inputs that the caller built valid (ptal's models)."""
+    if not isinstance(thresholds, torch.Tensor):
+        thresholds = torch.tensor(thresholds, dtype=torch.float64, device=scores.device)
+    segments, threshold_index = _threshold_proposals(scores, thresholds, lengths,
+                                                     BACKENDS.choose(scores.device, backend), False)
+    return (segments, threshold_index) if return_threshold_index else segments
+
+
+@registered
+def _threshold_proposals(scores: torch.Tensor, thresholds: torch.Tensor, lengths: torch.Tensor | None, backend: str,
+                         check: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> segments (P, 4) and the index of each one's threshold (P,)."""
+    batch, time, channels = scores.shape
+    lengths = _checks.lengths_or_full(lengths, batch, time, scores.device)
+    if check:
+        _checks.finite("thresholds", thresholds)
+        _checks.length_values("lengths", lengths, time)
+        _checks.finite_within_lengths("scores", scores, lengths)
+    implementation = BACKENDS.implementation(backend, scores.device)
+    segments, counts = implementation(scores, thresholds.to(scores.dtype).contiguous(), lengths)
+    per_sequence = torch.arange(thresholds.numel(), device=scores.device).repeat(batch * channels)
     return segments, torch.repeat_interleave(per_sequence, counts.flatten())
+
+
+@torch.library.register_fake(_threshold_proposals)
+def _(scores, thresholds, lengths, backend, check):
+    found = torch.library.get_ctx().new_dynamic_size()
+    return scores.new_empty((found, 4), dtype=torch.int64), scores.new_empty(found, dtype=torch.int64)

@@ -22,6 +22,15 @@ def address(tensor: torch.Tensor) -> int:
     return tensor.data_ptr()
 
 
+def order_by_score(indices: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Positions of the (indices, scores) pairs (N,) on the CPU by decreasing score, ties by lower index: the
+    compiled twin of ptal_core.grouping.score_then_index_order (a radix sort, several times faster)."""
+    indices, scores = indices.contiguous(), scores.contiguous()
+    order = torch.empty(indices.numel(), dtype=torch.int64)
+    kernel("_cpu", "order_by_score", scores.dtype)(address(scores), address(indices), indices.numel(), address(order))
+    return order
+
+
 @contextlib.contextmanager
 def cuda_stream(device: torch.device):
     """Make ``device`` current and yield the address of its current torch stream."""

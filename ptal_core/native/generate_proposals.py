@@ -1,6 +1,5 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
@@ -18,7 +17,6 @@ def compact(pairs: torch.Tensor, scores: torch.Tensor, counts: torch.Tensor):
     return torch.cat([batch[kept][:, None], pairs[kept]], 1), scores[kept]
 
 
-@register("generate_proposals", "cpu")
 def generate_proposals_cpu(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
     start_prob, end_prob = start_prob.contiguous(), end_prob.contiguous()
     num_videos, num_snippets = start_prob.shape

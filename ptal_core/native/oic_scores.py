@@ -1,10 +1,8 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
-@register("oic_scores", "cpu")
 def oic_scores_cpu(scores, segments, lengths, outer_ratio):
     scores = scores.contiguous()
     num_videos, num_snippets = scores.shape
@@ -16,7 +14,6 @@ def oic_scores_cpu(scores, segments, lengths, outer_ratio):
     return out
 
 
-@register("oic_scores_backward", "cpu")
 def oic_scores_backward_cpu(grad_out, segments, lengths, num_snippets, outer_ratio):
     grad_out = grad_out.contiguous()
     num_videos = lengths.shape[0]

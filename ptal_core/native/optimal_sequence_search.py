@@ -1,13 +1,7 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, cuda_stream, kernel
-
-
-def searched_pairs(act_seed: torch.Tensor, video_labels: torch.Tensor) -> torch.Tensor:
-    """(P, 2) int64 [video, class] pairs to search: labelled classes with at least one action seed.
-    act_seed (B, T, C) and video_labels (B, C) are 0/1 uint8."""
-    return torch.nonzero(video_labels & act_seed.amax(1))
+from ptal_core.reference.optimal_sequence_search import not_finite_error
 
 
 def video_scores(pairs: torch.Tensor, pair_scores: torch.Tensor, batch: int) -> torch.Tensor:
@@ -17,57 +11,65 @@ def video_scores(pairs: torch.Tensor, pair_scores: torch.Tensor, batch: int) -> 
     return torch.where(count > 0, total / count.clamp(min=1), total)
 
 
-def raise_for_gaps(pairs: torch.Tensor, pair_segments: torch.Tensor) -> None:
-    bad = torch.nonzero(pair_segments < 0).flatten()
-    if bad.numel():
-        video, cls = pairs[int(bad[0])].tolist()
+def raise_for_failed_pairs(pairs: torch.Tensor, pair_segments: torch.Tensor) -> None:
+    """The kernels' pair_segments: -1 where two action runs have no background seed between them, -2 where the
+    class's CAS is not finite within the video (csrc/common/sequence_search.h)."""
+    failed = torch.nonzero(pair_segments < 0).flatten()
+    if failed.numel():
+        first = int(failed[0])
+        video, cls = pairs[first].tolist()
+        if int(pair_segments[first]) == -2:
+            raise not_finite_error(video, cls)
         raise ValueError(f"act_seed/bkg_seed: video {video}, class {cls}: two action runs have no background seed "
-                         f"between them ({bad.numel()} video·class pair(s) affected)")
+                         f"between them")
 
 
-def _search(module, cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
-    batch, max_length, num_classes = act_seed.shape
-    device = cas.device
-    cas = cas.contiguous()
-    act, background = act_seed.contiguous(), bkg_seed.contiguous()
-    any_action = act.amax(2).contiguous()
-    lengths = lengths.contiguous()
-    pairs = searched_pairs(act_seed, video_labels).contiguous()
-    num_pairs = pairs.shape[0]
-    pseudo_labels = torch.zeros((batch, max_length, num_classes), dtype=torch.uint8, device=device)
-    pair_scores = torch.zeros(num_pairs, dtype=torch.float64, device=device)
-    pair_segments = torch.zeros(num_pairs, dtype=torch.int64, device=device)
-    common = (address(cas), address(act), address(background), address(any_action), address(lengths),
-              address(pairs), num_pairs, max_length, num_classes, cas.shape[2], outer_ratio)
-    outputs = (address(pseudo_labels), address(pair_scores), address(pair_segments))
-    if module == "_cpu" and method == "beam":
-        kernel(module, "optimal_sequence_search_beam", cas.dtype)(*common, budget, thresh, *outputs)
-    elif module == "_cpu":
-        kernel(module, "optimal_sequence_search_exact", cas.dtype)(*common, *outputs)
-    elif method == "beam":
+class _Problem:
+    """The kernels' arrays and output buffers, and the results read back."""
+
+    def __init__(self, cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio):
+        batch, max_length, num_classes = act_seed.shape
+        device = cas.device
+        self.cas, self.pairs, self.lengths = cas.contiguous(), pairs.contiguous(), lengths.contiguous()
+        self.seeds = act_seed.contiguous(), bkg_seed.contiguous(), any_action.contiguous()
+        self.pseudo_labels = torch.zeros((batch, max_length, num_classes), dtype=torch.uint8, device=device)
+        self.pair_scores = torch.zeros(self.pairs.shape[0], dtype=torch.float64, device=device)
+        self.pair_segments = torch.zeros(self.pairs.shape[0], dtype=torch.int64, device=device)
+        self.inputs = (address(self.cas), *map(address, self.seeds), address(self.lengths), address(self.pairs),
+                       self.pairs.shape[0], max_length, num_classes, cas.shape[2], outer_ratio)
+        self.outputs = (address(self.pseudo_labels), address(self.pair_scores), address(self.pair_segments))
+
+    def results(self):
+        """(pseudo_labels (B, T, C) uint8, sequence scores (B,) in cas's dtype)."""
+        raise_for_failed_pairs(self.pairs, self.pair_segments)
+        return self.pseudo_labels, video_scores(self.pairs, self.pair_scores, self.cas.shape[0]).to(self.cas.dtype)
+
+
+def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
+                                outer_ratio):
+    problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
+    if method == "beam":
+        kernel("_cpu", "optimal_sequence_search_beam", cas.dtype)(*problem.inputs, budget, thresh, *problem.outputs)
+    else:
+        kernel("_cpu", "optimal_sequence_search_exact", cas.dtype)(*problem.inputs, *problem.outputs)
+    return problem.results()
+
+
+def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
+                                 outer_ratio):
+    if method == "beam":
         raise NotImplementedError("the beam search runs on the CPU only (backend='cpu' on CPU tensors); "
                                   "method='exact' runs on the GPU")
-    else:
-        # Per-pair workspaces of (length + 1) entries each.
-        work_offsets = torch.nn.functional.pad(torch.cumsum(lengths[pairs[:, 0]] + 1, 0), (1, 0)).contiguous()
-        size = int(work_offsets[-1])
-        doubles = [torch.empty(size, dtype=torch.float64, device=device) for _ in range(3)]
-        indices = [torch.empty(size, dtype=torch.int64, device=device) for _ in range(3)]
-        labels = torch.empty(size, dtype=torch.uint8, device=device)
-        workspace = (address(work_offsets), *map(address, doubles), address(indices[0]), address(labels),
-                     address(indices[1]), address(indices[2]))
-        with cuda_stream(device) as stream:
-            kernel(module, "optimal_sequence_search_exact", cas.dtype)(*common, *workspace, *outputs, stream)
-    raise_for_gaps(pairs, pair_segments)
-    return pseudo_labels, video_scores(pairs, pair_scores, batch).to(cas.dtype)
-
-
-@register("optimal_sequence_search", "cpu")
-def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
-    return _search("_cpu", cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)
-
-
-@register("optimal_sequence_search", "cuda")
-def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh,
-                                 outer_ratio):
-    return _search("_cuda", cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio)
+    problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
+    # Per-pair workspaces of (length + 1) entries each.
+    work_offsets = torch.nn.functional.pad(torch.cumsum(problem.lengths[problem.pairs[:, 0]] + 1, 0), (1, 0))
+    size = int(work_offsets[-1])
+    doubles = [torch.empty(size, dtype=torch.float64, device=cas.device) for _ in range(3)]
+    indices = [torch.empty(size, dtype=torch.int64, device=cas.device) for _ in range(3)]
+    labels = torch.empty(size, dtype=torch.uint8, device=cas.device)
+    workspace = (address(work_offsets), *map(address, doubles), address(indices[0]), address(labels),
+                 address(indices[1]), address(indices[2]))
+    with cuda_stream(cas.device) as stream:
+        kernel("_cuda", "optimal_sequence_search_exact", cas.dtype)(*problem.inputs, *workspace, *problem.outputs,
+                                                                    stream)
+    return problem.results()

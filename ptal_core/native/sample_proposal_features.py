@@ -1,10 +1,8 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
-@register("sample_proposal_features", "cpu")
 def sample_proposal_features_cpu(features, proposals, lengths, num_samples, expand):
     features = features.contiguous()
     num_snippets, channels = features.shape[1:]
@@ -16,7 +14,6 @@ def sample_proposal_features_cpu(features, proposals, lengths, num_samples, expa
     return out
 
 
-@register("sample_proposal_features_backward", "cpu")
 def sample_proposal_features_backward_cpu(grad_out, proposals, lengths, num_snippets, expand):
     grad_out = grad_out.contiguous()
     num_proposals, num_samples, channels = grad_out.shape

@@ -1,10 +1,8 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
-@register("segment_iou", "cpu")
 def segment_iou(a: torch.Tensor, b: torch.Tensor, length_offset: float = 0.0) -> torch.Tensor:
     a, b = a.contiguous(), b.contiguous()
     out = torch.empty((a.shape[0], b.shape[0]), dtype=a.dtype)

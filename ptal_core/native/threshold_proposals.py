@@ -1,6 +1,5 @@
 import torch
 
-from ptal_core.backends import register
 from ptal_core.native.common import address, kernel
 
 
@@ -10,7 +9,6 @@ def run_offsets(counts: torch.Tensor) -> tuple[torch.Tensor, int]:
     return offsets, int(offsets[-1])
 
 
-@register("threshold_proposals", "cpu")
 def threshold_proposals_cpu(scores, thresholds, lengths):
     scores, lengths = scores.contiguous(), lengths.contiguous()
     batch, time, channels = scores.shape

@@ -35,7 +35,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ptal_core.backends import register
 
 DISTANCE_SCALE = 2.0**20
 NORM_FLOOR = 1e-12
@@ -202,7 +201,6 @@ def cluster_video(x: torch.Tensor, points: torch.Tensor, slot_begin: torch.Tenso
                 slots[slot] = medoid(x, torch.sort(members).values, distance)
 
 
-@register("constrained_kmedoids", "reference")
 def constrained_kmedoids(features, points, lengths, order, slot_begin, slot_end, layout, fix_actions, distance,
                          max_iter, background_sample):
     """features (B, T, E) float; points (B, P) int64 sorted, padded with -1; lengths (B,); order (T,) a

@@ -2,8 +2,6 @@
 the best pairs of each video."""
 import torch
 
-from ptal_core.backends import register
-
 
 def boundary_candidates(p: torch.Tensor) -> torch.Tensor:
     """(L,) bool over one video's probabilities ``p`` (L,): a strict local maximum (a missing neighbour at
@@ -27,7 +25,6 @@ def video_proposals(ps: torch.Tensor, pe: torch.Tensor, d_min: int, d_max: int, 
     return pairs[rank], scores[rank]
 
 
-@register("generate_proposals", "reference")
 def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
     """Proposals (P, 3: batch, start, end) int64 and scores (P,), by batch then rank."""
     proposals, scores = [], []

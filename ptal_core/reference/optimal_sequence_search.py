@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass
 
 import torch
 
-from ptal_core.backends import register
 from ptal_core.runs import runs
 
 BACKGROUND, ACTION = 0, 1
@@ -253,33 +253,34 @@ def labels_from_starts(starts: list[int], transcript: Transcript, length: int) -
     return out
 
 
-@register("optimal_sequence_search", "reference")
-def optimal_sequence_search(cas, act_seed, bkg_seed, video_labels, lengths, method, budget, thresh, outer_ratio):
-    """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops."""
-    batch, _, num_classes = act_seed.shape
+def not_finite_error(video: int, cls: int) -> ValueError:
+    return ValueError(f"cas must be finite (no NaN or inf) where it is searched: video {video}, class {cls} is not")
+
+
+def optimal_sequence_search(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh, outer_ratio):
+    """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops.
+
+    act_seed (B, T, C), bkg_seed and any_action (B, T) are 0/1 bytes (any_action: act_seed's any over the
+    classes), pairs (P, 2) the [video, class] pairs to search: a video's score is the mean over its pairs.
+    """
     pseudo_labels = torch.zeros(act_seed.shape, dtype=torch.uint8)
-    sequence_score = torch.zeros(batch, dtype=torch.float64)
-    for v in range(batch):
+    scores = [[] for _ in range(act_seed.shape[0])]
+    for v, c in pairs.tolist():
         length = int(lengths[v])
-        seeds = act_seed[v, :length].bool()
-        class_scores = []
-        for c in range(num_classes):
-            if not video_labels[v, c] or not seeds[:, c].any():
-                continue
-            other_only = seeds.any(1) & ~seeds[:, c]
-            background = (bkg_seed[v, :length].bool() | other_only).tolist()
-            try:
-                transcript = build_transcript(seeds[:, c].tolist(), background)
-            except TranscriptError as error:
-                raise ValueError(f"act_seed/bkg_seed: video {v}, class {c}: {error}") from None
-            probabilities = cas[v, :length, c].double().tolist()
-            if method == "exact":
-                starts, score = exact_search(probabilities, transcript, outer_ratio)
-            else:
-                starts, score = beam_search(probabilities, transcript, outer_ratio, budget, thresh)
-            pseudo_labels[v, :length, c] = torch.tensor(labels_from_starts(starts, transcript, length),
-                                                         dtype=torch.uint8)
-            class_scores.append(score)
-        if class_scores:
-            sequence_score[v] = sum(class_scores) / len(class_scores)
+        action = act_seed[v, :length, c].bool()
+        background = bkg_seed[v, :length].bool() | (any_action[v, :length].bool() & ~action)
+        try:
+            transcript = build_transcript(action.tolist(), background.tolist())
+        except TranscriptError as error:
+            raise ValueError(f"act_seed/bkg_seed: video {v}, class {c}: {error}") from None
+        probabilities = cas[v, :length, c].double().tolist()
+        if not all(map(math.isfinite, probabilities)):
+            raise not_finite_error(v, c)
+        if method == "exact":
+            starts, score = exact_search(probabilities, transcript, outer_ratio)
+        else:
+            starts, score = beam_search(probabilities, transcript, outer_ratio, budget, thresh)
+        pseudo_labels[v, :length, c] = torch.tensor(labels_from_starts(starts, transcript, length), dtype=torch.uint8)
+        scores[v].append(score)
+    sequence_score = torch.tensor([sum(s) / len(s) if s else 0.0 for s in scores], dtype=torch.float64)
     return pseudo_labels.to(cas.device), sequence_score.to(device=cas.device, dtype=cas.dtype)

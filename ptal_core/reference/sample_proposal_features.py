@@ -2,8 +2,6 @@
 by linear interpolation between neighbouring snippets, clamped to the video."""
 import torch
 
-from ptal_core.backends import register
-
 
 def sample_positions(proposals: torch.Tensor, lengths: torch.Tensor, num_samples: int, expand: float):
     """Where each proposal (P, 3: batch, start, end) samples its video, in float64.
@@ -27,13 +25,25 @@ def sample_positions(proposals: torch.Tensor, lengths: torch.Tensor, num_samples
     return left.long(), right.long(), position - left
 
 
-@register("sample_proposal_features", "reference")
 def sample_proposal_features(features: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor,
                              num_samples: int, expand: float) -> torch.Tensor:
     """(P, N, E) features of ``features`` (B, T, E) at the points of :func:`sample_positions`:
-    ``(1 - w) * x[left] + w * x[right]``, ``w`` rounded to the features' dtype. Differentiable w.r.t.
-    ``features`` through PyTorch autograd."""
+    ``(1 - w) * x[left] + w * x[right]``, ``w`` rounded to the features' dtype."""
     left, right, weight = sample_positions(proposals, lengths, num_samples, expand)
     video = proposals[:, 0].long()[:, None]
     weight = weight.to(features.dtype)[..., None]
     return features[video, left] * (1 - weight) + features[video, right] * weight
+
+
+def sample_proposal_features_backward(grad_out: torch.Tensor, proposals: torch.Tensor, lengths: torch.Tensor,
+                                      num_snippets: int, expand: float) -> torch.Tensor:
+    """Gradient (B, T, E) of ``sum(grad_out * sample_proposal_features(features, ...))`` w.r.t. ``features``:
+    every point adds ``(1 - w) * grad`` to its ``left`` snippet and ``w * grad`` to its ``right`` one."""
+    num_proposals, num_samples, channels = grad_out.shape
+    left, right, weight = sample_positions(proposals, lengths, num_samples, expand)
+    video = proposals[:, 0].long()[:, None].expand_as(left)
+    weight = weight.to(grad_out.dtype)[..., None]
+    grad = torch.zeros((lengths.shape[0], num_snippets, channels), dtype=grad_out.dtype, device=grad_out.device)
+    grad.index_put_((video, left), grad_out * (1 - weight), accumulate=True)
+    grad.index_put_((video, right), grad_out * weight, accumulate=True)
+    return grad

@@ -1,10 +1,7 @@
 """Reference temporal IoU."""
 import torch
 
-from ptal_core.backends import register
 
-
-@register("segment_iou", "reference")
 def segment_iou(a: torch.Tensor, b: torch.Tensor, length_offset: float = 0.0) -> torch.Tensor:
     """IoU of every segment of ``a`` (M, 2) with every segment of ``b`` (N, 2) -> (M, N).
 

@@ -1,17 +1,15 @@
 """Reference LACP seed selection (the release's ``select_seed``), one video and one region at a time."""
 import torch
 
-from ptal_core.backends import register
 
-
-@register("select_seeds", "reference")
-def select_seeds(background: torch.Tensor, point_mask: torch.Tensor, lengths: torch.Tensor, bkg_thresh: float,
-                 act_thresh: float) -> tuple[torch.Tensor, torch.Tensor]:
+def select_seeds(background: torch.Tensor, points: torch.Tensor, anchors: torch.Tensor, lengths: torch.Tensor,
+                 bkg_thresh: float, act_thresh: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Pseudo background seeds and extra action seeds of LACP.
 
     Args:
         background: (B, T) float background score ``b(t)`` (the last CAS channel).
-        point_mask: (B, T, C) bool, True at each point's snippet and class; none past a video's length.
+        points: (B, T, C) 0/1 bytes, 1 at each point's snippet and class; none past a video's length.
+        anchors: (B, T) 0/1 bytes, 1 at the snippets holding a point (``points``' any over the classes).
         lengths: (B,) int64 video lengths.
         bkg_thresh, act_thresh: compared in ``background``'s dtype.
 
@@ -25,12 +23,12 @@ def select_seeds(background: torch.Tensor, point_mask: torch.Tensor, lengths: to
     """
     high = torch.tensor(bkg_thresh, dtype=background.dtype, device=background.device)
     low = torch.tensor(act_thresh, dtype=background.dtype, device=background.device)
-    act_seed = point_mask.clone()
+    act_seed = points.bool()
     bkg_seed = torch.zeros(background.shape, dtype=torch.bool, device=background.device)
     for video, length in enumerate(lengths.tolist()):
         score, act, bkg = background[video, :length], act_seed[video], bkg_seed[video]
-        points = torch.nonzero(point_mask[video, :length].any(1)).flatten().tolist()
-        if not points:
+        point_snippets = torch.nonzero(anchors[video, :length]).flatten().tolist()
+        if not point_snippets:
             bkg[:length] = True
             continue
 
@@ -42,7 +40,7 @@ def select_seeds(background: torch.Tensor, point_mask: torch.Tensor, lengths: to
                     break
                 act[t] = act[point]
 
-        first, last = points[0], points[-1]
+        first, last = point_snippets[0], point_snippets[-1]
         if first > 0:
             hits = torch.nonzero(score[:first] >= high).flatten()
             end = int(hits[-1]) if hits.numel() else int(score[:first].argmax())
@@ -53,7 +51,7 @@ def select_seeds(background: torch.Tensor, point_mask: torch.Tensor, lengths: to
             begin = last + 1 + (int(hits[0]) if hits.numel() else int(score[last + 1:].argmax()))
             bkg[begin:length] = True
             walk(range(last + 1, length), last)
-        for left, right in zip(points, points[1:]):
+        for left, right in zip(point_snippets, point_snippets[1:]):
             if right - left <= 1:
                 continue
             gap = score[left + 1:right]

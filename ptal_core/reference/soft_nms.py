@@ -1,8 +1,7 @@
 """Reference soft-NMS."""
 import torch
 
-from ptal_core.backends import register
-from ptal_core.grouping import score_then_index_order
+from ptal_core.grouping import group_ids, score_then_index_order
 from ptal_core.reference.segment_iou import segment_iou
 
 
@@ -16,10 +15,9 @@ def decay_weight(iou: torch.Tensor, method: str, sigma: float, iou_threshold: fl
     return torch.where(over, torch.zeros_like(iou), torch.ones_like(iou))  # "hard"
 
 
-@register("soft_nms", "reference")
-def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, method: str, sigma: float,
+def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
              iou_threshold: float, min_score: float, max_keep: int | None):
-    """Soft-NMS within each group of ``idxs``, computed in float64.
+    """Soft-NMS within each group of ``idxs`` (None: one group), computed in float64.
 
     Repeatedly select the remaining segment of highest current score (ties: lower index); stop when
     it is below ``min_score`` or ``max_keep`` are selected; decay every other remaining score by
@@ -27,6 +25,7 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, m
     their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: lower index).
     """
     selected, selected_scores = [], []
+    idxs = group_ids(idxs, scores.numel(), scores.device)
     for group in torch.unique(idxs):
         members = torch.nonzero(idxs == group).flatten()
         group_segments = segments[members].double()

@@ -1,19 +1,18 @@
 """Reference greedy temporal NMS."""
 import torch
 
-from ptal_core.backends import register
-from ptal_core.grouping import score_order
+from ptal_core.grouping import group_ids, score_order
 from ptal_core.reference.segment_iou import segment_iou
 
 
-@register("temporal_nms", "reference")
-def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor, iou_threshold: float,
+def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, iou_threshold: float,
                  length_offset: float = 0.0, suppress_at_threshold: bool = False) -> torch.Tensor:
-    """Greedy NMS within each group of ``idxs``: visit segments by decreasing score (ties: lower index),
-    keep one unless a kept segment of its group overlaps it by IoU > ``iou_threshold`` (>= when
+    """Greedy NMS within each group of ``idxs`` (None: one group): visit segments by decreasing score (ties:
+    lower index), keep one unless a kept segment of its group overlaps it by IoU > ``iou_threshold`` (>= when
     ``suppress_at_threshold``). Returns the kept indices (K,) int64 by decreasing score, ties by index.
     """
     keep = torch.zeros(scores.numel(), dtype=torch.bool, device=scores.device)
+    idxs = group_ids(idxs, scores.numel(), scores.device)
     for group in torch.unique(idxs):
         members = torch.nonzero(idxs == group).flatten()
         members = members[score_order(scores[members])]

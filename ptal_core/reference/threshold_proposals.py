@@ -1,11 +1,9 @@
 """Reference threshold proposals: the maximal runs above each threshold, one sequence at a time."""
 import torch
 
-from ptal_core.backends import register
 from ptal_core.runs import runs
 
 
-@register("threshold_proposals", "reference")
 def threshold_proposals(scores: torch.Tensor, thresholds: torch.Tensor,
                         lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximal runs of snippets with ``value >= threshold and value > 0``.

@@ -79,8 +79,8 @@ def _select_seeds_kernel(background_ptr, anchors_ptr, lengths_ptr, thresholds_pt
             last_stop = tl.where(stop, t, last_stop)
 
 
-def select_seeds(background, point_mask, lengths, bkg_thresh, act_thresh):
-    background, anchors, act_seed, bkg_seed = seed_buffers(background, point_mask)
+def select_seeds(background, points, anchors, lengths, bkg_thresh, act_thresh):
+    background, anchors, act_seed, bkg_seed = seed_buffers(background, points, anchors)
     batch, time, classes = act_seed.shape
     thresholds = torch.tensor([bkg_thresh, act_thresh], dtype=background.dtype, device=background.device)
     if batch:

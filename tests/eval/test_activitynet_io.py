@@ -145,3 +145,37 @@ def test_thumos14_ground_truth():
     first = test.of_video("video_test_0000896")
     np.testing.assert_array_equal(first.start[:2], [18.6, 29.1])
     assert {first.class_names[c] for c in first.label} == {"HighJump"}
+
+
+def test_actionformer_and_opentad_files(tmp_path):
+    # ActionFormer's annotation layout: subsets "Validation"/"Test", extra fields, and label ids beside names;
+    # results with integer label ids into a class list.
+    ground_truth = {"version": "thumos14", "database": {
+        "video_test_1": {"subset": "Test", "duration": 30.0, "fps": 30.0, "annotations": [
+            {"label": "Diving", "segment": [1.0, 2.5], "segment(frames)": [30, 75], "label_id": 1}]},
+        "video_validation_1": {"subset": "Validation", "annotations": [{"label": "Archery", "segment": [0, 1]}]}}}
+    path = tmp_path / "thumos14.json"
+    path.write_text(json.dumps(ground_truth))
+    truth = load_ground_truth(path, subset="test", class_names=["Archery", "Diving"])
+    assert truth.video_ids == ["video_test_1"] and truth.label.tolist() == [1]
+    by_id = load_ground_truth({"database": {"v": {"subset": "test", "annotations": [
+        {"label": 1, "segment": [0, 1]}]}}}, class_names=["Archery", "Diving"])
+    assert by_id.label.tolist() == [1]
+    with pytest.raises(ValueError, match="integer label ids need the class list"):
+        load_ground_truth({"database": {"v": {"subset": "test", "annotations": [{"label": 1, "segment": [0, 1]}]}}})
+    predictions = load_predictions({"results": {"video_test_1": [{"label": 1, "segment": [1.0, 2.0], "score": 0.5},
+                                                                 {"label": "Archery", "segment": [0, 1], "score": 1}]}},
+                                   truth.video_ids, ["Archery", "Diving"])
+    assert predictions.label.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="prediction 0: unknown label 2"):
+        load_predictions({"results": {"v": [{"label": 2, "segment": [0, 1], "score": 1}]}}, ["v"], ["A", "B"])
+    with pytest.raises(ValueError, match="prediction 0: field 'label' must be a class name or an integer id"):
+        load_predictions({"results": {"v": [{"label": True, "segment": [0, 1], "score": 1}]}}, ["v"], ["A", "B"])
+
+
+def test_files_python_json_reads_but_strict_json_does_not(tmp_path):
+    # Python's json writes NaN as a bare NaN, which is not JSON: the row is still named.
+    path = tmp_path / "pred.json"
+    path.write_text(json.dumps({"results": {"v": [{"label": "A", "segment": [0, 1], "score": float("nan")}]}}))
+    with pytest.raises(ValueError, match="video 'v', prediction 0: score must be finite"):
+        load_predictions(path, ["v"], ["A"])

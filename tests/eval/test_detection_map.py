@@ -328,3 +328,51 @@ def test_command_reports_bad_input(tmp_path, capsys):
     args = parse(["eval", "--gt", str(tmp_path / "gt.json"), "--pred", str(tmp_path / "pred.json")])
     assert args.func(args) == 1
     assert "pred.json: video 'a', prediction 0: segment end < start" in capsys.readouterr().err
+
+
+# --- the official order of ties ---------------------------------------------------------------------
+
+def tied_documents(rng: np.random.Generator):
+    """Ground truth with duplicated instances and predictions with few distinct scores on a coarse grid, so
+    that equal scores and equal tIoUs are everywhere."""
+    ground_truth, predictions = random_documents(rng, 1.0)
+    for rows in ground_truth["database"].values():
+        rows["annotations"] += [dict(a) for a in rows["annotations"] if rng.random() < 0.5]
+    for rows in predictions["results"].values():
+        for row in rows:
+            row["score"] = float(rng.integers(1, 4)) / 4
+    return ground_truth, predictions
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), thresholds=st.sampled_from([THUMOS_THRESHOLDS, np.array([0.5])]))
+def test_official_ties_are_bit_identical_to_the_reference(seed, thresholds):
+    ground_truth, predictions = tied_documents(np.random.default_rng(seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = detection_map(ground_truth, predictions, thresholds, ties="official")
+    names, ap, mean_ap = activitynet_reference.evaluate(ground_truth, predictions, thresholds)
+    rows = [result.class_names.index(name) for name in names]
+    np.testing.assert_array_equal(result.ap[rows], ap.T)
+    np.testing.assert_array_equal(result.map, mean_ap)
+
+
+def test_official_ties_can_differ_from_the_stable_order():
+    # Two tied predictions, one a hit: the official order takes the later row first, ptal the earlier.
+    ground_truth = gt_doc({"a": [(0, 10, "x")]})
+    predictions = pred_doc({"a": [(0, 10, "x", .5), (50, 60, "x", .5)]})
+    names, _, official = activitynet_reference.evaluate(ground_truth, predictions, [0.5])
+    assert official[0] == 0.5
+    assert detection_map(ground_truth, predictions, [0.5], ties="official").map[0] == official[0]
+    assert detection_map(ground_truth, predictions, [0.5]).map[0] == 1.0
+    with pytest.raises(ValueError, match="ties must be one of"):
+        detection_map(ground_truth, predictions, [0.5], ties="numpy")
+
+
+def test_official_ties_on_thumos14_without_ties_equal_the_stable_order(thumos14_gt):
+    predictions = synthetic_predictions(thumos14_gt, "test", per_video=60, seed=2)
+    stable = detection_map(thumos14_gt, predictions, THUMOS_THRESHOLDS, subset="test")
+    official = detection_map(thumos14_gt, predictions, THUMOS_THRESHOLDS, subset="test", ties="official")
+    np.testing.assert_allclose(official.ap, stable.ap, rtol=0, atol=1e-12)
+    _, ap, mean_ap = activitynet_reference.evaluate(thumos14_gt, predictions, THUMOS_THRESHOLDS, subset="test")
+    np.testing.assert_array_equal(official.map, mean_ap)

@@ -135,19 +135,20 @@ def test_contrastive_loss_by_hand():
     for i in range(3):
         positives = sum(math.exp(float(x[i] @ x[p]) / tau) for p in range(3) if p != i)
         expected -= math.log(positives / (positives + math.exp(float(x[i] @ b[0]) / tau)))
-    loss = contrastive_loss(x, torch.tensor([0, 0, 0]), b, torch.tensor([0]), torch.tensor([0, 0, 0]), tau)
-    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    loss, anchors = contrastive_loss(x, torch.tensor([0, 0, 0]), b, torch.tensor([0]), torch.tensor([0, 0, 0]), tau)
+    assert loss.item() == pytest.approx(expected, rel=1e-6) and anchors == 3
 
 
 def test_contrastive_loss_needs_two_of_a_class_and_is_zero_without_background():
     x = torch.randn(3, 4)
-    alone = contrastive_loss(x, torch.tensor([0, 1, 2]), torch.randn(2, 4), torch.tensor([0, 0]), torch.zeros(3, dtype=torch.int64))
-    assert alone.item() == 0
-    no_background = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.zeros(0, 4), torch.zeros(0, dtype=torch.int64),
-                                     torch.zeros(3, dtype=torch.int64))
-    assert no_background.item() == pytest.approx(0, abs=1e-6)
-    other_window = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.randn(1, 4), torch.tensor([1]),
-                                    torch.zeros(3, dtype=torch.int64))
+    alone, anchors = contrastive_loss(x, torch.tensor([0, 1, 2]), torch.randn(2, 4), torch.tensor([0, 0]),
+                                      torch.zeros(3, dtype=torch.int64))
+    assert alone.item() == 0 and anchors == 0
+    no_background, anchors = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.zeros(0, 4),
+                                              torch.zeros(0, dtype=torch.int64), torch.zeros(3, dtype=torch.int64))
+    assert no_background.item() == pytest.approx(0, abs=1e-6) and anchors == 2
+    other_window, _ = contrastive_loss(x, torch.tensor([0, 0, 1]), torch.randn(1, 4), torch.tensor([1]),
+                                       torch.zeros(3, dtype=torch.int64))
     assert other_window.item() == pytest.approx(0, abs=1e-6)  # background of another window does not count
 
 

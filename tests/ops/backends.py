@@ -1,10 +1,17 @@
 """Which backends of an op can run here, as pytest parameters (the others are skipped with the reason)."""
+import importlib
+
 import pytest
 import torch
 
-from ptal_core.backends import implementations, why_unavailable
+from ptal_core.backends import why_unavailable
 
 FAST_BACKENDS = ("cpu", "cuda", "triton")
+
+
+def table(op: str):
+    """The op's backend table (``BACKENDS`` of ``ptal/ops/<op>.py``)."""
+    return importlib.import_module(f"ptal.ops.{op}").BACKENDS
 
 
 def device_of(backend: str) -> torch.device:
@@ -12,10 +19,10 @@ def device_of(backend: str) -> torch.device:
 
 
 def fast_backends(op: str):
-    """pytest params over the op's registered fast backends; unavailable ones are skipped, not hidden."""
+    """pytest params over the op's fast backends; unavailable ones are skipped, not hidden."""
     params = []
     for backend in FAST_BACKENDS:
-        if backend not in implementations(op):
+        if backend not in table(op).names:
             continue
         reason = why_unavailable(backend, device_of(backend))
         marks = [pytest.mark.skip(reason=reason)] if reason else []

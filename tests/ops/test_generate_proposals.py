@@ -3,8 +3,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import generate_proposals
-from ptal_core.backends import select
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, table
 
 BACKENDS = fast_backends("generate_proposals")
 ALL = ["reference", *BACKENDS]
@@ -95,7 +94,7 @@ def test_backend_equals_reference(backend, data, d_min, d_span, max_proposals):
 
 
 def test_automatic_choice_on_cpu_is_the_compiled_module():
-    assert select("generate_proposals", torch.device("cpu"))[0] == "cpu"
+    assert table("generate_proposals").choose(torch.device("cpu")) == "cpu"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

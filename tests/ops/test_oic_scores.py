@@ -3,8 +3,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import oic_scores
-from ptal_core.backends import select
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, table
 
 BACKENDS = fast_backends("oic_scores")
 ALL = ["reference", *BACKENDS]
@@ -157,7 +156,7 @@ def test_gradcheck(backend):
 
 
 def test_automatic_choice_on_cpu_is_the_compiled_module():
-    assert select("oic_scores", torch.device("cpu"))[0] == "cpu"
+    assert table("oic_scores").choose(torch.device("cpu")) == "cpu"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -279,7 +279,7 @@ def test_gap_without_background_seed_is_an_error(backend):
     (dict(cas=torch.full((1, 6, 2), float("nan"))), ValueError, "cas must be finite"),
     (dict(method="viterbi"), ValueError, "method must be one of"),
     (dict(outer_ratio=-0.25), ValueError, "outer_ratio must be >= 0"),
-    (dict(budget=0), ValueError, "budget must be a positive int"),
+    (dict(budget=0), ValueError, "budget must be >= 1"),
 ])
 def test_bad_input(change, error, match):
     act_seed = torch.zeros(1, 6, 1)

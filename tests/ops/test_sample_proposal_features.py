@@ -3,8 +3,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import sample_proposal_features
-from ptal_core.backends import select
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, table
 
 BACKENDS = fast_backends("sample_proposal_features")
 ALL = ["reference", *BACKENDS]
@@ -146,7 +145,7 @@ def test_gradcheck(backend):
 
 
 def test_automatic_choice_on_cpu_is_the_compiled_module():
-    assert select("sample_proposal_features", torch.device("cpu"))[0] == "cpu"
+    assert table("sample_proposal_features").choose(torch.device("cpu")) == "cpu"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

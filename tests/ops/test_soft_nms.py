@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import soft_nms, temporal_nms
 from tests.ops.backends import device_of, fast_backends
+from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
 
 BACKENDS = fast_backends("soft_nms")
@@ -122,3 +123,17 @@ def test_bad_input(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         soft_nms(**args)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("method", ["gaussian", "linear"])
+def test_long_segments_among_short_ones_and_far_apart(backend, method):
+    # As for temporal_nms: the CPU kernel decays only the segments that overlap the selected one.
+    segments, scores, idxs = proposals(2, 1000, seed=5, dtype=torch.float64)
+    long_rows = torch.arange(0, 2000, 250)
+    segments[long_rows, 1] = segments[long_rows, 0] + 700
+    segments[7::997] += 5000
+    indices, out = run(backend, segments, scores, idxs, method=method, iou_threshold=0.3)
+    expected_indices, expected = run("reference", segments, scores, idxs, method=method, iou_threshold=0.3)
+    assert indices.tolist() == expected_indices.tolist()
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)

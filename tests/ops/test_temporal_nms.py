@@ -4,6 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import temporal_nms
 from tests.ops.backends import device_of, fast_backends
+from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
 
 BACKENDS = fast_backends("temporal_nms")
@@ -141,3 +142,16 @@ def test_bad_input(kwargs, error, match):
 def test_tensors_on_different_devices():
     with pytest.raises(ValueError, match="one device"):
         temporal_nms(torch.zeros(1, 2, device="cuda"), torch.zeros(1, device="cuda"), 0.5, torch.zeros(1, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("threshold, offset", [(0.5, 0.0), (0.1, 1.0), (0.0, 0.0)])
+def test_long_segments_among_short_ones_and_far_apart(backend, threshold, offset):
+    # Realistic groups of 2 000 proposals, a few very long ones among them, and isolated segments far from the
+    # rest: the CPU kernel visits only the segments that can overlap a kept one, which these must not fool.
+    segments, scores, idxs = proposals(3, 2000, seed=4)
+    long_rows = torch.arange(0, 6000, 500)
+    segments[long_rows, 1] = segments[long_rows, 0] + 700
+    segments[7::997] += 5000
+    assert run(backend, segments, scores, threshold, idxs, length_offset=offset) == \
+        run("reference", segments, scores, threshold, idxs, length_offset=offset)

@@ -9,7 +9,7 @@ import torch
 
 from ptal.data import SNIPPET_SECONDS
 from ptal.models.apn.network import ApnNetwork
-from ptal.ops import generate_proposals, soft_nms, temporal_nms
+from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 
 NMS_METHODS = ("hard", "soft")
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ptal.models.apn.network import ProposalOutput
-from ptal.ops import segment_iou
+from ptal.ops.internal import segment_iou
 
 PROBABILITY_EPS = 1e-6
 

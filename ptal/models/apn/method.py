@@ -25,7 +25,7 @@ from ptal.models.apn.text import class_text_embeddings
 from ptal.models.common import (SeededSampler, detection_metrics, find_video, ground_truth_of, load_videos,
                                 video_timeline)
 from ptal.models.lacp.network import valid_mask
-from ptal.ops import generate_proposals
+from ptal.ops.internal import generate_proposals
 from ptal.train import unwrap_model
 from ptal.viz import Timeline
 

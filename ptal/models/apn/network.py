@@ -12,7 +12,7 @@ from torch import nn
 
 from ptal.models.apn.text import ClassTextEmbeddings
 from ptal.models.lacp.network import valid_mask
-from ptal.ops import sample_proposal_features
+from ptal.ops.internal import sample_proposal_features
 
 
 @dataclass

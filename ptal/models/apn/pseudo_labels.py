@@ -9,7 +9,7 @@ import torch
 
 from ptal.data.activitynet import Segments
 from ptal.models.apn.inference import to_seconds
-from ptal.ops import constrained_kmedoids
+from ptal.ops.internal import constrained_kmedoids
 
 
 @dataclass

@@ -9,7 +9,7 @@ import torch
 
 from ptal.data.activitynet import Segments
 from ptal.models.lacp.network import LacpOutput
-from ptal.ops import oic_scores, temporal_nms, threshold_proposals
+from ptal.ops.internal import oic_scores, temporal_nms, threshold_proposals
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ptal.models.lacp.network import LacpOutput, valid_mask
-from ptal.ops import oic_scores, select_seeds, threshold_proposals
+from ptal.ops.internal import oic_scores, select_seeds, threshold_proposals
 
 
 @dataclass(frozen=True)

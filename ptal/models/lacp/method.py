@@ -15,7 +15,7 @@ from ptal.models.common import (SeededSampler, concatenate, detection_metrics, f
 from ptal.models.lacp.inference import InferenceSettings, predict
 from ptal.models.lacp.losses import LossWeights, lacp_losses
 from ptal.models.lacp.network import LacpNetwork
-from ptal.ops import optimal_sequence_search, select_seeds
+from ptal.ops.internal import optimal_sequence_search, select_seeds
 from ptal.viz import Timeline
 
 # Every key of a LACP config, with its default (the release's THUMOS14 settings, except where noted).
