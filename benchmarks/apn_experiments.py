@@ -26,7 +26,7 @@ import torch
 
 from benchmarks.training_runs import train_and_evaluate
 from ptal.data import SNIPPET_SECONDS
-from ptal.data.atomic import write_json_atomic
+from ptal.data.atomic import atomic_file, write_json_atomic
 from ptal.models.apn.method import ApnMethod
 from ptal.models.apn.pseudo_labels import PseudoLabels
 from ptal.models.command import DEMO_OVERRIDES, family, method_config
@@ -35,27 +35,20 @@ from ptal_core.runs import runs
 
 # variant -> (model family, overrides)
 VARIANTS = {
-    "apn": ("apn", []),
+    "apn": ("apn", []),                                    # the defaults (configs/apn_thumos14.yaml)
     "apn-no-ctr": ("apn", ["loss.ctr=0"]),
-    "apn-sentence": ("apn", ["text.backend=sentence"]),
-    "apn-no-ctr-sentence": ("apn", ["loss.ctr=0", "text.backend=sentence"]),
+    "apn-paper-loop": ("apn", ["pseudo.features=embedded", "loss.ctr_reduction=sum"]),  # the paper's literal loop
+    "apn-paper-loop-no-ctr": ("apn", ["pseudo.features=embedded", "loss.ctr=0"]),
+    "apn-mixed-sum": ("apn", ["pseudo.features=mixed", "loss.ctr_reduction=sum"]),
+    "apn-embedded-mean": ("apn", ["pseudo.features=embedded", "loss.ctr_reduction=mean"]),
+    "apn-ema": ("apn", ["pseudo.features=ema", "loss.ctr_reduction=sum"]),
+    "apn-warmup": ("apn", ["pseudo.features=embedded", "loss.ctr_reduction=sum", "loss.ctr_after=300"]),
     "apn-input-pseudo": ("apn", ["pseudo.features=input"]),
-    "apn-ctr-only": ("apn", ["loss.bdm=0", "loss.pem=0"]),
-    "apn-ema": ("apn", ["pseudo.features=ema"]),
-    "apn-mixed": ("apn", ["pseudo.features=mixed"]),
-    "apn-mixed-no-ctr": ("apn", ["pseudo.features=mixed", "loss.ctr=0"]),
-    "apn-input-pseudo-no-ctr": ("apn", ["pseudo.features=input", "loss.ctr=0"]),
-    "apn-outer": ("apn", ["loss.ctr_negatives=outer"]),
-    "apn-warmup": ("apn", ["loss.ctr_after=300"]),
-    "apn-ctr001": ("apn", ["loss.ctr=0.01"]),
-    "apn-head": ("apn", ["loss.ctr_head=128"]),
-    "apn-mean": ("apn", ["loss.ctr_reduction=mean"]),
-    "apn-mixed-mean": ("apn", ["pseudo.features=mixed", "loss.ctr_reduction=mean"]),
-    "apn-head-mixed-mean": ("apn", ["pseudo.features=mixed", "loss.ctr_reduction=mean", "loss.ctr_head=128"]),
-    "apn-head-mixed": ("apn", ["loss.ctr_head=128", "pseudo.features=mixed"]),
-    "apn-mixed-ctr001": ("apn", ["pseudo.features=mixed", "loss.ctr=0.01"]),  # diagnostic: what L_CTR alone does to the pseudo labels
+    "apn-paper-inference": ("apn", ["inference.nms=hard", "inference.classes_per_proposal=1"]),
+    "apn-sentence": ("apn", ["text.backend=sentence"]),
     "apn-oracle": ("apn", []),
     "lacp": ("lacp", []),
+    "lacp-hard-nms": ("lacp", ["inference.nms=hard"]),                # the release's post-processing
 }
 KEYS = [f"mAP@{t:.1f}" for t in np.linspace(0.1, 0.7, 7)] + ["average_0.1:0.5", "average_0.3:0.7", "average_0.1:0.7"]
 
@@ -110,8 +103,9 @@ def table(results: list[dict], variants: list[str], which: str) -> str:
     return "\n".join(lines)
 
 
-def pseudo_table(results: list[dict], variants: list[str], key: str = "pseudo/mAP@0.5", scale: float = 100) -> str:
-    iterations = sorted({h["iteration"] for r in results for h in r["history"] if key in h})
+def pseudo_table(results: list[dict], variants: list[str], key: str = "pseudo/mAP@0.5", scale: float = 100,
+                 every: int = 100) -> str:
+    iterations = sorted({h["iteration"] for r in results for h in r["history"] if key in h and h["iteration"] % every == 0})
     lines = ["| variant | " + " | ".join(f"it {i}" for i in iterations) + " |", "|---" * (len(iterations) + 1) + "|"]
     for variant in variants:
         runs = [r for r in results if r["variant"] == variant and r["variant"] != "lacp"]
@@ -123,6 +117,48 @@ def pseudo_table(results: list[dict], variants: list[str], key: str = "pseudo/mA
             cells.append(f"{np.mean(values):.1f}±{np.std(values):.1f}" if values else "")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def seed_table(results: list[dict], variant: str = "apn", without: str = "apn-no-ctr") -> str:
+    """Per seed: AVG[0.1:0.7] of ``variant`` and of ``without`` (its L_CTR-free twin), and ``variant``'s
+    pseudo-label mAP@0.5 at the first and the last clustering."""
+    lines = [f"| seed | {variant} | {without} | difference | pseudo mAP@0.5 first → last |", "|---|---|---|---|---|"]
+    by_seed = {(r["variant"], r["seed"]): r for r in results}
+    for seed in sorted({r["seed"] for r in results if r["variant"] == variant}):
+        run, twin = by_seed[variant, seed], by_seed.get((without, seed))
+        pseudo = [h["pseudo/mAP@0.5"] for h in run["history"] if "pseudo/mAP@0.5" in h]
+        mine = 100 * run["best"]["average_0.1:0.7"]
+        other = 100 * twin["best"]["average_0.1:0.7"] if twin else float("nan")
+        lines.append(f"| {seed} | {mine:.1f} | {other:.1f} | {mine - other:+.1f} | "
+                     f"{100 * pseudo[0]:.1f} → {100 * pseudo[-1]:.1f} |")
+    return "\n".join(lines)
+
+
+def plot_pseudo_labels(results: list[dict], variants: list[str], path: str) -> None:
+    """Pseudo-label mAP@0.5 against the iteration, mean and range over the seeds, one line per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for variant in variants:
+        runs = [r for r in results if r["variant"] == variant and r["variant"] != "lacp"]
+        if not runs:
+            continue
+        iterations = [h["iteration"] for h in runs[0]["history"] if "pseudo/mAP@0.5" in h]
+        values = np.array([[100 * h["pseudo/mAP@0.5"] for h in r["history"] if "pseudo/mAP@0.5" in h] for r in runs])
+        line, = axis.plot(iterations, values.mean(0), label=variant)
+        axis.fill_between(iterations, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
+    axis.set_xlabel("training iteration")
+    axis.set_ylabel("pseudo-label mAP@0.5 on the training videos (%)")
+    axis.set_title("APN's pseudo labels during training (mean and range over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, ncol=2)
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=110)
+    plt.close(figure)
 
 
 def main() -> None:
@@ -139,6 +175,7 @@ def main() -> None:
                         help="more overrides of every APN variant, e.g. proposals.max_proposals=1000")
     parser.add_argument("--out", default="apn_experiments.json")
     parser.add_argument("--report", nargs="+", metavar="JSON", help="only print the tables of these result files, merged")
+    parser.add_argument("--plot", metavar="PNG", help="draw the pseudo-label mAP@0.5 of the APN variants over iterations")
     args = parser.parse_args()
     if args.report:
         results = []
@@ -161,6 +198,10 @@ def main() -> None:
     print("\npseudo-label mAP@0.5 on the training videos:\n" + pseudo_table(results, args.variants))
     print("\nmean pseudo-instance length (snippets; ground truth 6.3):\n"
           + pseudo_table(results, args.variants, "pseudo/mean_length", 1))
+    if any(r["variant"] == "apn" for r in results):
+        print("\nper seed, with and without L_CTR:\n" + seed_table(results))
+    if args.plot:
+        plot_pseudo_labels(results, args.variants, args.plot)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ import yaml
 # model.name -> the module of its Method class and DEFAULTS.
 FAMILIES = {"lacp": ("ptal.models.lacp.method", "LacpMethod"), "apn": ("ptal.models.apn.method", "ApnMethod")}
 # What ``ptal demo`` changes from each family's defaults: small features and networks, a short run (2 CPU cores).
+# D = 256: above the synthetic benchmark's latent size (138), below which its features lose information.
 DEMO_OVERRIDES = {
-    "lacp": {"data": {"feature_dim": 64}, "model": {"hidden": 256},
+    "lacp": {"data": {"feature_dim": 256}, "model": {"hidden": 256},
              "train": {"iterations": 600, "eval_every": 200, "log_every": 20}},
-    "apn": {"data": {"feature_dim": 64}, "model": {"embed_dim": 128, "bdm_hidden": 128, "pem_dim": 64, "num_samples": 16},
-            "proposals": {"max_proposals": 100, "train_per_window": 16},
+    "apn": {"data": {"feature_dim": 256}, "model": {"embed_dim": 128, "bdm_hidden": 128, "pem_dim": 64, "num_samples": 16},
+            "proposals": {"max_proposals": 300, "train_per_window": 16},
             "train": {"iterations": 600, "eval_every": 200, "log_every": 20, "lr": 1e-3}},  # 1e-4 barely moves in 600 steps
 }
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

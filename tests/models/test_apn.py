@@ -112,3 +112,28 @@ def test_pseudo_labels_as_dense_labels_and_segments():
     assert segments.start.tolist() == pytest.approx([2 * 0.64, 0.0])
     assert segments.end.tolist() == pytest.approx([5 * 0.64, 0.64])
     assert segments.score.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_detections_for_each_of_a_proposals_k_most_probable_classes(k):
+    from ptal.models.apn.inference import InferenceSettings, detect
+
+    network = small_network(num_classes=4)
+    features, lengths = torch.rand(2, 16, 6), torch.tensor([16, 11])
+    settings = InferenceSettings(d_max=8, max_proposals=30, classes_per_proposal=k, pem_chunk=7)
+    found = detect(network, features, lengths, settings)
+    one = detect(network, features, lengths, InferenceSettings(d_max=8, max_proposals=30, pem_chunk=7))
+    per_proposal = min(k, 4)
+    assert len(found.proposals) == per_proposal * len(one.proposals)
+    torch.testing.assert_close(found.proposals[::per_proposal], one.proposals)
+    torch.testing.assert_close(found.label[::per_proposal], one.label)  # the first of each is the argmax
+    boundary = network(features, lengths).boundary
+    output = network.evaluate_proposals(boundary.embedded, one.proposals, lengths)
+    for rank in range(per_proposal):
+        label = found.label[rank::per_proposal]
+        rows = torch.arange(len(label))
+        expected = (output.class_prob[rows, label] * output.confidence[rows, label]
+                    * boundary.start_prob[one.proposals[:, 0], one.proposals[:, 1]]
+                    * boundary.end_prob[one.proposals[:, 0], one.proposals[:, 2]])
+        torch.testing.assert_close(found.score[rank::per_proposal], expected)
+        assert torch.equal(label, output.class_prob.topk(per_proposal, dim=1).indices[:, rank])

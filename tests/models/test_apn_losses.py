@@ -202,6 +202,18 @@ def test_ctr_loss_equals_the_per_instance_loops(seed):
                                            rel=1e-5, abs=1e-5)
 
 
+def test_ctr_loss_mean_divides_the_sum_by_the_anchors():
+    generator = torch.Generator().manual_seed(3)
+    embedded = torch.rand(2, 20, 6, generator=generator)
+    lengths = torch.tensor([20, 16])
+    instances = torch.tensor([[0, 2, 4, 1], [0, 9, 12, 1], [0, 15, 17, 1], [1, 1, 3, 0], [1, 8, 9, 0], [1, 12, 13, 2]])
+    background = torch.tensor([[0, 5, 8], [0, 18, 19], [1, 4, 7], [1, 14, 15]])
+    summed = ctr_loss(embedded, lengths, instances, background)
+    averaged = ctr_loss(embedded, lengths, instances, background, mean=True)
+    # Anchors: window 0's three class-1 instances and window 1's two class-0 ones, start and end: 10.
+    assert float(averaged) == pytest.approx(float(summed) * 2 / 10)
+
+
 def test_ctr_loss_gradients():
     generator = torch.Generator().manual_seed(0)
     embedded = torch.rand(2, 30, 4, generator=generator, dtype=torch.float64).requires_grad_()

@@ -133,6 +133,25 @@ def test_resumed_apn_run_equals_an_uninterrupted_one(tmp_path):
         assert torch.equal(whole["method"]["pseudo"][name], resumed["method"]["pseudo"][name])
 
 
+@pytest.mark.parametrize("section, values, match", [
+    ("data", {"window": -1}, "data.window must be an integer >= 0"),
+    ("pseudo", {"features": "raw"}, "pseudo.features must be one of mixed, embedded, ema, input"),
+    ("pseudo", {"background": "scene"}, "pseudo.background must be one of gap, video"),
+    ("pseudo", {"action_medoids": "fixed"}, "pseudo.action_medoids must be one of points, update"),
+    ("pseudo", {"background_span": -1}, "pseudo.background_span must be an integer >= 0"),
+    ("pseudo", {"background_span": 2.5}, "pseudo.background_span must be an integer >= 0, got 2.5"),
+    ("pseudo", {"background": "video", "background_span": 16}, "pseudo.background_span applies to"),
+    ("pseudo", {"ema_decay": 1.0}, r"pseudo.ema_decay must be in \[0, 1\)"),
+    ("pseudo", {"max_iter": 0}, "pseudo.max_iter must be an integer >= 1"),
+    ("loss", {"ctr_reduction": "avg"}, "loss.ctr_reduction must be one of mean, sum"),
+    ("loss", {"ctr_after": -5}, "loss.ctr_after must be an integer >= 0"),
+    ("inference", {"classes_per_proposal": 0}, "inference.classes_per_proposal must be >= 1"),
+])
+def test_new_settings_out_of_range_name_their_key(section, values, match):
+    with pytest.raises(ValueError, match=match):
+        ApnMethod(tiny_config(**{section: values}))
+
+
 def test_bad_settings_are_clear_errors():
     with pytest.raises(ValueError, match="data.window"):
         ApnMethod(tiny_config(data={"window": -1}))
@@ -157,5 +176,39 @@ def test_input_feature_pseudo_labels_are_clustered_once():
     first = method.pseudo
     method.refresh_pseudo_labels()
     assert method.pseudo is first and len(first.instances) == 2998
-    with pytest.raises(ValueError, match="pseudo.features"):
-        ApnMethod(tiny_config(pseudo={"features": "raw"}))
+
+
+def test_mixed_features_are_the_unit_input_and_embedded_features_side_by_side():
+    # The cosine distance between such rows is the mean of the two spaces' cosine distances.
+    method = ApnMethod(tiny_config())
+    assert method.config["pseudo"]["features"] == "mixed"
+    features, lengths = method._padded([item.features for item in method.train_items[:3]])
+    mixed = method._clustered(features, lengths)
+    embedded = method.model(features, lengths).boundary.embedded
+    unit = torch.nn.functional.normalize
+    a, b = (slice(0, 5), slice(5, 9))
+    cosine = lambda x: unit(x[0, a], dim=-1) @ unit(x[0, b], dim=-1).T  # noqa: E731
+    torch.testing.assert_close(cosine(mixed), (cosine(features) + cosine(embedded)) / 2)
+    assert mixed.shape == (*features.shape[:2], features.shape[2] + embedded.shape[2])
+
+
+def test_the_ema_embedding_trails_the_embedding_and_is_checkpointed():
+    method = ApnMethod(tiny_config(pseudo={"features": "ema", "ema_decay": 0.5}))
+    start = [p.clone() for p in method.ema_embed.parameters()]
+    with torch.no_grad():
+        for p in method.model.embed.parameters():
+            p.add_(1.0)
+    method.before_iteration(1)
+    for average, before, now in zip(method.ema_embed.parameters(), start, method.model.embed.parameters()):
+        torch.testing.assert_close(average, (before + now) / 2)
+    again = ApnMethod(tiny_config(pseudo={"features": "ema", "ema_decay": 0.5}))
+    again.load_state_dict(method.state_dict())
+    for a, b in zip(again.ema_embed.parameters(), method.ema_embed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_ctr_warm_up_leaves_ctr_out_of_the_first_iterations():
+    method = ApnMethod(tiny_config(loss={"ctr_after": 2}))
+    method.before_iteration(1)
+    assert "ctr" not in method.training_loss(1)[1] and "ctr" not in method.training_loss(2)[1]
+    assert "ctr" in method.training_loss(3)[1]

@@ -127,11 +127,30 @@ def test_inference_finds_a_clear_action():
     cas[0, 10:20, 1] = 0.95
     cas[0, 10:20, 2] = 0.02
     out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
-    for official in (False, True):
-        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], InferenceSettings(official=official))
+    for settings in (InferenceSettings(), InferenceSettings(nms="hard"), InferenceSettings(official=True)):
+        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], settings)
         best = found.score.argmax()
         assert found.label[best] == 1 and set(found.label.tolist()) == {1}
         assert found.start[best] == pytest.approx(10 * 0.64, abs=0.64) and found.end[best] == pytest.approx(20 * 0.64, abs=0.64)
+
+
+def test_soft_nms_decays_what_hard_nms_drops():
+    # Soft-NMS keeps every proposal of the clear action (decayed), hard NMS one of each overlapping cluster;
+    # both rank the same best detection first; official mode is the release's hard NMS.
+    torch.manual_seed(0)
+    cas = torch.rand(1, 40, 3) * 0.1
+    cas[0, :, 2] = 0.9
+    cas[0, 8:22, 1] = torch.linspace(0.5, 0.98, 14)
+    cas[0, 8:22, 2] = 0.02
+    out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
+    soft, hard, official = (predict(out, torch.tensor([40]), ["v"], ["a", "b"], InferenceSettings(**kwargs))
+                            for kwargs in ({}, {"nms": "hard"}, {"nms": "soft", "official": True}))
+    assert len(soft) > len(hard) and len(official) < len(soft)
+    assert soft.score.max() == pytest.approx(hard.score.max())
+    assert (soft.start[soft.score.argmax()], soft.end[soft.score.argmax()]) == \
+        (hard.start[hard.score.argmax()], hard.end[hard.score.argmax()])
+    with pytest.raises(ValueError, match="inference.nms must be soft or hard"):
+        InferenceSettings(nms="fast")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

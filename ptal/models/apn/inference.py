@@ -30,8 +30,9 @@ class InferenceSettings:
     def __post_init__(self):
         if self.nms not in NMS_METHODS:
             raise ValueError(f"inference.nms must be one of {', '.join(NMS_METHODS)}, got {self.nms!r}")
-        if self.top_k < 1 or self.pem_chunk < 1:
-            raise ValueError(f"inference.top_k and inference.pem_chunk must be >= 1, got {self.top_k}, {self.pem_chunk}")
+        for name in ("top_k", "pem_chunk", "classes_per_proposal"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass

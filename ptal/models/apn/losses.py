@@ -137,11 +137,10 @@ def pem_loss(output: ProposalOutput, targets: ProposalTargets) -> torch.Tensor:
 
 
 # ---- L_CTR --------------------------------------------------------------------------------------------
-def region_means(embedded: torch.Tensor, lengths: torch.Tensor, regions: torch.Tensor,
-                 average: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def region_means(embedded: torch.Tensor, lengths: torch.Tensor, regions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Means of ``embedded`` (B, T, E) over inclusive snippet ranges (R, 3) ``[window, lo, hi]`` clipped to
-    each window -> ((R, E) means (sums when not ``average``), (R,) bool: the clipped range is not empty; its
-    mean is 0 otherwise). Differentiable w.r.t. ``embedded`` (through prefix sums, in float64)."""
+    each window -> ((R, E) means, (R,) bool: the clipped range is not empty; its mean is 0 otherwise).
+    Differentiable w.r.t. ``embedded`` (through prefix sums, in float64)."""
     window = regions[:, 0]
     lo = regions[:, 1].clamp(min=0)
     hi = torch.minimum(regions[:, 2], lengths[window] - 1)
@@ -149,8 +148,6 @@ def region_means(embedded: torch.Tensor, lengths: torch.Tensor, regions: torch.T
     prefix = F.pad(torch.cumsum(embedded.double(), dim=1), (0, 0, 1, 0))          # (B, T + 1, E)
     lo, hi = torch.where(nonempty, lo, 0), torch.where(nonempty, hi, -1)
     sums = prefix[window, hi + 1] - prefix[window, lo]
-    if not average:
-        return sums.to(embedded.dtype), nonempty
     return (sums / (hi - lo + 1).clamp(min=1)[:, None]).to(embedded.dtype), nonempty
 
 
@@ -187,44 +184,18 @@ def contrastive_loss(features: torch.Tensor, groups: torch.Tensor, background: t
     return (denominator - numerator)[anchors].sum(), int(anchors.sum())
 
 
-def background_mask(background: torch.Tensor, num_windows: int, num_snippets: int) -> torch.Tensor:
-    """(B, T) bool: the snippets inside the background ranges (R, 3) ``[window, lo, hi]`` (clipped to T)."""
-    marks = torch.zeros(num_windows, num_snippets + 1, dtype=torch.int64, device=background.device)
-    lo, hi = background[:, 1].clamp(0, num_snippets), (background[:, 2] + 1).clamp(0, num_snippets)
-    marks.index_put_((background[:, 0], lo), torch.ones_like(lo), accumulate=True)
-    marks.index_put_((background[:, 0], hi), -torch.ones_like(hi), accumulate=True)
-    return torch.cumsum(marks, 1)[:, :num_snippets] > 0
-
-
-def outer_regions(instances: torch.Tensor, ratio: float = 0.25) -> torch.Tensor:
-    """The regions just outside each instance ``[window, s, e, ...]`` (K, >= 3): ``[s − w, s − 1]`` and
-    ``[e + 1, e + w]`` with ``w = max(1, round(ratio · (e − s + 1)))`` (LACP's outer ratio) -> (2K, 3)."""
-    window, start, end = instances[:, 0], instances[:, 1], instances[:, 2]
-    width = torch.round(ratio * (end - start + 1)).long().clamp(min=1)
-    return torch.cat([torch.stack([window, start - width, start - 1], 1), torch.stack([window, end + 1, end + width], 1)])
-
-
 def ctr_loss(embedded: torch.Tensor, lengths: torch.Tensor, instances: torch.Tensor, background: torch.Tensor,
-             tau: float = 0.1, outer: bool = False, mean: bool = False) -> torch.Tensor:
+             tau: float = 0.1, mean: bool = False) -> torch.Tensor:
     """L_CTR of a batch of windows: eq. 2 summed within each window, averaged over the B windows.
 
     instances (K, >= 4) ``[window, s, e, class, ...]`` (the pseudo-labelled instances whose point is in
     the window), background (Q, 3) ``[window, s, e]``; ranges are clipped to their window and an instance
     whose clipped region is empty takes no part. Only groups (window, class) of >= 2 instances contrast.
-    ``outer``: the negatives also hold, for every instance, the mean of the background snippets just
-    outside each of its ends (:func:`outer_regions`): the context a boundary must differ from.
+    ``mean``: divided by the number of anchors (instance boundaries that contrast) instead of windows.
     """
-    num_windows, num_snippets, _ = embedded.shape
+    num_windows = embedded.shape[0]
     background_means, background_ok = region_means(embedded, lengths, background)
     background_means, background_windows = background_means[background_ok], background[background_ok, 0]
-    if outer and len(instances):
-        is_background = background_mask(background, num_windows, num_snippets)
-        regions = outer_regions(instances)
-        sums, _ = region_means(embedded * is_background[..., None], lengths, regions, average=False)
-        counts, _ = region_means(is_background[..., None].to(embedded.dtype), lengths, regions, average=False)
-        ok = counts[:, 0] > 0
-        background_means = torch.cat([background_means, (sums[ok] / counts[ok])])
-        background_windows = torch.cat([background_windows, regions[ok, 0]])
     total, anchors = embedded.sum() * 0, 0
     groups = instances[:, 0] * (int(instances[:, 3].max()) + 1 if len(instances) else 1) + instances[:, 3]
     for regions in boundary_regions(instances):

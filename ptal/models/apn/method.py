@@ -38,16 +38,18 @@ DEFAULTS = {
              "boundary_context": 0.8,
              "eval_split": "test", "batch_size": 16, "window": 256, "stride": 128},
     "proposals": {"d_min": 1, "d_max": 64, "max_proposals": 1000, "train_per_window": 64},
-    "pseudo": {"frequency": 10, "features": "embedded", "distance": "cosine", "max_iter": 10, "background": "gap",
+    "pseudo": {"frequency": 10, "features": "mixed", "distance": "cosine", "max_iter": 10, "background": "gap",
                "background_span": 0, "action_medoids": "points", "background_sample": 512, "seed": 0,
                "batch_videos": 16, "ema_decay": 0.99},
-    "loss": {"bdm": 1.0, "pem": 1.0, "ctr": 0.1, "tau": 0.1, "ctr_negatives": "background", "ctr_after": 0, "ctr_head": 0, "ctr_reduction": "sum"},
-    "inference": {"nms": "hard", "nms_threshold": 0.5, "soft_sigma": 0.5, "top_k": 200, "boundary_score": True,
-                  "batch_windows": 16, "pem_chunk": 4096, "classes_per_proposal": 1},
+    "loss": {"bdm": 1.0, "pem": 1.0, "ctr": 0.1, "tau": 0.1, "ctr_after": 0, "ctr_reduction": "mean"},
+    "inference": {"nms": "soft", "nms_threshold": 0.5, "soft_sigma": 0.5, "top_k": 200, "boundary_score": True,
+                  "classes_per_proposal": 2, "batch_windows": 16, "pem_chunk": 4096},
     "train": {"iterations": 840, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 0.0,
               "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/apn", "amp": False,
               "log_every": 10, "progress": True},
 }
+# What pseudo labels are clustered on (ApnMethod.refresh_pseudo_labels).
+PSEUDO_FEATURES = ("mixed", "embedded", "ema", "input")
 # The pseudo section's keys that are constrained_kmedoids' arguments.
 CLUSTERING_KEYS = ("distance", "max_iter", "background", "background_span", "action_medoids", "background_sample",
                    "seed")
@@ -95,11 +97,7 @@ class ApnMethod:
         self.config, self.device = config, torch.device(device)
         self.rank, self.world_size = 0, 1
         data, model = config["data"], config["model"]
-        if config["pseudo"]["features"] not in ("embedded", "input", "ema", "mixed"):
-            raise ValueError(f"pseudo.features must be embedded, input, ema or mixed, got {config['pseudo']['features']!r}")
-        if data["window"] < 0 or data["stride"] < 1:
-            raise ValueError(f"data.window must be >= 0 (0: whole videos) and data.stride >= 1, "
-                             f"got {data['window']}, {data['stride']}")
+        _check_settings(config)
         annotations = load_thumos14(data["annotations"])
         self.class_names = annotations.class_names
         self.train_items = load_videos(data, annotations, "train")
@@ -120,10 +118,6 @@ class ApnMethod:
                                 pem_dropout=model["pem_dropout"]).to(self.device)
         self.weights = LossWeights(**{k: config["loss"][k] for k in ("bdm", "pem", "ctr", "tau")})
         self.ema_embed = copy.deepcopy(self.model.embed).requires_grad_(False)
-        if config["loss"].get("ctr_head", 0):  # EXPERIMENT
-            h = config["loss"]["ctr_head"]
-            self.model.ctr_head = torch.nn.Sequential(torch.nn.Linear(model["embed_dim"], h), torch.nn.ReLU(),
-                                                      torch.nn.Linear(h, h)).to(self.device)
         self.inference = InferenceSettings(d_min=config["proposals"]["d_min"], d_max=config["proposals"]["d_max"],
                                            max_proposals=config["proposals"]["max_proposals"],
                                            **{k: v for k, v in config["inference"].items() if k != "batch_windows"})
@@ -134,8 +128,11 @@ class ApnMethod:
     # ---- pseudo labels --------------------------------------------------------------------------------
     @torch.no_grad()
     def refresh_pseudo_labels(self) -> None:
-        """Constrained k-medoids on the current embedded features X of every training video (eval mode), or,
-        once, on the input features (``pseudo.features=input``: the labels never change)."""
+        """Constrained k-medoids of every training video (eval mode) on what ``pseudo.features`` says:
+        ``mixed`` (default), the input features and the current embedded features X together (the cosine
+        distance is the mean of the two spaces' cosine distances); ``embedded``, X alone (the paper);
+        ``ema``, X of a slowly moving average of the embedding; ``input``, the input features alone (once:
+        the labels never change)."""
         settings = self.config["pseudo"]
         if settings["features"] == "input" and self.pseudo is not None:
             return
@@ -144,19 +141,24 @@ class ApnMethod:
         parts = []
         step = settings["batch_videos"]
         for first in range(0, len(self.train_items), step):
-            items = self.train_items[first:first + step]
-            features, lengths = self._padded([item.features for item in items])
-            if settings["features"] == "embedded":
-                features = self.model(features, lengths).boundary.embedded.float()
-            elif settings["features"] == "ema":
-                features = embed_padded(self.ema_embed, features, lengths).float()
-            elif settings["features"] == "mixed":
-                embedded = self.model(features, lengths).boundary.embedded.float()
-                features = torch.cat([F.normalize(features, dim=-1), F.normalize(embedded, dim=-1)], -1)
-            parts.append(kmedoids_pseudo_labels(features, lengths, self.train_points[first:first + step], first,
+            features, lengths = self._padded([item.features for item in self.train_items[first:first + step]])
+            parts.append(kmedoids_pseudo_labels(self._clustered(features, lengths), lengths,
+                                                self.train_points[first:first + step], first,
                                                 **{key: settings[key] for key in CLUSTERING_KEYS}))
         self.model.train(was_training)
         self._set_pseudo_labels(concatenate(parts))
+
+    def _clustered(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The features (B, T, ·) the pseudo labels cluster, from padded input features (B, T, D)."""
+        chosen = self.config["pseudo"]["features"]
+        if chosen == "input":
+            return features
+        if chosen == "ema":
+            return embed_padded(self.ema_embed, features, lengths).float()
+        embedded = self.model(features, lengths).boundary.embedded.float()
+        if chosen == "embedded":
+            return embedded
+        return torch.cat([F.normalize(features, dim=-1), F.normalize(embedded, dim=-1)], -1)
 
     def _set_pseudo_labels(self, pseudo: PseudoLabels) -> None:
         self.pseudo = pseudo
@@ -221,13 +223,9 @@ class ApnMethod:
                  "pem": pem_loss(out.evaluation, chosen["targets"])}
         use_ctr = self.weights.ctr and iteration > self.config["loss"]["ctr_after"]
         if use_ctr:
-            emb = out.boundary.embedded
-            if hasattr(self.model, "ctr_head"):
-                emb = self.model.ctr_head(emb)
-            parts["ctr"] = ctr_loss(emb, batch.lengths, batch.points[:, [0, 3, 4, 2]],
+            parts["ctr"] = ctr_loss(out.boundary.embedded, batch.lengths, batch.points[:, [0, 3, 4, 2]],
                                     batch.background, self.weights.tau,
-                                    outer=self.config["loss"]["ctr_negatives"] == "outer",
-                                    mean=self.config["loss"].get("ctr_reduction") == "mean")
+                                    mean=self.config["loss"]["ctr_reduction"] == "mean")
         total = self.weights.bdm * parts["bdm"] + self.weights.pem * parts["pem"]
         if use_ctr:
             total = total + self.weights.ctr * parts["ctr"]
@@ -321,9 +319,35 @@ class ApnMethod:
 
     # ---- checkpoints ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"pseudo": None if self.pseudo is None else self.pseudo.state_dict(), **self.sampler.state_dict()}
+        return {"pseudo": None if self.pseudo is None else self.pseudo.state_dict(),
+                "ema_embed": self.ema_embed.state_dict(), **self.sampler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if state["pseudo"] is not None:
             self._set_pseudo_labels(PseudoLabels(**state["pseudo"]))
+        self.ema_embed.load_state_dict(state["ema_embed"])
         self.sampler.load_state_dict(state)
+
+
+def _check_settings(config: dict) -> None:
+    """Raise a ValueError naming the config key of the first setting out of its range."""
+    data, pseudo, loss = config["data"], config["pseudo"], config["loss"]
+    for key, value, options in (("pseudo.features", pseudo["features"], PSEUDO_FEATURES),
+                                ("pseudo.background", pseudo["background"], ("gap", "video")),
+                                ("pseudo.action_medoids", pseudo["action_medoids"], ("points", "update")),
+                                ("pseudo.distance", pseudo["distance"], ("cosine", "euclidean")),
+                                ("loss.ctr_reduction", loss["ctr_reduction"], ("mean", "sum"))):
+        if value not in options:
+            raise ValueError(f"{key} must be one of {', '.join(options)}, got {value!r}")
+    for key, value, low in (("data.window", data["window"], 0), ("data.stride", data["stride"], 1),
+                            ("pseudo.background_span", pseudo["background_span"], 0),
+                            ("pseudo.max_iter", pseudo["max_iter"], 1),
+                            ("pseudo.background_sample", pseudo["background_sample"], 1),
+                            ("pseudo.frequency", pseudo["frequency"], 1), ("loss.ctr_after", loss["ctr_after"], 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+    if pseudo["background"] == "video" and pseudo["background_span"]:
+        raise ValueError(f"pseudo.background_span applies to pseudo.background=gap only, got "
+                         f"{pseudo['background_span']} with background=video")
+    if not 0 <= pseudo["ema_decay"] < 1:
+        raise ValueError(f"pseudo.ema_decay must be in [0, 1), got {pseudo['ema_decay']!r}")

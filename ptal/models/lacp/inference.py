@@ -1,5 +1,6 @@
 """LACP's inference (../shared/specs/lacp.md, "Inference"), batched over videos: predicted classes,
-24x upsampled CAS, proposals at two families of thresholds, OIC + gamma * video score, per-class NMS."""
+24x upsampled CAS, proposals at two families of thresholds, OIC + gamma * video score, per-class soft-NMS (or
+the release's hard NMS)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ import torch
 
 from ptal.data.activitynet import Segments
 from ptal.models.lacp.network import LacpOutput
-from ptal.ops.internal import oic_scores, temporal_nms, threshold_proposals
+from ptal.ops.internal import oic_scores, soft_nms, temporal_nms, threshold_proposals
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,16 @@ class InferenceSettings:
     agnostic_thresholds: tuple[float, ...] = tuple(np.arange(0.5, 0.725, 0.025).tolist())
     outer_ratio: float = 0.25
     gamma: float = 0.2
+    nms: str = "soft"            # Gaussian soft-NMS (sigma soft_sigma), or "hard" at nms_threshold (the release)
     nms_threshold: float = 0.7
+    soft_sigma: float = 0.5
     seconds_per_snippet: float = 16 / 25
     official: bool = False  # the release's quirks: OIC of the CAS-threshold proposals on the zeroed CAS,
-                            # NMS with lengths end - start + 1 (seconds) suppressing at IoU >= threshold
+                            # hard NMS with lengths end - start + 1 (seconds) suppressing at IoU >= threshold
+
+    def __post_init__(self):
+        if self.nms not in ("soft", "hard"):
+            raise ValueError(f"inference.nms must be soft or hard, got {self.nms!r}")
 
 
 def upsample(values: torch.Tensor, lengths: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,10 +85,14 @@ def predict(output: LacpOutput, lengths: torch.Tensor, video_ids: list[str], cla
     proposals, scores = torch.cat(found), torch.cat(found_scores)
     step = settings.seconds_per_snippet / settings.scale
     segments = torch.stack([proposals[:, 1].double() * step, (proposals[:, 2] + 1).double() * step], 1)
-    keep = temporal_nms(segments, scores, settings.nms_threshold, proposals[:, 0],
-                        length_offset=1.0 if settings.official else 0.0, suppress_at_threshold=settings.official)
+    if settings.nms == "soft" and not settings.official:
+        _, scores, keep = soft_nms(segments, scores, proposals[:, 0], method="gaussian", sigma=settings.soft_sigma)
+    else:
+        keep = temporal_nms(segments, scores, settings.nms_threshold, proposals[:, 0],
+                            length_offset=1.0 if settings.official else 0.0, suppress_at_threshold=settings.official)
+        scores = scores[keep]
     pair = proposals[keep, 0]
     return Segments(video_ids=list(video_ids), class_names=list(class_names),
                     video=pairs[pair, 0].cpu().numpy().astype(np.int64),
                     start=segments[keep, 0].cpu().numpy(), end=segments[keep, 1].cpu().numpy(),
-                    label=pairs[pair, 1].cpu().numpy().astype(np.int64), score=scores[keep].cpu().numpy())
+                    label=pairs[pair, 1].cpu().numpy().astype(np.int64), score=scores.cpu().numpy())

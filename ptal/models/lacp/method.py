@@ -26,7 +26,8 @@ DEFAULTS = {
              "eval_split": "test", "batch_size": 16},
     "loss": {"video": 1.0, "point": 0.5, "background": 1.0, "score": 1.0, "feature": 1.0},
     "search": {"method": "exact", "frequency": 10, "budget": 25, "thresh": 0.1, "batch_videos": 16},
-    "inference": {"class_threshold": 0.5, "scale": 24, "gamma": 0.2, "nms_threshold": 0.7, "batch_videos": 16},
+    "inference": {"class_threshold": 0.5, "scale": 24, "gamma": 0.2, "nms": "soft", "nms_threshold": 0.7,
+                  "soft_sigma": 0.5, "batch_videos": 16},
     "train": {"iterations": 2000, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 5e-4,
               "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/lacp", "amp": False,
               "log_every": 10, "progress": True},
@@ -115,8 +116,8 @@ class LacpMethod:
     def _inference_settings(self) -> InferenceSettings:
         inference = self.config["inference"]
         return InferenceSettings(class_threshold=inference["class_threshold"], scale=inference["scale"],
-                                 gamma=inference["gamma"], nms_threshold=inference["nms_threshold"],
-                                 official=self.config["official"])
+                                 gamma=inference["gamma"], nms=inference["nms"], nms_threshold=inference["nms_threshold"],
+                                 soft_sigma=inference["soft_sigma"], official=self.config["official"])
 
     @torch.no_grad()
     def predictions(self) -> Segments:
