@@ -4,6 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import generate_proposals
 from tests.ops.backends import device_of, fast_backends, table
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("generate_proposals")
 ALL = ["reference", *BACKENDS]
@@ -109,7 +110,7 @@ def test_triton_blocks_split_long_durations(backend, monkeypatch):
     assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU (a 1 GiB pair table)")
+@needs_gpu("needs a GPU (a 1 GiB pair table)")
 @pytest.mark.parametrize("backend", GPU_BACKENDS)
 def test_more_starts_than_a_second_grid_axis_holds(backend):
     # 65 600 snippets and durations up to 4 096: one start per block of pairs, more blocks than 65 535.

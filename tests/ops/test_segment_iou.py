@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 from ptal.ops import segment_iou
 from tests.ops.backends import device_of, fast_backends
 from tests.ops.strategies import segment_sets
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("segment_iou")
 
@@ -58,7 +59,7 @@ def test_non_dyadic_offset_in_the_segments_dtype(backend, dtype):
     torch.testing.assert_close(got, segment_iou(a, b, length_offset=0.1, backend="reference"), rtol=0, atol=0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU (a 4.2 M-column launch)")
+@needs_gpu("needs a GPU (a 4.2 M-column launch)")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_more_columns_than_a_second_grid_axis_holds(backend):
     # 64 * 65 535 + 1 columns: more column tiles than a second grid axis may have.
