@@ -27,7 +27,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream);
 
 // LACP's optimal sequence search, exact method, one block per (video, class) pair; arguments as
-// ptal::cpu::optimal_sequence_search_exact, plus per-pair workspaces: pair p owns entries
+// ptal::cpu::optimal_sequence_search_exact, except that a pair of video -1 is skipped (its outputs untouched),
+// plus per-pair workspaces: pair p owns entries
 // [work_offsets[p], work_offsets[p + 1]) (its length + 1 of them) of each workspace array.
 template <typename T>
 void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,

@@ -4,9 +4,6 @@ import torch
 
 def device_scalars(values, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``values`` (numbers) as a (len,) tensor on ``device``, for kernels that must read them in ``dtype``:
-    Triton passes a Python float as float32. Written by fills, not copied from the host, so no launch waits
-    for the device (torch.tensor(..., device=cuda) would synchronise)."""
-    out = torch.empty(len(values), dtype=dtype, device=device)
-    for i, value in enumerate(values):
-        out[i] = value
-    return out
+    Triton passes a Python float as float32. Filled on the device, not copied from the host, so that nothing
+    waits for the device (torch.tensor(..., device="cuda") would synchronise)."""
+    return torch.cat([torch.full((1,), value, dtype=dtype, device=device) for value in values])
