@@ -1,6 +1,5 @@
 """Triton LACP seed selection: one program per video runs the sequential scan of csrc/cpu/select_seeds.cpp
 (stretches between points summarised as they are scanned, then their seeds and walks written)."""
-import torch
 import triton
 import triton.language as tl
 

@@ -25,7 +25,7 @@ def run_iteration(method, optimizer, iteration: int) -> None:
     method.model.train()
     method.before_iteration(iteration)
     method.model.train()
-    loss, parts = method.training_loss(iteration)
+    loss, _ = method.training_loss(iteration)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
