@@ -16,6 +16,10 @@ from tests.ops.sequences import action_features, thumos14_train_points
 
 @pytest.fixture(scope="module")
 def thumos14_train_clustering():
+    return thumos14_train_inputs()
+
+
+def thumos14_train_inputs():
     """The 200 THUMOS14 training videos with their real points (2 855 distinct snippets of the 3 003 points;
     at a snippet holding several, the first one's class), T = last point + 20 % (up to 1 725), E = 512
     features smooth in time with an action stretch around every point."""

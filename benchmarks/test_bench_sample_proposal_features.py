@@ -19,23 +19,26 @@ from ptal_core.reference.sample_proposal_features import sample_positions
 WINDOWS, SNIPPETS, CHANNELS, PER_WINDOW, SAMPLES = 16, 256, 512, 1000, 32
 
 
-def window_proposals(seed: int = 0):
+def window_proposals(seed: int = 0, windows: int = WINDOWS, snippets: int = SNIPPETS, channels: int = CHANNELS,
+                     per_window: int = PER_WINDOW):
     """(features (B, T, E) float32, proposals (P, 3) float32 by window): APN training windows."""
     gen = torch.Generator().manual_seed(seed)
-    num = WINDOWS * PER_WINDOW
+    num = windows * per_window
     duration = 1 + torch.rand(num, generator=gen) * 63
-    start = torch.rand(num, generator=gen) * (SNIPPETS + 16) - 8 - duration / 2
-    batch = torch.arange(WINDOWS).repeat_interleave(PER_WINDOW).float()
-    features = torch.randn(WINDOWS, SNIPPETS, CHANNELS, generator=gen)
+    start = torch.rand(num, generator=gen) * (snippets + 16) - 8 - duration / 2
+    batch = torch.arange(windows).repeat_interleave(per_window).float()
+    features = torch.randn(windows, snippets, channels, generator=gen)
     return features, torch.stack([batch, start, start + duration], 1)
 
 
-def sampling_mask(proposals: torch.Tensor) -> torch.Tensor:
-    """BMN's sample mask for these proposals: (B, T, N * P_b) interpolation weights, column k * N + i holding
-    point i of the window's proposal k (1 - w at its left snippet, w at its right one)."""
-    lengths = torch.full((WINDOWS,), SNIPPETS)
-    left, right, weight = (t.reshape(WINDOWS, -1) for t in sample_positions(proposals, lengths, SAMPLES, 0.1))
-    mask = torch.zeros(WINDOWS, SNIPPETS, PER_WINDOW * SAMPLES)
+def sampling_mask(proposals: torch.Tensor, windows: int = WINDOWS, snippets: int = SNIPPETS,
+                  samples: int = SAMPLES) -> torch.Tensor:
+    """BMN's sample mask for these proposals (the same number in each window): (B, T, N * P_b) interpolation
+    weights, column k * N + i holding point i of the window's proposal k (1 - w at its left snippet, w at its
+    right one)."""
+    lengths = torch.full((windows,), snippets)
+    left, right, weight = (t.reshape(windows, -1) for t in sample_positions(proposals, lengths, samples, 0.1))
+    mask = torch.zeros(windows, snippets, left.shape[1])
     mask.scatter_add_(1, left[:, None], (1 - weight).float()[:, None])
     mask.scatter_add_(1, right[:, None], weight.float()[:, None])
     return mask

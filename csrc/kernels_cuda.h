@@ -11,7 +11,8 @@ constexpr int64_t kMaxNmsGroupSize = 48 * 1024 / 8 * 64;
 // Greedy hard NMS over groups, in two launches: the IoU bitmask of every group's upper triangle
 // (one 64x64 tile per block), then the sequential sweep (one warp per group).
 // Layout as ptal::cpu::temporal_nms; group g has n_g rows and nb_g = ceil(n_g / 64) mask words per row,
-// its tiles are [tile_offsets[g], tile_offsets[g + 1]) (nb_g^2 of them) and its mask rows start at
+// its tiles are [tile_offsets[g], tile_offsets[g + 1]) (the nb_g (nb_g + 1) / 2 on or above the diagonal, row
+// by row) and its mask rows start at
 // mask_offsets[g] (n_g * nb_g words). `max_words` = max_g nb_g. keep (N,) must be zeroed.
 template <typename T>
 void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
@@ -26,7 +27,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream);
 
 // LACP's optimal sequence search, exact method, one block per (video, class) pair; arguments as
-// ptal::cpu::optimal_sequence_search_exact, plus per-pair workspaces: pair p owns entries
+// ptal::cpu::optimal_sequence_search_exact, except that a pair of video -1 is skipped (its outputs untouched),
+// plus per-pair workspaces: pair p owns entries
 // [work_offsets[p], work_offsets[p + 1]) (its length + 1 of them) of each workspace array.
 template <typename T>
 void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const uint8_t* background_seed,

@@ -6,3 +6,17 @@ import torch
 # before Triton is imported.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+GPU_BACKENDS = ("cuda", "triton")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: runs on a GPU when there is one (a CUDA or Triton backend, or a "
+                                       "GPU-only check); benchmarks/gpu_check.py runs these")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") in GPU_BACKENDS:
+            item.add_marker("gpu")

@@ -9,7 +9,7 @@ namespace {
 
 constexpr int kThreads = 128;
 
-// One block per (video, class) pair. Thread 0 builds the transcript and the prefix sums (sequentially,
+// One block per (video, class) pair (video -1: nothing to do). Thread 0 builds the transcript and the prefix sums (sequentially,
 // so that the sums round exactly as in the C++ kernel); then, from the last segment backwards, the
 // threads share the admissible starts b of segment k and each scans the next segment's starts.
 template <typename T>
@@ -22,6 +22,7 @@ __global__ void exact_search_kernel(const T* cas, const uint8_t* act_seed, const
                                     int64_t* pair_segments) {
   __shared__ int64_t num_segments;
   const int64_t pair = blockIdx.x;
+  if (pairs[2 * pair] < 0) return;  // a (video, class) slot that is not searched
   const int64_t video = pairs[2 * pair], cls = pairs[2 * pair + 1], length = lengths[video];
   const int64_t row = video * max_length, base = work_offsets[pair];
   prefix_action += base, prefix_background += base, best += base, next += base;

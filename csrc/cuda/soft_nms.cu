@@ -52,7 +52,7 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
     const int64_t best = best_rows[0];
     const double best_score = best_scores[0];
     __syncthreads();  // everyone has read the winner before the next round overwrites it
-    if (best < 0 || best_score < min_score) break;
+    if (best < 0 || !(best_score >= min_score)) break;  // NaN stops too, as on the CPU
     if (threadIdx.x == 0) {
       out_rows[begin + count] = best;
       out_scores[begin + count] = best_score;

@@ -9,8 +9,13 @@ namespace {
 
 constexpr int kTile = 64;
 
+// Tiles of a group's mask, before its row of 64-row blocks `r`: the upper triangle of a words x words grid
+// of tiles, row-major, has words - r tiles in row r.
+__device__ __forceinline__ int64_t tiles_before_row(int64_t r, int64_t words) { return r * words - r * (r - 1) / 2; }
+
 // Block b computes one 64x64 tile of one group's suppression bitmask: bit (j % 64) of word
-// mask[row i][j / 64] is set when row i (higher score) suppresses row j > i.
+// mask[row i][j / 64] is set when row i (higher score) suppresses row j > i. Only the tiles on or above the
+// diagonal are launched (the sweep never reads the lower triangle).
 template <typename T>
 __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
                                 const int64_t* mask_offsets, int64_t num_groups, T iou_threshold,
@@ -25,8 +30,12 @@ __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets,
   const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
   const int64_t words = (n + kTile - 1) / kTile;
   const int64_t local = tile - tile_offsets[g];
-  const int64_t row_block = local / words, col_block = local % words;
-  if (col_block < row_block) return;  // the sweep never reads the lower triangle
+  int64_t row_block = 0, after = words;  // the last row r with tiles_before_row(r) <= local
+  while (after - row_block > 1) {
+    const int64_t mid = (row_block + after) / 2;
+    if (tiles_before_row(mid, words) <= local) row_block = mid; else after = mid;
+  }
+  const int64_t col_block = row_block + (local - tiles_before_row(row_block, words));
 
   __shared__ T cols[kTile * 2];
   const int64_t col_begin = col_block * kTile;
@@ -77,7 +86,7 @@ void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t
                   uint8_t* keep, void* stream) {
   if (num_groups == 0 || num_tiles == 0) return;
   auto s = static_cast<cudaStream_t>(stream);
-  nms_mask_kernel<T><<<num_tiles, kTile, 0, s>>>(segments, group_offsets, tile_offsets, mask_offsets, num_groups,
+  nms_mask_kernel<T><<<static_cast<unsigned int>(num_tiles), kTile, 0, s>>>(segments, group_offsets, tile_offsets, mask_offsets, num_groups,
                                                  iou_threshold, length_offset, suppress_at_threshold, mask);
   check_launch("temporal_nms (mask)");
   nms_sweep_kernel<<<num_groups, 32, max_words * sizeof(uint64_t), s>>>(group_offsets, mask_offsets, mask, keep);

@@ -100,9 +100,9 @@ def _optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed
             raise ValueError(f"bkg_seed: video {video}, snippet {step} is both an action seed and a background seed")
     if act_seed.numel() == 0:  # no video, no snippet or no class: nothing to search
         return torch.zeros(act_seed.shape, dtype=torch.uint8, device=cas.device), cas.new_zeros(batch)
-    pairs = torch.nonzero(video_labels & has_action)  # labelled classes with an action seed, by video
-    return BACKENDS.implementation(backend, cas.device)(cas, act_seed, bkg_seed, any_action, pairs, lengths, method,
-                                                       budget, thresh, outer_ratio)
+    searched = video_labels & has_action  # labelled classes with an action seed
+    return BACKENDS.implementation(backend, cas.device)(cas, act_seed, bkg_seed, any_action, searched, lengths, method,
+                                                       budget, thresh, outer_ratio, check)
 
 
 @torch.library.register_fake(_optimal_sequence_search)

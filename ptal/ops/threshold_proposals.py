@@ -73,7 +73,7 @@ def _threshold_proposals(scores: torch.Tensor, thresholds: torch.Tensor, lengths
     implementation = BACKENDS.implementation(backend, scores.device)
     segments, counts = implementation(scores, thresholds.to(scores.dtype).contiguous(), lengths)
     per_sequence = torch.arange(thresholds.numel(), device=scores.device).repeat(batch * channels)
-    return segments, torch.repeat_interleave(per_sequence, counts.flatten())
+    return segments, torch.repeat_interleave(per_sequence, counts.flatten(), output_size=segments.shape[0])
 
 
 @torch.library.register_fake(_threshold_proposals)

@@ -6,6 +6,7 @@ from ptal.train.loop import TIMING_FIELDS, TrainSettings, train
 from ptal.train.method import Method
 from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from ptal.train.run_log import read_run_log
+from ptal.train.sync import explicit_sync
 
 __all__ = [
     "TIMING_FIELDS",
@@ -15,6 +16,7 @@ __all__ = [
     "Method",
     "TrainSettings",
     "capture_rng_state",
+    "explicit_sync",
     "init_distributed",
     "load_checkpoint",
     "load_config",

@@ -28,6 +28,7 @@ from ptal.train.distributed import (
 from ptal.train.method import Method
 from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from ptal.train.run_log import LOG_NAME, restart_run_log
+from ptal.train.sync import explicit_sync
 
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
@@ -232,16 +233,17 @@ class _Run:
                 evaluating = iteration % settings.eval_every == 0 or iteration == settings.iterations
                 if not (evaluating or iteration % settings.log_every == 0):
                     continue
-                record = {"iteration": iteration, **window.take_means(context, iteration)}
-                if evaluating:
-                    record.update(self._evaluate())
-                record["elapsed_s"] = self._elapsed_s(started)
-                if context.is_main:
-                    append_json_line(self.out_dir / LOG_NAME, record)
-                    progress.set_postfix(loss=f"{record['loss']:.4g}", refresh=False)
-                if evaluating:
-                    self._save_checkpoints(improved=self.best_iteration == iteration,
-                                           elapsed_s=record["elapsed_s"])
+                with explicit_sync():  # the log line, evaluation and checkpoints read the device
+                    record = {"iteration": iteration, **window.take_means(context, iteration)}
+                    if evaluating:
+                        record.update(self._evaluate())
+                    record["elapsed_s"] = self._elapsed_s(started)
+                    if context.is_main:
+                        append_json_line(self.out_dir / LOG_NAME, record)
+                        progress.set_postfix(loss=f"{record['loss']:.4g}", refresh=False)
+                    if evaluating:
+                        self._save_checkpoints(improved=self.best_iteration == iteration,
+                                               elapsed_s=record["elapsed_s"])
 
     def _evaluate(self) -> dict:
         """Evaluate on rank 0 and update the best metric; the log fields of the evaluation (empty on the

@@ -25,7 +25,8 @@ def raise_for_failed_pairs(pairs: torch.Tensor, pair_segments: torch.Tensor) -> 
 
 
 class _Problem:
-    """The kernels' arrays and output buffers, and the results read back."""
+    """The kernels' arrays and output buffers, and the results read back. ``pairs`` (P, 2) [video, class]; a
+    row of video -1 is skipped by the CUDA kernel."""
 
     def __init__(self, cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio):
         batch, max_length, num_classes = act_seed.shape
@@ -39,31 +40,40 @@ class _Problem:
                        self.pairs.shape[0], max_length, num_classes, cas.shape[2], outer_ratio)
         self.outputs = (address(self.pseudo_labels), address(self.pair_scores), address(self.pair_segments))
 
-    def results(self):
-        """(pseudo_labels (B, T, C) uint8, sequence scores (B,) in cas's dtype)."""
-        raise_for_failed_pairs(self.pairs, self.pair_segments)
-        return self.pseudo_labels, video_scores(self.pairs, self.pair_scores, self.cas.shape[0]).to(self.cas.dtype)
 
-
-def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
-                                outer_ratio):
+def optimal_sequence_search_cpu(cas, act_seed, bkg_seed, any_action, searched, lengths, method, budget, thresh,
+                                outer_ratio, check):
+    pairs = torch.nonzero(searched)  # checked whatever `check`: on the CPU it costs nothing
     problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
     if method == "beam":
         kernel("_cpu", "optimal_sequence_search_beam", cas.dtype)(*problem.inputs, budget, thresh, *problem.outputs)
     else:
         kernel("_cpu", "optimal_sequence_search_exact", cas.dtype)(*problem.inputs, *problem.outputs)
-    return problem.results()
+    raise_for_failed_pairs(pairs, problem.pair_segments)
+    return problem.pseudo_labels, video_scores(pairs, problem.pair_scores, cas.shape[0]).to(cas.dtype)
 
 
-def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh,
-                                 outer_ratio):
+WORKSPACE_BOUND_BYTES = 256 * 2**20  # a per-pair workspace of this size at most is allocated without reading sizes
+WORKSPACE_BYTES_PER_ENTRY = 3 * 8 + 3 * 8 + 1
+
+
+def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, any_action, searched, lengths, method, budget, thresh,
+                                 outer_ratio, check):
+    """One block per (video, class) slot, those not searched exit at once: no host read of the pairs. The
+    per-pair workspaces are sized by the bound B * C * (T + 1) when it is small, else read back; the failures
+    (csrc/common/sequence_search.h) are read back only with ``check`` (validation never forces a copy)."""
     if method == "beam":
         raise NotImplementedError("the beam search runs on the CPU only (backend='cpu' on CPU tensors); "
                                   "method='exact' runs on the GPU")
+    batch, max_length, num_classes = act_seed.shape
+    slots = torch.arange(batch * num_classes, device=cas.device)
+    is_searched = searched.flatten().bool()
+    pairs = torch.stack([torch.where(is_searched, slots // num_classes, -1), slots % num_classes], 1)
     problem = _Problem(cas, act_seed, bkg_seed, any_action, pairs, lengths, outer_ratio)
-    # Per-pair workspaces of (length + 1) entries each.
-    work_offsets = torch.nn.functional.pad(torch.cumsum(problem.lengths[problem.pairs[:, 0]] + 1, 0), (1, 0))
-    size = int(work_offsets[-1])
+    work = torch.where(is_searched, problem.lengths[slots // num_classes] + 1, 0)
+    work_offsets = torch.nn.functional.pad(torch.cumsum(work, 0), (1, 0))
+    bound = batch * num_classes * (max_length + 1)
+    size = bound if bound * WORKSPACE_BYTES_PER_ENTRY <= WORKSPACE_BOUND_BYTES else int(work_offsets[-1])
     doubles = [torch.empty(size, dtype=torch.float64, device=cas.device) for _ in range(3)]
     indices = [torch.empty(size, dtype=torch.int64, device=cas.device) for _ in range(3)]
     labels = torch.empty(size, dtype=torch.uint8, device=cas.device)
@@ -72,4 +82,9 @@ def optimal_sequence_search_cuda(cas, act_seed, bkg_seed, any_action, pairs, len
     with cuda_stream(cas.device) as stream:
         kernel("_cuda", "optimal_sequence_search_exact", cas.dtype)(*problem.inputs, *workspace, *problem.outputs,
                                                                     stream)
-    return problem.results()
+    if check:
+        raise_for_failed_pairs(pairs, problem.pair_segments)
+    count = searched.sum(1)
+    total = problem.pair_scores.view(batch, num_classes).sum(1)
+    scores = torch.where(count > 0, total / count.clamp(min=1), total)
+    return problem.pseudo_labels, scores.to(cas.dtype)

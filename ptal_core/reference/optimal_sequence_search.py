@@ -257,15 +257,17 @@ def not_finite_error(video: int, cls: int) -> ValueError:
     return ValueError(f"cas must be finite (no NaN or inf) where it is searched: video {video}, class {cls} is not")
 
 
-def optimal_sequence_search(cas, act_seed, bkg_seed, any_action, pairs, lengths, method, budget, thresh, outer_ratio):
+def optimal_sequence_search(cas, act_seed, bkg_seed, any_action, searched, lengths, method, budget, thresh,
+                            outer_ratio, check):
     """Pseudo labels (B, T, C) uint8 and sequence scores (B,) for every video; see ptal.ops.
 
     act_seed (B, T, C), bkg_seed and any_action (B, T) are 0/1 bytes (any_action: act_seed's any over the
-    classes), pairs (P, 2) the [video, class] pairs to search: a video's score is the mean over its pairs.
+    classes), searched (B, C) 0/1 bytes the [video, class] pairs to search: a video's score is the mean over its
+    pairs. Failures raise whatever ``check``.
     """
     pseudo_labels = torch.zeros(act_seed.shape, dtype=torch.uint8)
     scores = [[] for _ in range(act_seed.shape[0])]
-    for v, c in pairs.tolist():
+    for v, c in torch.nonzero(searched).tolist():
         length = int(lengths[v])
         action = act_seed[v, :length, c].bool()
         background = bkg_seed[v, :length].bool() | (any_action[v, :length].bool() & ~action)

@@ -1,7 +1,8 @@
 """Triton proposal generation: one program per video flags the candidate boundaries; one program per
-(video, block of starts) scores every (start, start + d) pair, d_min <= d <= d_max, into a dense (B, T, W)
-table (-1 where a pair is not a candidate pair); a stable descending sort of each video's table (whose
-row-major order is (start, end) ascending, the tie order) ranks them."""
+(video, block of starts, block of durations) scores every (start, start + d) pair, d_min <= d <= d_max, into a
+dense (B, T, W) table (-1 where a pair is not a candidate pair); a stable descending sort of each video's table
+(whose row-major order is (start, end) ascending, the tie order) ranks them. The scoring grid is 1-D (a second
+grid axis holds at most 65 535 programs) and its blocks hold at most PAIR_BLOCK pairs, whatever d_max."""
 import torch
 import triton
 import triton.language as tl
@@ -35,9 +36,11 @@ def _candidate_kernel(prob_ptr, lengths_ptr, flags_ptr, num_snippets, BLOCK_T: t
 @triton.jit
 def _pair_score_kernel(start_ptr, end_ptr, start_flags_ptr, end_flags_ptr, lengths_ptr, scores_ptr, num_snippets,
                        d_min, width, BLOCK_S: tl.constexpr, BLOCK_W: tl.constexpr):
-    video = tl.program_id(0).to(tl.int64)
-    start = tl.program_id(1) * BLOCK_S + tl.arange(0, BLOCK_S)
-    offset = tl.arange(0, BLOCK_W)
+    start_blocks, width_blocks = tl.cdiv(num_snippets, BLOCK_S), tl.cdiv(width, BLOCK_W)
+    program = tl.program_id(0).to(tl.int64)
+    video = program // (start_blocks * width_blocks)
+    start = (program // width_blocks) % start_blocks * BLOCK_S + tl.arange(0, BLOCK_S)
+    offset = program % width_blocks * BLOCK_W + tl.arange(0, BLOCK_W)
     length = tl.load(lengths_ptr + video)
     rows = video * num_snippets
     start_ok = start < length
@@ -66,10 +69,11 @@ def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposal
         _candidate_kernel[(num_videos,)](prob, lengths, flag, num_snippets,
                                          BLOCK_T=min(BLOCK_SNIPPETS, triton.next_power_of_2(num_snippets)))
         flags.append(flag)
-    block_w = triton.next_power_of_2(width)
-    block_s = max(1, PAIR_BLOCK // block_w)
+    block_w = min(triton.next_power_of_2(width), PAIR_BLOCK)
+    block_s = PAIR_BLOCK // block_w
     table = torch.empty((num_videos, num_snippets * width), dtype=start_prob.dtype, device=device)
-    _pair_score_kernel[(num_videos, triton.cdiv(num_snippets, block_s))](
+    grid = (num_videos * triton.cdiv(num_snippets, block_s) * triton.cdiv(width, block_w),)
+    _pair_score_kernel[grid](
         start_prob, end_prob, flags[0], flags[1], lengths, table, num_snippets, d_min, width, BLOCK_S=block_s,
         BLOCK_W=block_w, enable_fp_fusion=False)
     scores, index = torch.sort(table, dim=1, descending=True, stable=True)

@@ -3,11 +3,16 @@
 Forward: float64 prefix sums of each video (torch.cumsum), then every segment's OIC from six of them.
 Backward: each segment adds its four steps of d OIC / d p (1 / len on [s, e], -1 / |outer| on the outer
 margins) into a float64 difference array by atomic adds; a cumulative sum turns it into the gradient.
+Not bitwise deterministic on a GPU: the float64 atomic adds land in an order that changes from run to run, and
+torch.cumsum there is a parallel scan (a different summation order from the CPU's), so gradients differ between
+runs and from the CPU by float64 rounding (far inside the documented 1e-12 / 1e-6 tolerances), never more.
 The outer-margin rule is the one of csrc/common/oic.h, evaluated in float64 without FMA contraction.
 """
 import torch
 import triton
 import triton.language as tl
+
+from ptal_core.triton import device_scalars
 
 BLOCK = 256
 
@@ -63,17 +68,12 @@ def _oic_backward_kernel(grad_out_ptr, segments_ptr, lengths_ptr, ratio_ptr, dif
     tl.atomic_add(row + outer_end + 1, outer_step, mask=valid)
 
 
-def _ratio(outer_ratio: float, device: torch.device) -> torch.Tensor:
-    # A tensor, not a scalar argument: Triton passes Python floats as float32.
-    return torch.tensor([outer_ratio], dtype=torch.float64, device=device)
-
-
 def oic_scores(scores, segments, lengths, outer_ratio):
     num_segments = segments.shape[0]
     prefix = torch.nn.functional.pad(torch.cumsum(scores.to(torch.float64), 1), (1, 0)).contiguous()
     out = torch.empty(num_segments, dtype=scores.dtype, device=scores.device)
     _oic_forward_kernel[(triton.cdiv(num_segments, BLOCK),)](
-        prefix, segments, lengths, _ratio(outer_ratio, scores.device), out, num_segments, prefix.stride(0),
+        prefix, segments, lengths, device_scalars([outer_ratio], torch.float64, scores.device), out, num_segments, prefix.stride(0),
         BLOCK=BLOCK, enable_fp_fusion=False)
     return out
 
@@ -82,7 +82,7 @@ def oic_scores_backward(grad_out, segments, lengths, num_snippets, outer_ratio):
     num_segments = segments.shape[0]
     difference = torch.zeros((lengths.shape[0], num_snippets + 1), dtype=torch.float64, device=grad_out.device)
     _oic_backward_kernel[(triton.cdiv(num_segments, BLOCK),)](
-        grad_out.contiguous(), segments, lengths, _ratio(outer_ratio, grad_out.device), difference, num_segments,
+        grad_out.contiguous(), segments, lengths, device_scalars([outer_ratio], torch.float64, grad_out.device), difference, num_segments,
         difference.stride(0), BLOCK=BLOCK, enable_fp_fusion=False)
     grad = torch.cumsum(difference[:, :num_snippets], 1)
     inside = torch.arange(num_snippets, device=grad.device) < lengths[:, None]

@@ -105,8 +105,8 @@ def sample_proposal_features_backward(grad_out, proposals, lengths, num_snippets
     num_videos = lengths.shape[0]
     left, _, weight = _flat_points(grad_out.dtype, proposals, lengths, num_snippets, num_samples, expand)
     order = torch.argsort(left, stable=True)
-    offsets = torch.nn.functional.pad(torch.cumsum(torch.bincount(left, minlength=num_videos * num_snippets), 0),
-                                      (1, 0))
+    # offsets[r]: the first sorted point whose left row is >= r (a search, not bincount, which reads the device).
+    offsets = torch.searchsorted(left[order], torch.arange(num_videos * num_snippets + 1, device=left.device))
     grad_features = torch.empty((num_videos, num_snippets, channels), dtype=grad_out.dtype, device=grad_out.device)
     chunks_per_video = triton.cdiv(num_snippets, CHUNK_SNIPPETS)
     grid = (num_videos * chunks_per_video, triton.cdiv(channels, BLOCK_CHANNELS))

@@ -1,14 +1,20 @@
-"""Triton temporal IoU: one program per (BLOCK_M x BLOCK_N) tile of the (M, N) output."""
+"""Triton temporal IoU: one program per (BLOCK_M x BLOCK_N) tile of the (M, N) output, on a 1-D grid (a
+second grid axis holds at most 65 535 programs, i.e. 4.19 M columns of 64)."""
 import torch
 import triton
 import triton.language as tl
 
+from ptal_core.triton import device_scalars
+
 
 @triton.jit
-def _segment_iou_kernel(a_ptr, b_ptr, out_ptr, m, n, length_offset,
+def _segment_iou_kernel(a_ptr, b_ptr, out_ptr, m, n, offset_ptr,
                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, FP64: tl.constexpr):
-    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+    column_tiles = tl.cdiv(n, BLOCK_N)
+    tile = tl.program_id(0).to(tl.int64)
+    rows = (tile // column_tiles) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = (tile % column_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
+    length_offset = tl.load(offset_ptr)  # in the segments' dtype, as the C++ kernels take it
     row_ok, col_ok = rows < m, cols < n
     a_start = tl.load(a_ptr + 2 * rows, mask=row_ok, other=0.0)[:, None]
     a_end = tl.load(a_ptr + 2 * rows + 1, mask=row_ok, other=0.0)[:, None]
@@ -23,7 +29,7 @@ def _segment_iou_kernel(a_ptr, b_ptr, out_ptr, m, n, length_offset,
     else:
         ratio = tl.math.div_rn(inter, safe_union)  # Triton's float32 "/" is approximate on GPUs
     iou = tl.where(positive, ratio, 0.0)
-    out = out_ptr + rows[:, None].to(tl.int64) * n + cols[None, :]
+    out = out_ptr + rows[:, None] * n + cols[None, :]
     tl.store(out, iou, mask=row_ok[:, None] & col_ok[None, :])
 
 
@@ -32,7 +38,7 @@ def segment_iou(a: torch.Tensor, b: torch.Tensor, length_offset: float = 0.0) ->
     m, n = a.shape[0], b.shape[0]
     out = torch.empty((m, n), dtype=a.dtype, device=a.device)
     block_m, block_n = 32, 64
-    grid = (triton.cdiv(m, block_m), triton.cdiv(n, block_n))
-    _segment_iou_kernel[grid](a, b, out, m, n, length_offset, BLOCK_M=block_m, BLOCK_N=block_n,
-                              FP64=a.dtype == torch.float64)
+    grid = (triton.cdiv(m, block_m) * triton.cdiv(n, block_n),)
+    _segment_iou_kernel[grid](a, b, out, m, n, device_scalars([length_offset], a.dtype, a.device), BLOCK_M=block_m,
+                              BLOCK_N=block_n, FP64=a.dtype == torch.float64)
     return out

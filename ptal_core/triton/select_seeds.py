@@ -1,10 +1,10 @@
 """Triton LACP seed selection: one program per video runs the sequential scan of csrc/cpu/select_seeds.cpp
 (stretches between points summarised as they are scanned, then their seeds and walks written)."""
-import torch
 import triton
 import triton.language as tl
 
 from ptal_core.native.select_seeds import seed_buffers
+from ptal_core.triton import device_scalars
 
 
 @triton.jit
@@ -82,7 +82,7 @@ def _select_seeds_kernel(background_ptr, anchors_ptr, lengths_ptr, thresholds_pt
 def select_seeds(background, points, anchors, lengths, bkg_thresh, act_thresh):
     background, anchors, act_seed, bkg_seed = seed_buffers(background, points, anchors)
     batch, time, classes = act_seed.shape
-    thresholds = torch.tensor([bkg_thresh, act_thresh], dtype=background.dtype, device=background.device)
+    thresholds = device_scalars([bkg_thresh, act_thresh], background.dtype, background.device)
     if batch:
         _select_seeds_kernel[(batch,)](background, anchors, lengths.contiguous(), thresholds, act_seed, bkg_seed,
                                        time, classes, BLOCK_C=triton.next_power_of_2(max(classes, 1)))

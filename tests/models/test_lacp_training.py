@@ -83,3 +83,27 @@ def test_resumed_lacp_run_equals_an_uninterrupted_one(tmp_path):
     for name, value in whole["model"].items():
         assert torch.equal(value, resumed["model"][name]), name
     assert all(torch.equal(a, b) for a, b in zip(whole["method"]["pseudo_labels"], resumed["method"]["pseudo_labels"]))
+
+
+@pytest.mark.parametrize("official", [False, True])
+def test_segments_kept_from_the_search_give_the_losses_of_the_pseudo_labels(official):
+    """Training steps take the pseudo segments kept at the search (no device read per step): the same losses as
+    computing them from the batch's pseudo labels."""
+    from ptal.models.lacp.losses import lacp_losses
+
+    config = copy.deepcopy(DEFAULTS)
+    config["data"]["feature_dim"], config["model"]["hidden"], config["official"] = 8, 16, official
+    torch.manual_seed(0)
+    method = LacpMethod(config)
+    method.search()
+    videos = [3, 150, 7, 42, 3, 199]
+    batch = method._training_batch(videos)
+    method.model.eval()
+    out = method.model(batch["features"], batch["lengths"], batch["video_labels"])
+    pseudo = torch.nn.utils.rnn.pad_sequence([method.pseudo_labels[v] for v in videos], batch_first=True)
+    uniform = torch.rand(len(videos), len(method.class_names), pseudo.shape[1], 3)
+    args = (out, batch["video_labels"], batch["points"], batch["lengths"])
+    _, expected = lacp_losses(*args, pseudo, uniform, official=official)
+    _, kept = lacp_losses(*args, method._batch_segments(videos), uniform, official=official)
+    assert expected["score"] > 0 and expected["feature"] > 0
+    assert {name: value.item() for name, value in kept.items()} == {name: value.item() for name, value in expected.items()}

@@ -4,9 +4,11 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import generate_proposals
 from tests.ops.backends import device_of, fast_backends, table
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("generate_proposals")
 ALL = ["reference", *BACKENDS]
+GPU_BACKENDS = [param for param in BACKENDS if param.id != "cpu"]
 
 
 def run(backend, start_prob, end_prob, lengths=None, **kwargs):
@@ -91,6 +93,33 @@ def test_backend_equals_reference(backend, data, d_min, d_span, max_proposals):
     proposals, scores = run(backend, start_prob, end_prob, lengths, **kwargs)
     assert torch.equal(proposals, expected_proposals)
     assert torch.equal(scores, expected_scores)
+
+
+@pytest.mark.parametrize("backend", [param for param in BACKENDS if param.id == "triton"])
+def test_triton_blocks_split_long_durations(backend, monkeypatch):
+    # Durations wider than a block of pairs: the scoring kernel splits them over several programs.
+    import ptal_core.triton.generate_proposals as kernels
+
+    monkeypatch.setattr(kernels, "PAIR_BLOCK", 16)
+    gen = torch.Generator().manual_seed(5)
+    start_prob, end_prob = torch.rand(2, 3, 60, generator=gen, dtype=torch.float64)
+    lengths = torch.tensor([60, 41, 7])
+    kwargs = dict(d_min=2, d_max=50, max_proposals=300)
+    expected = run("reference", start_prob, end_prob, lengths, **kwargs)
+    got = run(backend, start_prob, end_prob, lengths, **kwargs)
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+
+
+@needs_gpu("needs a GPU (a 1 GiB pair table)")
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_more_starts_than_a_second_grid_axis_holds(backend):
+    # 65 600 snippets and durations up to 4 096: one start per block of pairs, more blocks than 65 535.
+    gen = torch.Generator().manual_seed(6)
+    start_prob, end_prob = torch.rand(2, 1, 65_600, generator=gen)
+    kwargs = dict(d_min=1, d_max=4096, max_proposals=2000)
+    expected = run("cpu", start_prob, end_prob, **kwargs)
+    got = run(backend, start_prob, end_prob, **kwargs)
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
 
 
 def test_automatic_choice_on_cpu_is_the_compiled_module():

@@ -11,6 +11,7 @@ import torch
 
 import ptal.ops
 from ptal.ops import _arrays
+from tests.gpu import needs_gpu
 from tests.ops.backends import device_of, fast_backends, table
 from tests.ops.sequences import seed_batch
 
@@ -111,7 +112,7 @@ def test_every_public_op_is_registered():
     assert all(table(op).op == op for op in REGISTERED)
 
 
-ON_GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")]
 
 
 @pytest.mark.parametrize("device, backend", [("cpu", "reference"), ("cpu", None),
@@ -210,7 +211,7 @@ def test_numpy_mixed_with_tensors_gives_tensors_and_bad_dtypes_are_named():
         ptal.ops.temporal_nms(np.zeros((2, 2), dtype=np.int64), np.zeros(2), 0.5)
 
 
-@ON_GPU
+@needs_gpu()
 @pytest.mark.parametrize("op", REGISTERED)
 def test_cupy_in_cupy_out_on_cupys_stream(op):
     cupy = pytest.importorskip("cupy")

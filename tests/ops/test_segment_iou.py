@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 from ptal.ops import segment_iou
 from tests.ops.backends import device_of, fast_backends
 from tests.ops.strategies import segment_sets
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("segment_iou")
 
@@ -26,7 +27,7 @@ def test_length_offset_counts_frames_inclusively():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=60, deadline=None)
-@given(data=segment_sets(), other=segment_sets(), offset=st.sampled_from([0.0, 1.0, 0.25]))
+@given(data=segment_sets(), other=segment_sets(), offset=st.sampled_from([0.0, 1.0, 0.25, 0.1]))
 def test_backend_equals_reference(backend, data, other, offset):
     a = data[0]
     b = other[0].to(a.dtype)
@@ -45,6 +46,29 @@ def test_large_non_multiple_of_tile(backend):
     device = device_of(backend)
     torch.testing.assert_close(segment_iou(a.to(device), b.to(device), backend=backend).cpu(),
                                segment_iou(a, b, backend="reference"), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_non_dyadic_offset_in_the_segments_dtype(backend, dtype):
+    # 0.1 is not a float32 number: float64 segments must add the float64 0.1, as the reference does.
+    a = torch.tensor([[0.0, 0.3], [1.0, 1.7]], dtype=dtype)
+    b = torch.tensor([[0.1, 0.2], [0.2, 1.3], [1.25, 3.0]], dtype=dtype)
+    device = device_of(backend)
+    got = segment_iou(a.to(device), b.to(device), length_offset=0.1, backend=backend).cpu()
+    torch.testing.assert_close(got, segment_iou(a, b, length_offset=0.1, backend="reference"), rtol=0, atol=0)
+
+
+@needs_gpu("needs a GPU (a 4.2 M-column launch)")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_more_columns_than_a_second_grid_axis_holds(backend):
+    # 64 * 65 535 + 1 columns: more column tiles than a second grid axis may have.
+    n = 64 * 65_535 + 1
+    starts = torch.rand(n, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 1000
+    b = torch.stack([starts, starts + 3], 1)
+    a = torch.tensor([[10.0, 20.0], [990.0, 1010.0]], dtype=torch.float64)
+    got = segment_iou(a.cuda(), b.cuda(), backend=backend).cpu()
+    torch.testing.assert_close(got, segment_iou(a, b, backend="cpu"), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("backend", ["reference", *BACKENDS])

@@ -6,6 +6,7 @@ from ptal.ops import temporal_nms
 from tests.ops.backends import device_of, fast_backends
 from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("temporal_nms")
 ALL = ["reference", *BACKENDS]
@@ -138,7 +139,7 @@ def test_bad_input(kwargs, error, match):
         temporal_nms(**args)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@needs_gpu()
 def test_tensors_on_different_devices():
     with pytest.raises(ValueError, match="one device"):
         temporal_nms(torch.zeros(1, 2, device="cuda"), torch.zeros(1, device="cuda"), 0.5, torch.zeros(1, dtype=torch.int64))

@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st
 from ptal.ops import threshold_proposals
 from tests.ops.backends import device_of, fast_backends
 from tests.ops.sequences import LACP_THRESHOLDS, smooth_scores, upsampled_cas
+from tests.gpu import needs_gpu
 
 BACKENDS = fast_backends("threshold_proposals")
 ALL = ["reference", *BACKENDS]
@@ -132,3 +133,13 @@ def test_bad_input(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         threshold_proposals(**args)
+
+
+@needs_gpu("needs a GPU (70 000 thresholds, one program each)")
+@pytest.mark.parametrize("backend", [param for param in BACKENDS if param.id != "cpu"])
+def test_more_thresholds_than_a_second_grid_axis_holds(backend):
+    gen = torch.Generator().manual_seed(7)
+    scores = torch.rand(2, 50, 3, generator=gen)
+    thresholds = torch.rand(70_000, generator=gen)
+    expected = run("cpu", scores, thresholds)
+    assert run(backend, scores, thresholds) == expected

@@ -6,6 +6,7 @@ import torch
 
 from ptal.train import TIMING_FIELDS, load_checkpoint, read_run_log, train
 from tests.train.toy import make_toy, settings_for
+from tests.gpu import needs_gpu
 
 
 def without_timing(records):
@@ -184,7 +185,7 @@ def test_progress_bar_on_stderr(tmp_path, capsys):
     assert "train: 100%" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@needs_gpu()
 def test_amp_on_cuda_trains_and_resumes(tmp_path):
     method = make_toy(device="cuda", dtype=torch.float32)
     summary = train(method, settings_for(tmp_path / "a", amp=True))

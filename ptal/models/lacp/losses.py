@@ -51,39 +51,53 @@ def point_losses(cas: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor)
 
 @dataclass
 class PseudoSegments:
-    """The runs of the pseudo labels of every searched (video, class): rows of sequences (B*C, T)."""
+    """The runs of the pseudo labels of every searched (video, class): rows of sequences (B*C, T), ordered by
+    row, then start. ``num_pairs`` (the distinct rows) and ``max_per_pair`` (the most runs of one row) are the
+    host sizes of the feature loss's tensors; None: read from ``rows`` when needed (a device read)."""
     rows: torch.Tensor       # (K,) int64: video * C + class
     starts: torch.Tensor     # (K,) int64
     ends: torch.Tensor       # (K,) int64, inclusive
     is_action: torch.Tensor  # (K,) bool
+    num_pairs: int | None = None
+    max_per_pair: int | None = None
+
+    def pair_sizes(self) -> tuple[int, int]:
+        """(num_pairs, max_per_pair)."""
+        if self.num_pairs is None or self.max_per_pair is None:
+            counts = torch.unique_consecutive(self.rows, return_counts=True)[1]
+            return counts.numel(), int(counts.max()) if counts.numel() else 0
+        return self.num_pairs, self.max_per_pair
+
+
+def searched_pairs(video_labels: torch.Tensor, pseudo_labels: torch.Tensor, official: bool) -> torch.Tensor:
+    """(B, C) bool: the pairs whose pseudo segments the completeness losses use: the labelled classes with an
+    action run (``official``: every labelled class, as the release)."""
+    return video_labels.bool() if official else video_labels.bool() & pseudo_labels.bool().any(1)
 
 
 def pseudo_segments(pseudo_labels: torch.Tensor, searched: torch.Tensor, lengths: torch.Tensor) -> PseudoSegments:
     """Action runs and background runs of ``pseudo_labels`` (B, T, C) for the (video, class) pairs with
-    ``searched`` (B, C) true, in temporal order within each pair."""
+    ``searched`` (B, C) true, in temporal order within each pair. One threshold_proposals call: its output
+    size is read from the device once."""
     batch, length, classes = pseudo_labels.shape
     action = pseudo_labels.float() * searched[:, None, :]
     background = (1 - pseudo_labels.float()) * searched[:, None, :] * valid_mask(lengths, length)[..., None]
-    found = [threshold_proposals(values, [0.5], lengths) for values in (action, background)]
-    segments = torch.cat(found)
-    is_action = torch.cat([torch.ones(len(found[0]), dtype=torch.bool), torch.zeros(len(found[1]), dtype=torch.bool)])
-    rows = segments[:, 0] * classes + segments[:, 1]
+    segments = threshold_proposals(torch.cat([action, background], 2), [0.5], lengths)  # channels: action, then bkg
+    is_action = segments[:, 1] < classes
+    rows = segments[:, 0] * classes + segments[:, 1] % classes
     order = torch.argsort(rows * (length + 1) + segments[:, 2])  # by pair, then start
-    return PseudoSegments(rows[order], segments[order, 2], segments[order, 3], is_action.to(rows.device)[order])
+    return PseudoSegments(rows[order], segments[order, 2], segments[order, 3], is_action[order])
 
 
 def segment_oic(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
-    """(K,) OIC of every segment, on cas[..., class] for action segments and 1 - cas for background ones."""
+    """(K,) OIC of every segment, on cas[..., class] for action segments and 1 - cas for background ones
+    (sequences B*C .. 2*B*C - 1 of one oic_scores call)."""
     batch, length, channels = cas.shape
     classes = channels - 1
     sequences = cas[..., :classes].transpose(1, 2).reshape(batch * classes, length)
-    sequence_lengths = lengths.repeat_interleave(classes)
-    oic = torch.zeros(len(segments.rows), dtype=cas.dtype, device=cas.device)
-    for is_action, values in ((True, sequences), (False, 1 - sequences)):
-        chosen = segments.is_action == is_action
-        triples = torch.stack([segments.rows[chosen], segments.starts[chosen], segments.ends[chosen]], 1)
-        oic = oic.index_put((chosen.nonzero().flatten(),), oic_scores(values, triples, sequence_lengths))
-    return oic
+    rows = segments.rows + (~segments.is_action).long() * (batch * classes)
+    return oic_scores(torch.cat([sequences, 1 - sequences]), torch.stack([rows, segments.starts, segments.ends], 1),
+                      lengths.repeat_interleave(classes).repeat(2))
 
 
 def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tensor) -> torch.Tensor:
@@ -93,7 +107,7 @@ def score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: torch.Tenso
     classes = channels - 1
     oic = segment_oic(cas, segments, lengths)
     per_pair = torch.zeros(batch * classes, dtype=cas.dtype, device=cas.device).index_add(0, segments.rows, oic)
-    count = torch.bincount(segments.rows, minlength=batch * classes)
+    count = _counts(segments.rows, batch * classes)
     completeness = (1 - per_pair / count.clamp(min=1)).reshape(batch, classes)
     searched = (count > 0).reshape(batch, classes)
     return (completeness * searched).sum(1) / searched.sum(1).clamp(min=1)
@@ -107,11 +121,17 @@ def official_score_loss(cas: torch.Tensor, segments: PseudoSegments, lengths: to
     incompleteness = 1 - segment_oic(cas, segments, lengths)
     total = cas.new_zeros(())
     for is_action in (True, False):
-        chosen = segments.is_action == is_action
-        summed = cas.new_zeros(batch).index_add(0, videos[chosen], incompleteness[chosen])
-        count = torch.bincount(videos[chosen], minlength=batch)
+        chosen = (segments.is_action == is_action).to(cas.dtype)
+        summed = cas.new_zeros(batch).index_add(0, videos, incompleteness * chosen)
+        count = cas.new_zeros(batch).index_add(0, videos, chosen)
         total = total + summed / count.clamp(min=1)
     return total ** 2
+
+
+def _counts(values: torch.Tensor, size: int) -> torch.Tensor:
+    """(size,) int64: how often each of 0 .. size - 1 occurs in ``values``: bincount without its device read
+    (torch.bincount reads the maximum on a GPU)."""
+    return torch.zeros(size, dtype=torch.int64, device=values.device).index_add_(0, values, torch.ones_like(values))
 
 
 def sample_thirds(starts: torch.Tensor, ends: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
@@ -138,10 +158,13 @@ def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torc
     videos = segments.rows // num_classes
     picks = sample_thirds(segments.starts, segments.ends, uniform)
     features = F.normalize(embedded[videos[:, None], picks].mean(1), dim=-1)            # (K, H)
-    pairs, slot = torch.unique_consecutive(segments.rows, return_inverse=True)
-    counts = torch.bincount(slot, minlength=len(pairs))
-    position = torch.arange(len(slot), device=slot.device) - torch.cumsum(counts, 0)[slot] + counts[slot]
-    padded = features.new_zeros(len(pairs), int(counts.max()), features.shape[1])
+    num_pairs, max_per_pair = segments.pair_sizes()
+    index = torch.arange(len(segments.rows), device=features.device)
+    first = torch.ones_like(segments.rows, dtype=torch.bool)  # the first segment of each pair
+    first[1:] = segments.rows[1:] != segments.rows[:-1]
+    slot = torch.cumsum(first, 0) - 1
+    position = index - torch.cummax(torch.where(first, index, 0), 0).values
+    padded = features.new_zeros(num_pairs, max_per_pair, features.shape[1])
     padded[slot, position] = features
     action = torch.zeros(padded.shape[:2], dtype=features.dtype, device=features.device)
     action[slot, position] = segments.is_action.to(features.dtype)
@@ -154,23 +177,26 @@ def feature_loss(embedded: torch.Tensor, segments: PseudoSegments, uniform: torc
     num_action = action.sum(1)
     per_pair = -(torch.log(q.clamp(min=1e-12)) * action).sum(1) / num_action.clamp(min=1)
     qualifying = num_action >= 2
-    pair_video = pairs // num_classes
+    pair_video = torch.zeros(num_pairs, dtype=torch.int64, device=features.device).scatter_(0, slot, videos)
     if last_class_only:  # pairs are in (video, class) order: keep each video's last qualifying one
+        pair_index = torch.arange(num_pairs, device=features.device)
         last = torch.full((batch,), -1, dtype=torch.int64, device=features.device)
-        last = last.scatter_reduce(0, pair_video[qualifying], torch.nonzero(qualifying).flatten(), "amax")
-        qualifying = torch.zeros_like(qualifying).index_fill(0, last[last >= 0], True)
+        last = last.scatter_reduce(0, pair_video, torch.where(qualifying, pair_index, -1), "amax")
+        qualifying = qualifying & (last[pair_video] == pair_index)
     total = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, per_pair * qualifying)
     count = torch.zeros(batch, dtype=features.dtype, device=features.device).index_add(0, pair_video, qualifying.to(features.dtype))
     return total / count.clamp(min=1)
 
 
 def lacp_losses(output: LacpOutput, video_labels: torch.Tensor, points: torch.Tensor, lengths: torch.Tensor,
-                pseudo_labels: torch.Tensor | None, uniform: torch.Tensor | None = None,
+                pseudo_labels: torch.Tensor | PseudoSegments | None, uniform: torch.Tensor | None = None,
                 weights: LossWeights = LossWeights(), official: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss (mean over the batch's videos) and its parts.
 
-    ``pseudo_labels`` (B, T, C) from the last sequence search, or None before the first one (the
-    completeness losses are then 0). ``uniform`` (B, C, T, 3) in [0, 1): the random draws of the
+    ``pseudo_labels`` (B, T, C) from the last sequence search, or their segments (:func:`pseudo_segments`
+    of the searched pairs, which a caller can keep from one search to the next: then no step reads the
+    device), or None before the first search (the completeness losses are then 0). ``uniform`` (B, C, T, 3)
+    in [0, 1): the random draws of the
     feature loss (a segment of class c starting at t uses uniform[video, c, t]); drawn from torch's RNG
     when None. ``official``: the release's quirks (module docstring).
     """
@@ -179,9 +205,10 @@ def lacp_losses(output: LacpOutput, video_labels: torch.Tensor, points: torch.Te
     parts = {"video": video.mean(), "point": point.mean(), "background": background.mean()}
     zero = output.cas.new_zeros(())
     parts["score"] = parts["feature"] = zero
-    if pseudo_labels is not None:
-        searched = video_labels.bool() if official else video_labels.bool() & pseudo_labels.bool().any(1)
-        segments = pseudo_segments(pseudo_labels, searched, lengths)
+    segments = pseudo_labels
+    if isinstance(pseudo_labels, torch.Tensor):
+        segments = pseudo_segments(pseudo_labels, searched_pairs(video_labels, pseudo_labels, official), lengths)
+    if segments is not None:
         if len(segments.rows):
             score = official_score_loss if official else score_loss
             parts["score"] = score(output.cas, segments, lengths).mean()

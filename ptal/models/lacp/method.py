@@ -5,6 +5,8 @@ It implements the trainer's ``Method`` interface (``ptal.train``): ``model``, ``
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -13,9 +15,10 @@ from ptal.data.activitynet import Segments
 from ptal.models.common import (SeededSampler, concatenate, detection_metrics, find_video, ground_truth_of,
                                 load_videos, video_timeline)
 from ptal.models.lacp.inference import InferenceSettings, predict
-from ptal.models.lacp.losses import LossWeights, lacp_losses
+from ptal.models.lacp.losses import LossWeights, PseudoSegments, lacp_losses, pseudo_segments, searched_pairs
 from ptal.models.lacp.network import LacpNetwork
 from ptal.ops.internal import optimal_sequence_search, select_seeds
+from ptal.train.sync import explicit_sync
 from ptal.viz import Timeline
 
 # Every key of a LACP config, with its default (the release's THUMOS14 settings, except where noted).
@@ -51,22 +54,44 @@ class LacpMethod:
         self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model["hidden"],
                                  model["dropout"], model["r_act"]).to(self.device)
         self.weights = LossWeights(**config["loss"])
-        self.pseudo_labels: list[torch.Tensor] | None = None  # per training video, (T, C) uint8
-        self.sequence_score: float | None = None  # mean sequence score of the last search
+        # The training videos on the device, once: a batch is assembled there, without host copies.
+        self.train_tensors = [_VideoTensors(item.features.to(self.device), item.point_labels.to(self.device),
+                                            item.video_labels.to(self.device),
+                                            torch.tensor(len(item.features), device=self.device))
+                              for item in self.train_items]
+        self.pseudo_labels: list[torch.Tensor] | None = None  # per training video, (T, C) uint8, on the device
+        # Per training video, the segments of its pseudo labels, (S, 4) [class, start, end, is_action] on the
+        # device, with their host sizes (S, searched classes, most segments of a class): see _keep_pseudo_labels.
+        self.video_segments: list[tuple[torch.Tensor, int, int, int]] = []
+        self.sequence_score: torch.Tensor | None = None  # mean sequence score of the last search
         self.sampler = SeededSampler(len(self.train_items), config["train"]["seed"])
 
     # ---- batches --------------------------------------------------------------------------------------
-    def _padded(self, items, training_videos: list[int] | None = None) -> dict:
-        """Padded tensors of ``items``; with the stored pseudo labels of ``training_videos`` (the items'
-        indices among the training videos) once a search has run."""
-        lengths = torch.tensor([len(item.features) for item in items])
+    def _padded(self, items) -> dict:
+        """Padded tensors of ``items`` (evaluation videos: copied to the device here)."""
+        return self._batch([_VideoTensors(item.features, item.point_labels, item.video_labels,
+                                          torch.tensor(len(item.features))) for item in items])
+
+    def _training_batch(self, videos) -> dict:
+        """Padded tensors of the training videos ``videos`` (indices), from their device copies."""
+        return self._batch([self.train_tensors[v] for v in videos])
+
+    def _batch(self, videos: list[_VideoTensors]) -> dict:
         pad = lambda tensors: torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(self.device)  # noqa: E731
-        batch = {"features": pad([item.features for item in items]), "lengths": lengths.to(self.device),
-                 "video_labels": torch.stack([item.video_labels for item in items]).to(self.device),
-                 "points": pad([item.point_labels for item in items])}
-        if training_videos is not None and self.pseudo_labels is not None:
-            batch["pseudo_labels"] = pad([self.pseudo_labels[v] for v in training_videos])
-        return batch
+        return {"features": pad([v.features for v in videos]), "points": pad([v.points for v in videos]),
+                "lengths": torch.stack([v.length for v in videos]).to(self.device),
+                "video_labels": torch.stack([v.video_labels for v in videos]).to(self.device)}
+
+    def _batch_segments(self, videos: list[int]) -> PseudoSegments:
+        """The pseudo segments of the training videos ``videos`` as a batch's (rows b * C + class), from the
+        ones kept at the last search: device work only, the sizes are known on the host."""
+        classes = len(self.class_names)
+        kept = [self.video_segments[v] for v in videos]
+        rows = torch.cat([segments[:, 0] + b * classes for b, (segments, _, _, _) in enumerate(kept)])
+        table = torch.cat([segments for segments, _, _, _ in kept])
+        return PseudoSegments(rows, table[:, 1], table[:, 2], table[:, 3].bool(),
+                              num_pairs=sum(pairs for _, _, pairs, _ in kept),
+                              max_per_pair=max((most for _, _, _, most in kept), default=0))
 
     # ---- the trainer's interface ----------------------------------------------------------------------
     def setup_distributed(self, rank: int, world_size: int) -> None:
@@ -87,28 +112,53 @@ class LacpMethod:
         was_training = self.model.training
         self.model.eval()
         labels, scores = [], []
-        step = settings["batch_videos"]
-        for first in range(0, len(self.train_items), step):
-            items = self.train_items[first:first + step]
-            batch = self._padded(items)
+        for videos in self._search_batches():
+            batch = self._training_batch(videos)
             out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
             act_seed, bkg_seed = select_seeds(out.cas, batch["points"], batch["lengths"])
             found, score = optimal_sequence_search(out.cas, act_seed, bkg_seed, batch["video_labels"], batch["lengths"],
                                                    method=settings["method"], budget=settings["budget"],
                                                    thresh=settings["thresh"])
-            labels += [found[i, :len(item.features)].cpu() for i, item in enumerate(items)]
-            scores.append(score.cpu())
-        self.pseudo_labels = labels
-        self.sequence_score = float(torch.cat(scores).mean())
+            labels += [found[i, :len(self.train_tensors[v].features)] for i, v in enumerate(videos)]
+            scores.append(score)
+        self._keep_pseudo_labels(labels)
+        self.sequence_score = torch.cat(scores).mean()
         self.model.train(was_training)
+
+    def _search_batches(self) -> list[range]:
+        step = self.config["search"]["batch_videos"]
+        return [range(first, min(first + step, len(self.train_items))) for first in range(0, len(self.train_items), step)]
+
+    def _keep_pseudo_labels(self, labels: list[torch.Tensor]) -> None:
+        """Keep the pseudo labels of every training video, on the device, and the segments the losses take from
+        them (they change only with the labels), with their sizes: one explicit read per batch of videos."""
+        classes = len(self.class_names)
+        self.pseudo_labels = [label.to(self.device) for label in labels]
+        self.video_segments = []
+        for videos in self._search_batches():
+            batch = self._training_batch(videos)
+            found = torch.nn.utils.rnn.pad_sequence([self.pseudo_labels[v] for v in videos], batch_first=True)
+            searched = searched_pairs(batch["video_labels"], found, self.config["official"])
+            with explicit_sync():  # data-dependent sizes, read once per search
+                segments = pseudo_segments(found, searched, batch["lengths"])
+                videos_of = segments.rows // classes
+                pairs = torch.unique_consecutive(segments.rows, return_counts=True)
+                sizes = torch.zeros((3, len(videos)), dtype=torch.int64, device=self.device)
+                sizes[0].index_add_(0, videos_of, torch.ones_like(videos_of))
+                sizes[1].index_add_(0, pairs[0] // classes, torch.ones_like(pairs[1]))
+                sizes[2].scatter_reduce_(0, pairs[0] // classes, pairs[1], "amax")
+                counts, num_pairs, most = sizes.tolist()
+            table = torch.stack([segments.rows % classes, segments.starts, segments.ends, segments.is_action.long()], 1)
+            self.video_segments += list(zip(table.split(counts), counts, num_pairs, most))
 
     def training_loss(self, iteration: int) -> tuple[torch.Tensor, dict[str, float]]:
         videos = self.sampler.draw(self.config["data"]["batch_size"])[self.rank::self.world_size]
-        batch = self._padded([self.train_items[v] for v in videos], training_videos=videos)
+        batch = self._training_batch(videos)
         out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
-        total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"],
-                                   batch.get("pseudo_labels"), weights=self.weights, official=self.config["official"])
-        logged = {name: float(value.detach()) for name, value in parts.items()}
+        segments = self._batch_segments(videos) if self.pseudo_labels is not None else None
+        total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"], segments,
+                                   weights=self.weights, official=self.config["official"])
+        logged = {name: value.detach() for name, value in parts.items()}  # read by the trainer at its log lines
         if self.pseudo_labels is not None:
             logged["sequence_score"] = self.sequence_score
         return total, logged
@@ -154,7 +204,7 @@ class LacpMethod:
         timeline.sequences = {f"CAS {self.class_names[c]}": (c, out.cas[0, :, c].cpu().numpy()) for c in classes}
         timeline.sequences["background"] = (None, out.cas[0, :, -1].cpu().numpy())
         if is_training and self.pseudo_labels is not None:
-            labels = self.pseudo_labels[index]
+            labels = self.pseudo_labels[index].cpu()
             timeline.pseudo_labels = {self.class_names[c]: (c, labels[:, c].numpy()) for c in classes if labels[:, c].any()}
         return timeline
 
@@ -162,9 +212,21 @@ class LacpMethod:
         return detection_metrics(self.eval_ground_truth, self.predictions())
 
     def state_dict(self) -> dict:
-        return {"pseudo_labels": self.pseudo_labels, "sequence_score": self.sequence_score,
-                **self.sampler.state_dict()}
+        searched = self.pseudo_labels is not None
+        return {"pseudo_labels": [label.cpu() for label in self.pseudo_labels] if searched else None,
+                "sequence_score": float(self.sequence_score) if searched else None, **self.sampler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.pseudo_labels, self.sequence_score = state["pseudo_labels"], state["sequence_score"]
+        if state["pseudo_labels"] is not None:
+            self._keep_pseudo_labels(state["pseudo_labels"])
+            self.sequence_score = torch.tensor(state["sequence_score"], device=self.device)
         self.sampler.load_state_dict(state)
+
+
+@dataclass(frozen=True)
+class _VideoTensors:
+    """One video's tensors: features (T, D), points (T, C), video labels (C,), length (0-dim int64)."""
+    features: torch.Tensor
+    points: torch.Tensor
+    video_labels: torch.Tensor
+    length: torch.Tensor
