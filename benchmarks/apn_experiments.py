@@ -50,6 +50,8 @@ VARIANTS = {
     "lacp": ("lacp", []),
     "lacp-hard-nms": ("lacp", ["inference.nms=hard"]),                # the release's post-processing
 }
+# Variants whose pseudo labels are another's (the same loop) or fixed at the ground truth: not drawn.
+SAME_PSEUDO_LABELS = ("apn-paper-inference", "apn-sentence", "apn-oracle")
 KEYS = [f"mAP@{t:.1f}" for t in np.linspace(0.1, 0.7, 7)] + ["average_0.1:0.5", "average_0.3:0.7", "average_0.1:0.7"]
 
 
@@ -108,7 +110,7 @@ def pseudo_table(results: list[dict], variants: list[str], key: str = "pseudo/mA
     iterations = sorted({h["iteration"] for r in results for h in r["history"] if key in h and h["iteration"] % every == 0})
     lines = ["| variant | " + " | ".join(f"it {i}" for i in iterations) + " |", "|---" * (len(iterations) + 1) + "|"]
     for variant in variants:
-        runs = [r for r in results if r["variant"] == variant and r["variant"] != "lacp"]
+        runs = [r for r in results if r["variant"] == variant and not variant.startswith("lacp")]
         if not runs:
             continue
         cells = []
@@ -141,20 +143,22 @@ def plot_pseudo_labels(results: list[dict], variants: list[str], path: str) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    colours = iter(plt.get_cmap("tab10").colors)
     for variant in variants:
-        runs = [r for r in results if r["variant"] == variant and r["variant"] != "lacp"]
-        if not runs:
+        runs = [r for r in results if r["variant"] == variant]
+        if variant.startswith("lacp") or variant in SAME_PSEUDO_LABELS or not runs:
             continue
         iterations = [h["iteration"] for h in runs[0]["history"] if "pseudo/mAP@0.5" in h]
         values = np.array([[100 * h["pseudo/mAP@0.5"] for h in r["history"] if "pseudo/mAP@0.5" in h] for r in runs])
-        line, = axis.plot(iterations, values.mean(0), label=variant)
+        line, = axis.plot(iterations, values.mean(0), label=variant, color=next(colours),
+                          linewidth=2.5 if variant == "apn" else 1.2)
         axis.fill_between(iterations, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
     axis.set_xlabel("training iteration")
     axis.set_ylabel("pseudo-label mAP@0.5 on the training videos (%)")
     axis.set_title("APN's pseudo labels during training (mean and range over seeds)")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, ncol=2)
+    axis.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     figure.tight_layout()
     with atomic_file(path) as file:
         figure.savefig(file, format="png", dpi=110)
