@@ -33,6 +33,9 @@ def _synth(args) -> int:
     if args.d < 2 or args.d % 2:
         print(f"ptal data synth: --d must be an even number >= 2, got {args.d}", file=sys.stderr)
         return 2
+    if not 0 <= args.boundary_context <= 1:
+        print(f"ptal data synth: --boundary-context must be in [0, 1], got {args.boundary_context}", file=sys.stderr)
+        return 2
     generator = SyntheticThumos14(load_thumos14(args.annotations), dim=args.d, seed=args.seed,
                                   difficulty=args.difficulty, boundary_context=args.boundary_context)
     write_benchmark(generator, args.out, args.split, progress=_progress)

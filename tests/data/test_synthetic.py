@@ -112,10 +112,13 @@ def test_cli_writes_the_lacp_layout(thumos, tmp_path):
     assert sorted(p.name for p in (tmp_path / "features").iterdir()) == ["train"]
     assert len(list((tmp_path / "features" / "train" / "flow").glob("*.npy"))) == 200
     assert (tmp_path / "point_gaussian" / "point_labels.csv").is_file()
+    assert json.loads((tmp_path / "synthetic.json").read_text())["boundary_context"] == 0.8
     video = thumos.splits["train"][7]
     np.testing.assert_array_equal(LacpFeatures(tmp_path, "train", dim=4).load(video),
                                   SyntheticThumos14(thumos, dim=4, seed=1).load(video))
     assert run_cli(["data", "synth", "--out", str(tmp_path / "odd"), "--d", "5"]) == 2
+    assert run_cli(["data", "synth", "--out", str(tmp_path / "odd"), "--boundary-context", "1.5"]) == 2
+    assert not (tmp_path / "odd").exists()
 
 
 def detections(generator, videos, score_of, is_action):
