@@ -4,7 +4,9 @@
    proceeds, with and without L_CTR (the paper's Table 4);
 2. final mAP@0.1:0.7 on the test split with and without L_CTR;
 3. APN against LACP on the same benchmark, iterations and batch size;
-4. the ``learned`` against the ``sentence`` text encoder;
+4. the pseudo-label loop's variants: the paper's (embedded X alone, L_CTR summed) and each stabiliser
+   measured (mixed input + embedded features, L_CTR averaged, a moving-average embedding, a warm-up);
+5. the paper's inference (hard NMS, argmax class) and the ``sentence`` text encoder;
 plus two diagnostics: APN on pseudo labels clustered once from the input features
 (``pseudo.features=input``), and APN on "oracle" dense labels — for each point, the ground-truth
 instance of its class holding it — an upper bound of what better pseudo labels could give.
@@ -12,8 +14,8 @@ instance of its class holding it — an upper bound of what better pseudo labels
 Both models at the sizes of ``ptal demo`` (ptal.models.command.DEMO_OVERRIDES). mAP at the best of the
 evaluations every ``--eval-every`` iterations (the papers' selection on the test split) and at the last.
 
-    python benchmarks/apn_experiments.py --seeds 0 1 2 --iterations 600 --out apn_experiments.json
-    python benchmarks/apn_experiments.py --report apn_experiments.json     # the tables again
+    python benchmarks/apn_experiments.py --seeds 0 1 2 --iterations 600 --eval-every 200 --out R.json
+    python benchmarks/apn_experiments.py --report R.json --plot pseudo.png     # the tables and the figure again
 """
 import argparse
 import copy

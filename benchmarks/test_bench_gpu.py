@@ -289,6 +289,18 @@ def lacp():
     return method
 
 
+def amortised(method, optimizer, refresh, steps: int):
+    """A call that refreshes the method's pseudo labels (``refresh``) and trains ``steps`` iterations."""
+    def run():
+        refresh()
+        for _ in range(steps):
+            loss, _ = method.training_loss(1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return run
+
+
 @pytest.mark.parametrize("side", SIDES)
 def test_lacp_training(benchmark, lacp, side):
     frequency = lacp.config["search"]["frequency"]
@@ -296,13 +308,7 @@ def test_lacp_training(benchmark, lacp, side):
     workload = (f"LACP training iteration, 16 videos, D {lacp.config['data']['feature_dim']}, search every "
                 f"{frequency} (amortised)")
 
-    def iterations():
-        lacp.search()
-        for _ in range(frequency):
-            loss, _ = lacp.training_loss(1)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    iterations = amortised(lacp, optimizer, lacp.search, frequency)
 
     def release_iteration():
         optimizer.zero_grad(set_to_none=True)
@@ -320,7 +326,7 @@ def test_lacp_training(benchmark, lacp, side):
 
 def test_apn_training(benchmark):
     """APN at the paper's sizes (D = 2048, E = 512, 16 windows): an iteration, and a pseudo-label refresh
-    every ``pseudo.refresh_every`` iterations, amortised. No anchor: the paper's code is not public."""
+    every ``pseudo.frequency`` iterations, amortised. No anchor: the paper's code is not public."""
     from ptal.models.apn.method import DEFAULTS, ApnMethod
 
     config = copy.deepcopy(DEFAULTS)
@@ -333,15 +339,7 @@ def test_apn_training(benchmark):
     method.refresh_pseudo_labels()
     optimizer = torch.optim.Adam(method.model.parameters(), lr=1e-4)
     every = config["pseudo"]["frequency"]
-
-    def iterations():
-        method.refresh_pseudo_labels()
-        for _ in range(every):
-            loss, _ = method.training_loss(1)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
+    iterations = amortised(method, optimizer, method.refresh_pseudo_labels, every)
     method.model.train()
     measure(benchmark, f"APN training iteration, 16 windows, D {config['data']['feature_dim']}, a pseudo-label "
             f"refresh every {every} (amortised)", "ptal", "ptal", iterations, rounds=2, per_call=every,

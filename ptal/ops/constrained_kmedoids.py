@@ -16,6 +16,7 @@ BACKENDS = Backends("constrained_kmedoids", reference=reference.constrained_kmed
 
 DISTANCES = ("cosine", "euclidean")
 ACTION_MEDOIDS = ("points", "update")
+BACKGROUND_LAYOUTS = reference.BACKGROUND_LAYOUTS
 
 
 class KMedoidsResult(NamedTuple):
@@ -114,7 +115,7 @@ def constrained_kmedoids(features: torch.Tensor, points: torch.Tensor, point_cla
     lengths = _checks.lengths_argument("lengths", lengths, batch, device)
     distance = _checks.choice("distance", distance, DISTANCES)
     max_iter = _checks.integer("max_iter", max_iter, low=1)
-    background = _checks.choice("background", background, reference.BACKGROUND_LAYOUTS)
+    background = _checks.choice("background", background, BACKGROUND_LAYOUTS)
     background_span = _checks.integer("background_span", background_span, low=0)
     if background == "video" and background_span:
         raise ValueError(f"background_span applies to background='gap' only (one medoid per gap every "

@@ -54,9 +54,9 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
                                       d_min=settings.d_min, d_max=settings.d_max,
                                       max_proposals=settings.max_proposals)
     rows, labels, scores = [], [], []
-    k = min(settings.classes_per_proposal, model.pem.classifier[-1].out_features)
     for first, chunk in zip(range(0, len(proposals), settings.pem_chunk), torch.split(proposals, settings.pem_chunk)):
         output = model.evaluate_proposals(boundary.embedded, chunk, lengths)
+        k = min(settings.classes_per_proposal, output.class_prob.shape[1])
         best = output.class_prob.topk(k, dim=1).indices.flatten()  # (P_chunk * k,), by proposal then rank
         row = torch.arange(len(chunk), device=chunk.device).repeat_interleave(k)
         score = output.class_prob[row, best] * output.confidence[row, best]

@@ -25,6 +25,7 @@ from ptal.models.apn.text import class_text_embeddings
 from ptal.models.common import (SeededSampler, detection_metrics, find_video, ground_truth_of, load_videos,
                                 video_timeline)
 from ptal.models.lacp.network import valid_mask
+from ptal.ops.constrained_kmedoids import ACTION_MEDOIDS, BACKGROUND_LAYOUTS, DISTANCES
 from ptal.ops.internal import generate_proposals
 from ptal.train import unwrap_model
 from ptal.viz import Timeline
@@ -117,7 +118,9 @@ class ApnMethod:
                                 pem_layers=model["pem_layers"], pem_heads=model["pem_heads"],
                                 pem_dropout=model["pem_dropout"]).to(self.device)
         self.weights = LossWeights(**{k: config["loss"][k] for k in ("bdm", "pem", "ctr", "tau")})
-        self.ema_embed = copy.deepcopy(self.model.embed).requires_grad_(False)
+        # pseudo.features=ema: a moving average of the embedding, updated before every iteration.
+        self.ema_embed = (copy.deepcopy(self.model.embed).requires_grad_(False)
+                          if config["pseudo"]["features"] == "ema" else None)
         self.inference = InferenceSettings(d_min=config["proposals"]["d_min"], d_max=config["proposals"]["d_max"],
                                            max_proposals=config["proposals"]["max_proposals"],
                                            **{k: v for k, v in config["inference"].items() if k != "batch_windows"})
@@ -194,10 +197,11 @@ class ApnMethod:
 
     def before_iteration(self, iteration: int) -> None:
         """Pseudo labels before iteration 1, then every ``pseudo.frequency`` iterations (1, 1 + R, …)."""
-        decay = self.config["pseudo"]["ema_decay"]
-        with torch.no_grad():
-            for average, current in zip(self.ema_embed.parameters(), unwrap_model(self.model).embed.parameters()):
-                average.mul_(decay).add_(current.detach(), alpha=1 - decay)
+        if self.ema_embed is not None:
+            decay = self.config["pseudo"]["ema_decay"]
+            with torch.no_grad():
+                for average, current in zip(self.ema_embed.parameters(), unwrap_model(self.model).embed.parameters()):
+                    average.mul_(decay).add_(current.detach(), alpha=1 - decay)
         if self.pseudo is None or (iteration - 1) % self.config["pseudo"]["frequency"] == 0:
             self.refresh_pseudo_labels()
 
@@ -320,12 +324,14 @@ class ApnMethod:
     # ---- checkpoints ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {"pseudo": None if self.pseudo is None else self.pseudo.state_dict(),
-                "ema_embed": self.ema_embed.state_dict(), **self.sampler.state_dict()}
+                "ema_embed": None if self.ema_embed is None else self.ema_embed.state_dict(),
+                **self.sampler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if state["pseudo"] is not None:
             self._set_pseudo_labels(PseudoLabels(**state["pseudo"]))
-        self.ema_embed.load_state_dict(state["ema_embed"])
+        if self.ema_embed is not None:
+            self.ema_embed.load_state_dict(state["ema_embed"])
         self.sampler.load_state_dict(state)
 
 
@@ -333,9 +339,9 @@ def _check_settings(config: dict) -> None:
     """Raise a ValueError naming the config key of the first setting out of its range."""
     data, pseudo, loss = config["data"], config["pseudo"], config["loss"]
     for key, value, options in (("pseudo.features", pseudo["features"], PSEUDO_FEATURES),
-                                ("pseudo.background", pseudo["background"], ("gap", "video")),
-                                ("pseudo.action_medoids", pseudo["action_medoids"], ("points", "update")),
-                                ("pseudo.distance", pseudo["distance"], ("cosine", "euclidean")),
+                                ("pseudo.background", pseudo["background"], BACKGROUND_LAYOUTS),
+                                ("pseudo.action_medoids", pseudo["action_medoids"], ACTION_MEDOIDS),
+                                ("pseudo.distance", pseudo["distance"], DISTANCES),
                                 ("loss.ctr_reduction", loss["ctr_reduction"], ("mean", "sum"))):
         if value not in options:
             raise ValueError(f"{key} must be one of {', '.join(options)}, got {value!r}")
