@@ -11,7 +11,7 @@ plus two diagnostics: APN on pseudo labels clustered once from the input feature
 (``pseudo.features=input``), and APN on "oracle" dense labels — for each point, the ground-truth
 instance of its class holding it — an upper bound of what better pseudo labels could give.
 
-Both models at the sizes of ``ptal demo`` (ptal.models.command.DEMO_OVERRIDES). mAP at the best of the
+Both models at the sizes of ``ptal demo`` (ptal.cli.models.DEMO_OVERRIDES). mAP at the best of the
 evaluations every ``--eval-every`` iterations (the papers' selection on the test split) and at the last.
 
     python benchmarks/apn_experiments.py --seeds 0 1 2 --iterations 600 --eval-every 200 --out R.json
@@ -31,7 +31,7 @@ from ptal.data import SNIPPET_SECONDS
 from ptal.data.atomic import atomic_file, write_json_atomic
 from ptal.models.apn.method import ApnMethod
 from ptal.models.apn.pseudo_labels import PseudoLabels
-from ptal.models.command import DEMO_OVERRIDES, family, method_config
+from ptal.cli.models import DEMO_OVERRIDES, family, method_config
 from ptal.models.lacp.method import DEFAULTS
 from ptal_core.runs import runs
 

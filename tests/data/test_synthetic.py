@@ -8,7 +8,7 @@ import pytest
 
 from ptal.data import (LacpFeatures, PointLabels, Segments, SyntheticThumos14, Thumos14, load_thumos14,
                        write_benchmark)
-from ptal.data.command import add_parser
+from ptal.cli.data import add_parser
 from ptal.data.synthetic import Phase
 
 CLASSES = ["a", "b"]

@@ -8,7 +8,7 @@ import yaml
 
 from ptal.cli import main
 from ptal.models.apn.method import DEFAULTS, ApnMethod, per_window_sample
-from ptal.models.command import method_config
+from ptal.cli.models import method_config
 from ptal.train import load_checkpoint
 from tests.models.conftest import TINY_APN
 
@@ -45,7 +45,7 @@ def test_demo_trains_both_models_and_prints_them_side_by_side(demo_run, apn_run)
 
 
 def test_side_by_side_table(capsys):
-    from ptal.models.command import side_by_side
+    from ptal.cli.models import side_by_side
 
     class Result:
         tiou_thresholds = [0.1, 0.5]

@@ -49,7 +49,7 @@ def run(args) -> int:
 
 
 def _evaluate_checkpoint(path: str, thresholds, per_class: bool):
-    from ptal.models.command import load_method
+    from ptal.cli.models import load_method
 
     method = load_method(path)
     result = detection_map(method.eval_ground_truth, method.predictions(), tiou_thresholds=thresholds)

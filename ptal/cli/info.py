@@ -1,13 +1,7 @@
-"""The ``ptal`` command line. Each command lives in a module with ``add_parser(subparsers)``, which
-registers its arguments and sets ``func`` (args -> exit code)."""
+"""``ptal info``: what was built and what can run here."""
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
-import sys
-
-COMMAND_MODULES = ("ptal.cli", "ptal.data.command", "ptal.eval.command", "ptal.models.command")
 
 
 def add_parser(subparsers) -> None:
@@ -41,20 +35,3 @@ def _info(args) -> int:
         print("Triton         not installed (pip install 'ptal[triton]')")
     print(f"GPU            {report['gpu'] or 'none'}")
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ptal", description="Point-supervised temporal action localization.")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).add_parser(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
