@@ -22,7 +22,7 @@ def optimal_sequence_search(cas: torch.Tensor, act_seed: torch.Tensor, bkg_seed:
     For every video and every class it is labelled with (``video_labels``) that has at least one action
     seed, the action seeds of the class and the background seeds (``bkg_seed`` plus the snippets that are
     action seeds of other classes only) define a transcript: alternating background/action segments, each
-    covering a seed range (see ../shared/specs/lacp.md, OSS steps 1-3). Among the labellings that follow
+    covering a seed range (see docs/lacp.md, OSS steps 1-3). Among the labellings that follow
     it, the search returns the one of maximal mean outer-inner contrast (OIC, ``outer_ratio`` margins; on
     ``cas[..., c]`` for action segments, ``1 - cas[..., c]`` for background ones).
 

@@ -1,5 +1,5 @@
 """APN — proposal-based temporal action localization with point-level supervision (Yin et al., BMVC 2023).
-Spec: ../shared/specs/apn.md."""
+Spec: docs/apn.md."""
 from ptal.models.apn.losses import LossWeights, bdm_loss, boundary_targets, ctr_loss, pem_loss, proposal_targets
 from ptal.models.apn.network import ApnNetwork, ApnOutput, BoundaryOutput, ProposalOutput
 from ptal.models.apn.text import class_text_embeddings

@@ -1,4 +1,4 @@
-"""APN's inference (../shared/specs/apn.md, "Training and inference"), batched over windows: proposals
+"""APN's inference (docs/apn.md, "Training and inference"), batched over windows: proposals
 from the boundary probabilities, PEM, score = class probability × confidence × p_s[s] × p_e[e], then the
 windows' proposals merged per video, per-class NMS and the best ``top_k`` per video."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""APN's losses (../shared/specs/apn.md), batched over the B windows of a batch, no per-window loop.
+"""APN's losses (docs/apn.md), batched over the B windows of a batch, no per-window loop.
 
 Every instance is an inclusive snippet interval ``[s, e]`` in the coordinates of its window (it may
 reach past the window's ends), of length ``d = e - s``; a snippet ``t`` spans ``[t - 0.5, t + 0.5]``.

@@ -30,7 +30,7 @@ from ptal.ops.internal import generate_proposals
 from ptal.train import unwrap_model
 from ptal.viz import Timeline
 
-# Every key of an APN config, with its default (../shared/specs/apn.md; "choice" there = a key here).
+# Every key of an APN config, with its default (docs/apn.md; "choice" there = a key here).
 DEFAULTS = {
     "model": {"name": "apn", "embed_dim": 512, "bdm_hidden": 256, "num_samples": 32, "expand": 0.1,
               "pem_dim": 256, "pem_layers": 2, "pem_heads": 4, "pem_dropout": 0.0},

@@ -1,4 +1,4 @@
-"""APN's network (../shared/specs/apn.md): embedding, boundary detection (BDM), proposal features (PGM,
+"""APN's network (docs/apn.md): embedding, boundary detection (BDM), proposal features (PGM,
 through ``ptal.ops``) and proposal evaluation (PEM, a Transformer vision encoder with a [CLS] token, a
 classifier and a cosine confidence against class text embeddings)."""
 from __future__ import annotations

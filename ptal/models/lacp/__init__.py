@@ -1,4 +1,4 @@
-"""LACP — Learning Action Completeness from Points (Lee & Byun, ICCV 2021). Spec: ../shared/specs/lacp.md."""
+"""LACP — Learning Action Completeness from Points (Lee & Byun, ICCV 2021). Spec: docs/lacp.md."""
 from ptal.models.lacp.losses import LossWeights, lacp_losses
 from ptal.models.lacp.network import LacpNetwork, LacpOutput
 

@@ -1,4 +1,4 @@
-"""LACP's inference (../shared/specs/lacp.md, "Inference"), batched over videos: predicted classes,
+"""LACP's inference (docs/lacp.md, "Inference"), batched over videos: predicted classes,
 24x upsampled CAS, proposals at two families of thresholds, OIC + gamma * video score, per-class soft-NMS (or
 the release's hard NMS)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""LACP's losses, batched over padded videos (../shared/specs/lacp.md, "Losses").
+"""LACP's losses, batched over padded videos (docs/lacp.md, "Losses").
 
 ptal's defaults follow the paper: the score-contrastive loss is the mean over a video's searched classes
 of 1 - R(pi_c), R being the mean OIC of the segments of the class's pseudo labels, and the
