@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -121,6 +123,30 @@ def triton_available() -> bool:
     return True
 
 
+def source_tree_root(package_dirs: Iterable[str]) -> Path | None:
+    """The repository root when ``ptal_core`` was imported from a source checkout alone: its only
+    package directory sits beside ``pyproject.toml`` and ``CMakeLists.txt``. Python started in the
+    repository root finds that directory before an installed ptal, and it holds no compiled module (an
+    editable install lists the installed directory, which does, beside it). Else None."""
+    directories = [Path(directory) for directory in package_dirs]
+    if len(directories) != 1:
+        return None
+    root = directories[0].resolve().parent
+    if (root / "pyproject.toml").is_file() and (root / "CMakeLists.txt").is_file():
+        return root
+    return None
+
+
+def _missing_compiled_module(remedy: str) -> str:
+    """Why a compiled module is missing: ptal_core imported from a source tree (the CPU module, always
+    built, is missing too), or else ``remedy``."""
+    root = source_tree_root(importlib.import_module("ptal_core").__path__)
+    if root is None or compiled_module("_cpu") is not None:
+        return remedy
+    return (f"ptal_core was imported from the source tree at {root}, which has no compiled module: run Python "
+            "outside the repository root, or install in editable mode (pip install -e .)")
+
+
 def triton_interpreted() -> bool:
     """Triton kernels run on CPU tensors through the interpreter (``TRITON_INTERPRET=1``)."""
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
@@ -132,14 +158,16 @@ def why_unavailable(backend: str, device: torch.device) -> str | None:
         return None
     if backend == "cpu":
         if compiled_module("_cpu") is None:
-            return "the compiled CPU module ptal_core._cpu is missing: reinstall ptal with `pip install .`"
+            return _missing_compiled_module(
+                "the compiled CPU module ptal_core._cpu is missing: reinstall ptal with `pip install .`")
         if device.type != "cpu":
             return f"it runs on CPU tensors, the inputs are on {device}"
         return None
     if backend == "cuda":
         if compiled_module("_cuda") is None:
-            return ("ptal was built without its CUDA module: reinstall with nvcc on PATH "
-                    "(or PTAL_CUDA=ON to insist), e.g. `PTAL_CUDA=ON pip install --no-build-isolation .`")
+            return _missing_compiled_module(
+                "ptal was built without its CUDA module: reinstall with nvcc on PATH "
+                "(or PTAL_CUDA=ON to insist), e.g. `PTAL_CUDA=ON pip install --no-build-isolation .`")
         if device.type != "cuda":
             return f"it runs on CUDA tensors, the inputs are on {device}"
         if not torch.cuda.is_available():
