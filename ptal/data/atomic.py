@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from os import PathLike
 from pathlib import Path
 
@@ -13,10 +13,11 @@ from pathlib import Path
 def atomic_file(path: str | PathLike):
     """Open ``path`` for binary writing so that it appears whole or not at all: the content goes to a
     temporary file in the same directory, which is flushed, fsynced and renamed over ``path`` when the
-    block exits without an exception (and removed when it raises). Parent directories are created."""
+    block exits without an exception (and removed when it raises). Parent directories are created. The
+    file gets the mode of any new file, 0o666 less the umask (``tempfile.mkstemp`` would make it 0o600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = _create_temporary(path)
     try:
         with os.fdopen(descriptor, "wb") as file:
             yield file
@@ -27,6 +28,18 @@ def atomic_file(path: str | PathLike):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, empty file beside ``path`` with a random name, opened for writing with mode 0o666 (which the
+    kernel reduces by the umask): its descriptor and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows only
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
 
 
 def write_json_atomic(path: str | PathLike, document) -> None:
