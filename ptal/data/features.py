@@ -9,9 +9,10 @@ Layouts:
   ``(T, D/2)`` (I3D: 1024), concatenated RGB ‖ flow to ``(T, D)``; the LACP release's layout.
 - ``NpyFeatures``: ``<directory>/<video>.npy`` holding ``(T, D)``; ActionFormer's layout.
 
-Errors name the file: ``FileNotFoundError`` for a missing video, ``ValueError`` for an array that
-is not 2-D, has the wrong dimension, holds a non-finite value in the rows read, or (LACP layout)
-whose RGB and flow lengths differ.
+Errors name the file: ``FileNotFoundError`` for a missing video, ``ValueError`` for a file that is
+not a whole ``.npy`` array (truncated, corrupt, another format), an array that is not 2-D, has the
+wrong dimension, holds a non-finite value in the rows read, or (LACP layout) whose RGB and flow
+lengths differ.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from typing import Protocol
 import numpy as np
 
 from ptal.data.atomic import atomic_file
+
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class FeatureSource(Protocol):
@@ -89,12 +92,26 @@ def _open(path: Path, video_id: str, dim: int) -> np.ndarray:
     """Memory-map a ``(T, dim)`` array, checking its shape (not its values)."""
     if not path.is_file():
         raise FileNotFoundError(f"no features for video {video_id!r}: {path} does not exist")
-    array = np.load(path, mmap_mode="r")
+    array = map_npy(path)
     if array.ndim != 2 or array.shape[1] != dim:
         raise ValueError(f"{path}: features of shape {array.shape}; expected (T, {dim})")
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"{path}: features of dtype {array.dtype}; expected a float dtype")
     return array
+
+
+def map_npy(path: Path) -> np.ndarray:
+    """Memory-map the array of an ``.npy`` file, read-only; ValueError naming the file when it is not a
+    whole ``.npy`` array (another format, a cut or damaged header, fewer bytes than the header
+    announces, Python objects)."""
+    with path.open("rb") as file:
+        magic = file.read(len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise ValueError(f"{path}: not a NumPy .npy file (it does not start with the .npy magic bytes)")
+    try:
+        return np.load(path, mmap_mode="r")
+    except (ValueError, EOFError) as error:
+        raise ValueError(f"{path}: unreadable .npy file, truncated or corrupt ({error})") from None
 
 
 def _read_rows(array: np.ndarray, path: Path, start: int, stop: int | None) -> np.ndarray:

@@ -63,7 +63,7 @@ import numpy as np
 
 from ptal.data.annotations import SNIPPET_SECONDS, Thumos14, load_thumos14, thumos14_files
 from ptal.data.atomic import atomic_file
-from ptal.data.features import save_features
+from ptal.data.features import map_npy, save_features
 
 FORMAT_VERSION = 1
 NUM_SCENES = 8
@@ -171,7 +171,7 @@ class SyntheticThumos14:
             path = self.cache_dir / f"{video_id}.npy"
             if not path.is_file():
                 save_features(path, self.generate(video_id).astype(np.float16))
-            features = np.load(path, mmap_mode="r")
+            features = map_npy(path)
         stop = len(features) if stop is None else stop
         if not 0 <= start <= stop <= len(features):
             raise ValueError(f"video {video_id!r}: rows [{start}, {stop}) requested from {len(features)} snippets")

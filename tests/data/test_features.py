@@ -85,3 +85,35 @@ def test_save_features_is_atomic(tmp_path):
             raise RuntimeError("interrupted")
     np.testing.assert_array_equal(np.load(path), np.ones((2, 3)))  # the old file is intact
     assert [p.name for p in path.parent.iterdir()] == ["v.npy"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[:-20], "truncated or corrupt"),          # fewer rows than the header announces
+    (lambda data: data[:60], "truncated or corrupt"),           # a cut header
+    (lambda data: b"", "not a NumPy .npy file"),
+    (lambda data: b"start,end\n0,1\n", "not a NumPy .npy file"),
+    (lambda data: b"PK\x03\x04" + data, "not a NumPy .npy file"),  # an .npz archive by its name
+])
+def test_truncated_or_corrupt_files_are_named(tmp_path, damage, message):
+    path = tmp_path / "v.npy"
+    np.save(path, np.ones((10, 3), np.float32))
+    path.write_bytes(damage(path.read_bytes()))
+    source = NpyFeatures(tmp_path, dim=3)
+    for read in (source.length, source.load):
+        with pytest.raises(ValueError, match=message) as error:
+            read("v")
+        assert str(error.value).startswith(f"{path}: ")
+
+
+def test_object_arrays_are_refused_with_the_file(tmp_path):
+    np.save(tmp_path / "objects.npy", np.empty((2, 3), dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"objects.npy: unreadable .npy file"):
+        NpyFeatures(tmp_path, dim=3).load("objects")
+
+
+def test_a_truncated_flow_file_is_named(tmp_path):
+    write_lacp(tmp_path, "test", "v", np.zeros((5, 2), np.float32), np.zeros((5, 2), np.float32))
+    flow = tmp_path / "features" / "test" / "flow" / "v.npy"
+    flow.write_bytes(flow.read_bytes()[:-8])
+    with pytest.raises(ValueError, match=r"flow/v.npy: unreadable .npy file, truncated or corrupt"):
+        LacpFeatures(tmp_path, "test", dim=4).load("v")
