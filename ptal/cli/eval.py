@@ -13,7 +13,8 @@ def add_parser(subparsers) -> None:
         "eval", help="detection mAP of predictions (ActivityNet results JSON) against ground truth, or of a checkpoint",
         description="Detection mAP with the semantics of the official ActivityNet evaluation: prints AP per tIoU "
                     "threshold and the averages papers quote, and optionally writes them as JSON. Give --gt and "
-                    "--pred, or --checkpoint (a ptal train checkpoint, evaluated on its config's evaluation split; "
+                    "--pred (of the ground truth's subsets, the one holding the predicted videos is evaluated, "
+                    "unless --subset names one), or --checkpoint (a ptal train checkpoint, evaluated on its config's evaluation split; "
                     "for APN also the mAP of its pseudo labels on the training videos).")
     parser.add_argument("--gt", metavar="GT.json", help='ground truth, {"database": {video: {"subset", "annotations"}}}')
     parser.add_argument("--pred", metavar="PRED.json",
@@ -21,7 +22,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--checkpoint", metavar="PT", help="a checkpoint of ptal train (best.pt, last.pt)")
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="T",
                         help="tIoU thresholds (default: 0.1 0.2 ... 0.7)")
-    parser.add_argument("--subset", help="evaluate only the ground-truth videos of this subset (e.g. test)")
+    parser.add_argument("--subset", default="auto",
+                        help="evaluate only the ground-truth videos of this subset (e.g. test; case is ignored); "
+                             "default: the subset holding the predicted videos")
     parser.add_argument("--ties", choices=("stable", "official"), default="stable",
                         help="order of equal scores and tIoUs: ptal's (row order) or the official code's (NumPy's)")
     parser.add_argument("--per-class", action="store_true", help="also print the AP of every class")
@@ -34,17 +37,15 @@ def run(args) -> int:
         print("ptal eval: error: give either --gt and --pred, or --checkpoint", file=sys.stderr)
         return 2
     thresholds = DEFAULT_TIOU_THRESHOLDS if args.thresholds is None else args.thresholds
-    try:
-        if args.checkpoint:
-            result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)
-        else:
-            result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset, ties=args.ties)
-            print(result.table(per_class=args.per_class))
-        if args.out:
-            write_json_atomic(args.out, result.to_dict())
-    except (OSError, ValueError) as error:
-        print(f"ptal eval: error: {error}", file=sys.stderr)
-        return 1
+    if args.checkpoint:
+        result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)
+    else:
+        result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset, ties=args.ties)
+        if result.subset.automatic and len(result.subset.video_counts) > 1:
+            print(f"{result.subset.describe()}; --subset to choose")
+        print(result.table(per_class=args.per_class))
+    if args.out:
+        write_json_atomic(args.out, result.to_dict())
     return 0
 
 

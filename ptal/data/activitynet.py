@@ -13,6 +13,8 @@ Predictions (the ActivityNet results format)::
 
 Segment bounds are seconds, given as numbers or numeric strings. Both kinds of file load into a
 :class:`Segments` table; every malformed entry raises a ``ValueError`` naming the file, the video and the row.
+Subset names (``"test"``, ActionFormer's ``"Test"``) are matched ignoring case; :func:`choose_subset` picks
+the subset that predictions are for.
 """
 from __future__ import annotations
 
@@ -108,6 +110,139 @@ class Segments:
                         self.label[rows], None if self.score is None else self.score[rows])
 
 
+class JsonDocument(NamedTuple):
+    """A parsed JSON object and the name its errors give (the file's path, or "ground truth"/"predictions")."""
+    name: str
+    content: dict
+
+
+def read_json_document(source, kind: str) -> JsonDocument:
+    """The object of a JSON file (path, read once); a parsed dict is named ``kind``; a JsonDocument is kept.
+
+    Every reader of this module takes any of the three, so that one file read is shared."""
+    if isinstance(source, JsonDocument):
+        return source
+    if isinstance(source, dict):
+        return JsonDocument(kind, source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"{kind} source must be a path or a dict, got {type(source).__name__}")
+    name = os.fspath(source)
+    with open(name, "rb") as handle:
+        text = handle.read()
+    try:
+        with _no_garbage_collection():  # millions of new containers, no cycles: collecting would rescan them all
+            document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but Python's json reads, e.g. NaN, is then reported row by row
+            document = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{name}: not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{name}: must hold a JSON object, got {type(document).__name__}")
+    return JsonDocument(name, document)
+
+
+def subset_videos(source) -> dict[str, list[str]]:
+    """Each subset of a ground-truth file -> its video ids, both in file order.
+
+    Subsets whose names differ only in case are one, named as first spelled. A file where no video has a
+    ``subset`` field has no subsets ({}); one where only some have it is a ValueError naming a video without.
+    """
+    name, document = read_json_document(source, "ground truth")
+    database = _field(document, "database", dict, name)
+    if not any(isinstance(entry, dict) and "subset" in entry for entry in database.values()):
+        return {}
+    spelling, videos = {}, {}
+    for video_id, entry in database.items():
+        subset = _field(_video_entry(entry, f"{name}: video {video_id!r}"), "subset", str,
+                        f"{name}: video {video_id!r}")
+        key = spelling.setdefault(subset.casefold(), subset)
+        videos.setdefault(key, []).append(video_id)
+    return videos
+
+
+def predicted_video_ids(source) -> list[str]:
+    """The videos of an ActivityNet results file, with or without predictions, in file order."""
+    name, document = read_json_document(source, "predictions")
+    return list(_field(document, "results", dict, name))
+
+
+@dataclass(frozen=True)
+class SubsetChoice:
+    """The ground-truth videos that an evaluation keeps (see :func:`choose_subset`).
+
+    Attributes:
+        name: the kept subset, spelled as in the ground truth; None keeps every video.
+        video_counts: each subset of the ground truth -> its number of videos, in file order ({} without subsets).
+        predicted_counts: each subset -> the number of its videos that the predictions hold.
+        automatic: whether ``name`` was chosen from the predicted videos (``subset="auto"``).
+    """
+
+    name: str | None
+    video_counts: dict[str, int]
+    predicted_counts: dict[str, int]
+    automatic: bool
+
+    def describe(self) -> str:
+        """One line, e.g. "ground truth has subsets validation (200 videos), test (213): evaluating test, the
+        subset of the 213 predicted videos"."""
+        if not self.video_counts:
+            return "ground truth has no subsets: evaluating every video"
+        plural = "s" if len(self.video_counts) > 1 else ""
+        where = f"ground truth has subset{plural} {_counts_text(self.video_counts)}"
+        if self.name is None:
+            return f"{where}: evaluating every video"
+        if self.automatic:
+            predicted = self.predicted_counts[self.name]
+            return f"{where}: evaluating {self.name}, the subset of the {predicted} predicted videos"
+        return f"{where}: evaluating {self.name}"
+
+
+def choose_subset(ground_truth, predicted_videos, subset: str | None = "auto") -> SubsetChoice:
+    """The subset of a ground-truth file to evaluate predictions on.
+
+    Args:
+        ground_truth: an ActivityNet ground-truth file (path), its parsed dict or a JsonDocument.
+        predicted_videos: the ids of the predicted videos (see :func:`predicted_video_ids`); ids outside
+            the ground truth are ignored.
+        subset: ``"auto"``: the only subset holding predicted videos; with a single subset (or none), every
+            video. Predicted videos in several subsets, or in none while there are several, are a ValueError
+            listing the subsets: the caller must name one. A subset name: that subset, ignoring case; an
+            unknown name is a ValueError listing the subsets. None: every video.
+
+    Returns:
+        A :class:`SubsetChoice`; pass its ``name`` to :func:`load_ground_truth`.
+    """
+    document = read_json_document(ground_truth, "ground truth")
+    videos = subset_videos(document)
+    video_counts = {name: len(ids) for name, ids in videos.items()}
+    subset_of = {video_id: name for name, ids in videos.items() for video_id in ids}
+    predicted_counts = dict.fromkeys(videos, 0)
+    for video_id in set(predicted_videos):
+        if video_id in subset_of:
+            predicted_counts[subset_of[video_id]] += 1
+    if subset is None:
+        return SubsetChoice(None, video_counts, predicted_counts, automatic=False)
+    if subset != "auto":
+        name = _matching_subset(videos, subset)
+        if name is None:
+            raise ValueError(_unknown_subset_message(document.name, subset, video_counts))
+        return SubsetChoice(name, video_counts, predicted_counts, automatic=False)
+    if len(videos) <= 1:
+        return SubsetChoice(next(iter(videos), None), video_counts, predicted_counts, automatic=True)
+    predicted = [name for name, count in predicted_counts.items() if count]
+    if not predicted:
+        raise ValueError(f"{document.name}: no predicted video is a ground-truth video, so which subset to evaluate "
+                         f"is unclear; the subsets are {_counts_text(video_counts)}: name one "
+                         f"(ptal eval --subset NAME)")
+    if len(predicted) > 1:
+        spans = ", ".join(f"{name} ({predicted_counts[name]} of {count}{' videos predicted' if i == 0 else ''})"
+                          for i, (name, count) in enumerate(video_counts.items()))
+        raise ValueError(f"{document.name}: the predicted videos lie in several subsets, {spans}: "
+                         f"name the one to evaluate (ptal eval --subset NAME)")
+    return SubsetChoice(predicted[0], video_counts, predicted_counts, automatic=True)
+
+
 def load_ground_truth(source, subset: str | None = None, class_names: list[str] | None = None) -> Segments:
     """Ground truth from an ActivityNet-style ``{"database": ...}`` JSON file (path) or its parsed dict.
 
@@ -115,9 +250,9 @@ def load_ground_truth(source, subset: str | None = None, class_names: list[str] 
     other than ``subset``, ``annotations``, ``segment`` and ``label`` are ignored).
 
     Args:
-        source: path to the JSON file, or the parsed document.
+        source: path to the JSON file, the parsed document or a JsonDocument.
         subset: keep only the videos whose ``subset`` is this, ignoring case (``"test"`` keeps ActionFormer's
-            ``"Test"``); None keeps all.
+            ``"Test"``); a subset that no video has is a ValueError listing the subsets. None keeps all.
         class_names: the class list ``label`` indexes; None takes the sorted labels found in the kept videos.
             Labels are class names, or integer ids into ``class_names`` (which must then be given). A label
             outside the list is a ValueError.
@@ -125,18 +260,20 @@ def load_ground_truth(source, subset: str | None = None, class_names: list[str] 
     Returns:
         ``Segments`` without scores; ``video_ids`` are the kept videos in file order.
     """
-    name, document = _read_document(source, "ground truth")
+    name, document = read_json_document(source, "ground truth")
     database = _field(document, "database", dict, name)
     wanted = None if subset is None else subset.casefold()
     video_ids, entries = [], []
     for video_id, entry in database.items():
         where = f"{name}: video {video_id!r}"
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where}: must be an object with 'annotations', got {type(entry).__name__}")
+        entry = _video_entry(entry, where)
         if wanted is not None and _field(entry, "subset", str, where).casefold() != wanted:
             continue
         video_ids.append(video_id)
         entries.append((where, _field(entry, "annotations", list, where)))
+    if wanted is not None and not video_ids:
+        counts = {subset_name: len(ids) for subset_name, ids in subset_videos(JsonDocument(name, document)).items()}
+        raise ValueError(_unknown_subset_message(name, subset, counts))
     columns = _columns(entries, "annotation", with_score=False)
     if class_names is None:
         if any(type(label) is not str for label in columns.labels):
@@ -149,7 +286,7 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
     """Predictions from an ActivityNet results ``{"results": ...}`` JSON file (path) or its parsed dict.
 
     Args:
-        source: path to the JSON file, or the parsed document.
+        source: path to the JSON file, the parsed document or a JsonDocument.
         video_ids: the evaluated videos (usually the ground truth's). Predictions for other videos are
             kept, as the official evaluation counts them as false positives; their videos are appended
             to ``video_ids`` (in file order) and one warning gives their count.
@@ -159,7 +296,7 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
     Returns:
         ``Segments`` with scores, rows in file order; ``video_ids`` starts with the given ones.
     """
-    name, document = _read_document(source, "predictions")
+    name, document = read_json_document(source, "predictions")
     results = _field(document, "results", dict, name)
     all_video_ids = list(video_ids)
     video_index = {video_id: i for i, video_id in enumerate(all_video_ids)}
@@ -197,25 +334,29 @@ def write_predictions(path: str | os.PathLike, predictions: Segments) -> None:
     write_json_atomic(path, {"version": "ptal", "external_data": {}, "results": results})
 
 
-def _read_document(source, kind: str) -> tuple[str, dict]:
-    if isinstance(source, dict):
-        return kind, source
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"{kind} source must be a path or a dict, got {type(source).__name__}")
-    name = os.fspath(source)
-    with open(name, "rb") as handle:
-        text = handle.read()
-    try:
-        with _no_garbage_collection():  # millions of new containers, no cycles: collecting would rescan them all
-            document = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        try:  # what orjson refuses but Python's json reads, e.g. NaN, is then reported row by row
-            document = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(f"{name}: not valid JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"{name}: must hold a JSON object, got {type(document).__name__}")
-    return name, document
+def _video_entry(entry, where: str) -> dict:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: must be an object with 'annotations', got {type(entry).__name__}")
+    return entry
+
+
+def _matching_subset(videos: dict[str, list[str]], subset: str) -> str | None:
+    """The subset of ``videos`` named ``subset`` ignoring case, as spelled there; None if there is none."""
+    return next((name for name in videos if name.casefold() == subset.casefold()), None)
+
+
+def _unknown_subset_message(name: str, subset: str, video_counts: dict[str, int]) -> str:
+    if not video_counts:
+        return f"{name}: no subset {subset!r}: the file has no subsets (no video has a 'subset' field)"
+    return f"{name}: no subset {subset!r}; the subsets are {_counts_text(video_counts)} (case is ignored)"
+
+
+def _counts_text(video_counts: dict[str, int]) -> str:
+    """The counts as "validation (200 videos), test (213)"."""
+    texts = [f"{name} ({count})" for name, count in video_counts.items()]
+    first, count = next(iter(video_counts.items()))
+    texts[0] = f"{first} ({count} video{'s' if count != 1 else ''})"
+    return ", ".join(texts)
 
 
 @contextlib.contextmanager

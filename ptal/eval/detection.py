@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ptal.data.activitynet import Segments, load_ground_truth, load_predictions
+from ptal.data.activitynet import (JsonDocument, Segments, SubsetChoice, choose_subset, load_ground_truth,
+                                   load_predictions, predicted_video_ids, read_json_document)
 
 DEFAULT_TIOU_THRESHOLDS = np.linspace(0.1, 0.7, 7)
 
@@ -41,6 +42,8 @@ class DetectionResult:
         class_names: the C classes (the ground truth's class list).
         averages: mean of ``map`` over each grid of ``AVERAGE_GRIDS`` (e.g. ``"0.1:0.5"``) whose
             thresholds are all in ``tiou_thresholds``.
+        subset: which videos of JSON ground truth were evaluated, and why; None for ground truth given as
+            Segments or arrays.
     """
 
     tiou_thresholds: np.ndarray
@@ -48,6 +51,7 @@ class DetectionResult:
     ap: np.ndarray
     class_names: list[str]
     averages: dict[str, float]
+    subset: SubsetChoice | None = None
 
     def table(self, per_class: bool = False) -> str:
         """mAP (in %) per threshold, then the averages; with ``per_class``, one AP row per class too."""
@@ -62,8 +66,9 @@ class DetectionResult:
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
-        """A JSON-able dict; the AP of a class without ground truth is None."""
+        """A JSON-able dict; the AP of a class without ground truth is None, and so is the subset of every video."""
         return {
+            "subset": None if self.subset is None else self.subset.name,
             "tiou_thresholds": self.tiou_thresholds.tolist(),
             "map": self.map.tolist(),
             "averages": dict(self.averages),
@@ -108,7 +113,17 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
             * a ``Segments`` with scores, matched to the ground truth by video id and class name;
             * a mapping of arrays as above plus ``score`` (K,).
         tiou_thresholds: (S,) thresholds in (0, 1].
-        subset: with JSON ground truth, keep only videos of this subset (e.g. ``"test"``; case is ignored).
+        subset: which videos of JSON ground truth to evaluate (see
+            :func:`~ptal.data.activitynet.choose_subset`; ``result.subset`` tells which were):
+
+            * None (the default, as the official code's ``subset=None``): every video. When the predictions
+              cover some subsets only, the others' ground truth counts as missed, which a warning says.
+            * ``"auto"`` (what ``ptal eval`` does): the subset holding the predicted videos; a ValueError
+              when they span several subsets.
+            * a subset name, e.g. ``"test"`` (case is ignored); an unknown one is a ValueError listing the
+              subsets.
+
+            With ground truth given as Segments or arrays, only None and "auto" (every video) are allowed.
         ties: "stable" or "official" (see above).
 
     Returns:
@@ -117,12 +132,9 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
     thresholds = _thresholds(tiou_thresholds)
     if ties not in TIE_ORDERS:
         raise ValueError(f"ties must be one of {TIE_ORDERS}, got {ties!r}")
-    ground_truth = _ground_truth_segments(ground_truth, subset)
+    ground_truth, predictions, subset = _evaluated_segments(ground_truth, predictions, subset)
     n_videos, n_classes = len(ground_truth.video_ids), len(ground_truth.class_names)
     positives = np.bincount(ground_truth.label, minlength=n_classes)
-    if not positives.any():
-        raise ValueError("ground_truth has no segments to evaluate")
-    predictions = _prediction_segments(predictions, ground_truth)
 
     pred_video, pred_label = _align(predictions, ground_truth)
     unscored = positives[pred_label] == 0
@@ -153,7 +165,7 @@ def detection_map(ground_truth, predictions, tiou_thresholds=DEFAULT_TIOU_THRESH
         ap = _interpolated_ap(tp_rank, tp_count, positives)
         mean_ap = ap[positives > 0].mean(axis=0)
     return DetectionResult(tiou_thresholds=thresholds, map=mean_ap, ap=ap, class_names=list(ground_truth.class_names),
-                           averages=_averages(thresholds, mean_ap))
+                           averages=_averages(thresholds, mean_ap), subset=subset)
 
 
 def _official_order(score: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -350,11 +362,48 @@ def _thresholds(value) -> np.ndarray:
     return thresholds
 
 
-def _ground_truth_segments(value, subset: str | None) -> Segments:
-    if _is_json_source(value, "database"):
-        return load_ground_truth(value, subset=subset)
-    if subset is not None:
-        raise ValueError("subset applies to JSON ground truth only; select the videos of a Segments or arrays yourself")
+def _evaluated_segments(ground_truth, predictions, subset: str | None
+                        ) -> tuple[Segments, Segments, SubsetChoice | None]:
+    """The ground truth and the predictions to evaluate, and the subset choice of JSON ground truth; each JSON
+    file is read once."""
+    if not _is_json_source(ground_truth, "database"):
+        ground_truth = _ground_truth_segments(ground_truth)
+        if subset not in (None, "auto"):
+            raise ValueError(f"subset applies to JSON ground truth only, got subset={subset!r} with Segments or "
+                             f"arrays; select their videos yourself")
+        _check_positives(ground_truth)
+        return ground_truth, _prediction_segments(predictions, ground_truth), None
+    ground_truth = read_json_document(ground_truth, "ground truth")
+    if _is_json_source(predictions, "results"):
+        predictions = read_json_document(predictions, "predictions")
+    choice = choose_subset(ground_truth, _predicted_videos(predictions), subset)
+    missed = [name for name, count in choice.predicted_counts.items() if count == 0]
+    if choice.name is None and missed and len(missed) < len(choice.predicted_counts):
+        warnings.warn(f"evaluating every video of {ground_truth.name}, but the predictions hold no video of "
+                      f"subset{'s' if len(missed) > 1 else ''} {', '.join(missed)}, whose ground truth counts as "
+                      f"missed; subset='auto' evaluates the predicted subset only", stacklevel=3)
+    ground_truth = load_ground_truth(ground_truth, subset=choice.name)
+    _check_positives(ground_truth)
+    return ground_truth, _prediction_segments(predictions, ground_truth), choice
+
+
+def _predicted_videos(predictions) -> list[str]:
+    """The ids of the predicted videos: a results file's videos, or those with rows in Segments or arrays."""
+    if isinstance(predictions, JsonDocument):
+        return predicted_video_ids(predictions)
+    if isinstance(predictions, Segments):
+        return [predictions.video_ids[video] for video in np.unique(predictions.video)]
+    if isinstance(predictions, Mapping) and "video" in predictions:
+        return [str(video) for video in np.unique(np.asarray(predictions["video"]))]
+    return []  # not predictions: _prediction_segments says why
+
+
+def _check_positives(ground_truth: Segments) -> None:
+    if len(ground_truth) == 0:
+        raise ValueError("ground_truth has no segments to evaluate")
+
+
+def _ground_truth_segments(value) -> Segments:
     if isinstance(value, Segments):
         if value.score is not None:
             raise ValueError("ground_truth must be a Segments without scores (score is not None)")
@@ -379,7 +428,8 @@ def _prediction_segments(value, ground_truth: Segments) -> Segments:
 
 
 def _is_json_source(value, top_key: str) -> bool:
-    return isinstance(value, (str, os.PathLike)) or (isinstance(value, Mapping) and top_key in value)
+    return (isinstance(value, (str, os.PathLike, JsonDocument))
+            or (isinstance(value, Mapping) and top_key in value))
 
 
 def _segments_from_arrays(columns: Mapping, name: str, with_score: bool) -> Segments:

@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from ptal.data.activitynet import Segments, load_ground_truth, load_predictions, write_predictions
+from ptal.data.activitynet import (JsonDocument, Segments, choose_subset, load_ground_truth, load_predictions,
+                                   predicted_video_ids, read_json_document, subset_videos, write_predictions)
 from tests.eval.workloads import THUMOS14_GT
 
 GROUND_TRUTH = {"database": {
@@ -60,6 +61,49 @@ def test_bad_ground_truth_file(tmp_path):
         load_ground_truth({"database": {"v": {"annotations": []}}}, subset="test")
     with pytest.raises(TypeError, match="ground truth source must be a path or a dict"):
         load_ground_truth(3)
+
+
+def test_unknown_subset_lists_the_subsets():
+    with pytest.raises(ValueError, match=r"ground truth: no subset 'val'; the subsets are test \(2 videos\), "
+                                         r"train \(1\) \(case is ignored\)"):
+        load_ground_truth(GROUND_TRUTH, subset="val")
+    with pytest.raises(ValueError, match="no subset 'test': the file has no subsets"):
+        load_ground_truth({"database": {}}, subset="test")
+
+
+def test_subset_videos_merge_spellings_in_file_order():
+    document = {"database": {"a": {"subset": "Test", "annotations": []}, "b": {"subset": "train", "annotations": []},
+                             "c": {"subset": "test", "annotations": []}}}
+    assert subset_videos(document) == {"Test": ["a", "c"], "train": ["b"]}
+    assert subset_videos({"database": {"a": {"annotations": []}}}) == {}
+    with pytest.raises(ValueError, match="video 'b': missing field 'subset'"):
+        subset_videos({"database": {"a": {"subset": "test", "annotations": []}, "b": {"annotations": []}}})
+
+
+def test_choose_subset():
+    auto = choose_subset(GROUND_TRUTH, ["c", "elsewhere"])
+    assert (auto.name, auto.automatic, auto.video_counts, auto.predicted_counts) == (
+        "test", True, {"test": 2, "train": 1}, {"test": 1, "train": 0})
+    assert choose_subset(GROUND_TRUTH, ["a"], "TRAIN").name == "train"
+    assert choose_subset(GROUND_TRUTH, ["a", "b"], None).name is None
+    with pytest.raises(ValueError, match=r"lie in several subsets, test \(1 of 2 videos predicted\), train \(1 of 1\)"):
+        choose_subset(GROUND_TRUTH, ["a", "b"])
+    with pytest.raises(ValueError, match="no predicted video is a ground-truth video"):
+        choose_subset(GROUND_TRUTH, [])
+    only = choose_subset({"database": {"v": {"annotations": []}}}, [])
+    assert (only.name, only.describe()) == (None, "ground truth has no subsets: evaluating every video")
+
+
+def test_json_documents_are_read_once_and_keep_their_file_name(tmp_path):
+    path = tmp_path / "pred.json"
+    path.write_text(json.dumps({"results": {"b": [{"segment": [2, 1], "label": "Dive", "score": 1}], "c": []}}))
+    document = read_json_document(path, "predictions")
+    assert document == JsonDocument(str(path), json.loads(path.read_text()))
+    assert read_json_document(document, "predictions") is document
+    assert predicted_video_ids(document) == ["b", "c"]
+    path.unlink()
+    with pytest.raises(ValueError, match=f"{path}: video 'b', prediction 0: segment end < start"):
+        load_predictions(document, ["b"], ["Dive"])
 
 
 def test_load_predictions_keeps_other_videos_with_one_warning():

@@ -1,5 +1,5 @@
-import argparse
 import json
+import re
 import warnings
 
 import numpy as np
@@ -8,7 +8,6 @@ from hypothesis import assume, given, settings, strategies as st
 
 from ptal.data.activitynet import Segments, load_ground_truth, load_predictions
 from ptal.eval import DetectionResult, detection_map
-from ptal.eval import command
 from tests.eval import activitynet_reference
 from tests.eval.workloads import THUMOS14_GT, synthetic_predictions
 
@@ -286,7 +285,81 @@ def test_prediction_class_unknown_to_ground_truth_segments():
         detection_map(ground_truth, predictions)
 
 
-# --- result and command line -----------------------------------------------------------------------
+# --- subsets ---------------------------------------------------------------------------------------
+
+def two_subsets() -> dict:
+    """Ground truth of two training videos ("validation") and two test videos (ActionFormer's "Test")."""
+    document = gt_doc({"train1": [(0, 10, "x")], "train2": [(0, 10, "y")]}, subset="validation")
+    document["database"].update(gt_doc({"test1": [(0, 10, "x")], "test2": [(20, 30, "y")]}, subset="Test")["database"])
+    return document
+
+
+TEST_PREDICTIONS = pred_doc({"test1": [(0, 10, "x", .9)], "test2": [(20, 30, "y", .8)]})
+
+
+def test_auto_subset_evaluates_the_predicted_subset():
+    result = detection_map(two_subsets(), TEST_PREDICTIONS, [0.5], subset="auto")
+    np.testing.assert_array_equal(result.map, [1.0])
+    assert (result.subset.name, result.subset.automatic) == ("Test", True)
+    assert result.subset.video_counts == {"validation": 2, "Test": 2}
+    assert result.subset.predicted_counts == {"validation": 0, "Test": 2}
+    assert result.to_dict()["subset"] == "Test"
+    assert result.subset.describe() == ("ground truth has subsets validation (2 videos), Test (2): evaluating Test, "
+                                        "the subset of the 2 predicted videos")
+
+
+@pytest.mark.parametrize("subset", ["test", "TEST", "Test"])
+def test_named_subset_ignores_case(subset):
+    result = detection_map(two_subsets(), TEST_PREDICTIONS, [0.5], subset=subset)
+    np.testing.assert_array_equal(result.map, [1.0])
+    assert (result.subset.name, result.subset.automatic) == ("Test", False)
+
+
+def test_every_video_by_default_with_a_warning_when_a_subset_has_no_predictions():
+    with pytest.warns(UserWarning, match="the predictions hold no video of subset validation, whose ground truth "
+                                         "counts as missed; subset='auto'"):
+        result = detection_map(two_subsets(), TEST_PREDICTIONS, [0.5])
+    np.testing.assert_array_equal(result.map, [0.5])  # the training videos' instances are missed
+    assert result.subset.name is None and result.to_dict()["subset"] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detection_map(two_subsets(), pred_doc({"test1": [], "train1": []}), [0.5])  # both subsets predicted
+
+
+def test_auto_subset_refuses_predictions_of_several_subsets():
+    predictions = pred_doc({"test1": [(0, 10, "x", .9)], "train1": [(0, 10, "x", .8)]})
+    with pytest.raises(ValueError, match=r"the predicted videos lie in several subsets, validation \(1 of 2 videos "
+                                         r"predicted\), Test \(1 of 2\): name the one to evaluate"):
+        detection_map(two_subsets(), predictions, subset="auto")
+
+
+def test_auto_subset_needs_a_predicted_ground_truth_video():
+    with pytest.raises(ValueError, match=r"no predicted video is a ground-truth video.*the subsets are validation "
+                                         r"\(2 videos\), Test \(2\)"):
+        detection_map(two_subsets(), pred_doc({"elsewhere": [(0, 1, "x", .5)]}), subset="auto")
+
+
+def test_auto_subset_with_one_subset_or_segments_keeps_every_video():
+    result = detection_map(gt_doc({"a": [(0, 10, "x")], "b": [(0, 10, "x")]}), pred_doc({"a": [(0, 10, "x", .5)]}),
+                           [0.5], subset="auto")
+    np.testing.assert_array_equal(result.map, [0.5])
+    assert result.subset.name == "test"
+    segments = load_ground_truth(two_subsets())
+    result = detection_map(segments, load_predictions(TEST_PREDICTIONS, segments.video_ids, segments.class_names),
+                           [0.5], subset="auto")
+    np.testing.assert_array_equal(result.map, [0.5])
+    assert result.subset is None and result.to_dict()["subset"] is None
+
+
+def test_unknown_subset_lists_the_subsets(tmp_path):
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(two_subsets()))
+    with pytest.raises(ValueError, match=re.escape(f"{path}: no subset 'tset'; the subsets are validation "
+                                                   f"(2 videos), Test (2) (case is ignored)")):
+        detection_map(path, TEST_PREDICTIONS, subset="tset")
+
+
+# --- result -----------------------------------------------------------------------------------
 
 def test_result_table_and_dict():
     result = detection_map(gt_doc({"a": [(0, 10, "x")]}), pred_doc({"a": [(0, 10, "x", .5)]}))
@@ -301,33 +374,6 @@ def test_activitynet_thresholds_give_their_average():
     result = detection_map(gt_doc({"a": [(0, 10, "x")]}), pred_doc({"a": [(0, 10, "x", .5)]}),
                            np.linspace(0.5, 0.95, 10))
     assert result.averages == {"0.5:0.95": 1.0}
-
-
-def parse(argv):
-    parser = argparse.ArgumentParser(prog="ptal")
-    command.add_parser(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
-
-
-def test_command_prints_and_writes(tmp_path, capsys):
-    (tmp_path / "gt.json").write_text(json.dumps(gt_doc({"a": [(0, 10, "x")], "b": [(0, 10, "x")]})))
-    (tmp_path / "pred.json").write_text(json.dumps(pred_doc({"a": [(0, 10, "x", .5)]})))
-    out = tmp_path / "result.json"
-    args = parse(["eval", "--gt", str(tmp_path / "gt.json"), "--pred", str(tmp_path / "pred.json"),
-                  "--thresholds", "0.3", "0.5", "--out", str(out)])
-    assert args.func(args) == 0
-    printed = capsys.readouterr().out
-    assert "mAP   50.00  50.00" in printed
-    assert json.loads(out.read_text())["map"] == [0.5, 0.5]
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
-
-
-def test_command_reports_bad_input(tmp_path, capsys):
-    (tmp_path / "gt.json").write_text(json.dumps(gt_doc({"a": [(0, 10, "x")]})))
-    (tmp_path / "pred.json").write_text('{"results": {"a": [{"segment": [3, 1], "label": "x", "score": 1}]}}')
-    args = parse(["eval", "--gt", str(tmp_path / "gt.json"), "--pred", str(tmp_path / "pred.json")])
-    assert args.func(args) == 1
-    assert "pred.json: video 'a', prediction 0: segment end < start" in capsys.readouterr().err
 
 
 # --- the official order of ties ---------------------------------------------------------------------
