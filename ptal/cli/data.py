@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ptal.cli import UsageError
+
 
 def add_parser(subparsers) -> None:
     data = subparsers.add_parser("data", help="datasets: write the synthetic benchmark")
@@ -15,7 +17,7 @@ def add_parser(subparsers) -> None:
     synth.add_argument("--d", type=int, default=2048, help="feature dimension D, even (default 2048, as I3D)")
     synth.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     synth.add_argument("--difficulty", type=float, default=1.0,
-                       help="noise level; 1 is the default benchmark, 0 noise-free (default 1)")
+                       help="noise level >= 0; 1 is the default benchmark, 0 noise-free (default 1)")
     synth.add_argument("--boundary-context", type=float, default=0.8, metavar="BETA",
                        help="weight in [0, 1] of the context-shared generic motion in start/end phases; 0.8 is the "
                             "default benchmark, lower makes boundaries class-specific (default 0.8)")
@@ -31,11 +33,11 @@ def _synth(args) -> int:
     from ptal.data.synthetic import SyntheticThumos14, write_benchmark
 
     if args.d < 2 or args.d % 2:
-        print(f"ptal data synth: --d must be an even number >= 2, got {args.d}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--d must be an even number >= 2, got {args.d}")
+    if not args.difficulty >= 0:
+        raise UsageError(f"--difficulty must be >= 0, got {args.difficulty}")
     if not 0 <= args.boundary_context <= 1:
-        print(f"ptal data synth: --boundary-context must be in [0, 1], got {args.boundary_context}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--boundary-context must be in [0, 1], got {args.boundary_context}")
     generator = SyntheticThumos14(load_thumos14(args.annotations), dim=args.d, seed=args.seed,
                                   difficulty=args.difficulty, boundary_context=args.boundary_context)
     write_benchmark(generator, args.out, args.split, progress=_progress)

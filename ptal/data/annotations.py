@@ -15,6 +15,7 @@ with ``t_factor = 25 / (16 * fps)``). Example: frame 2151 of a 30 fps video is a
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -100,7 +101,7 @@ class PointLabels:
 def read_split(path: str | PathLike) -> list[str]:
     """Video ids listed one per line in ``path`` (blank lines ignored, duplicates rejected)."""
     path = Path(path)
-    video_ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    video_ids = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
     duplicates = sorted({v for v in video_ids if video_ids.count(v) > 1})
     if duplicates:
         raise ValueError(f"{path}: video ids listed more than once: {duplicates[:5]}")
@@ -110,11 +111,14 @@ def read_split(path: str | PathLike) -> list[str]:
 def read_fps(path: str | PathLike) -> dict[str, float]:
     """The ``{video_id: frames per second}`` map of ``fps_dict.json``; every rate must be finite and > 0."""
     path = Path(path)
-    fps = json.loads(path.read_text())
+    try:
+        fps = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(fps, dict):
-        raise ValueError(f"{path}: expected a JSON object video_id -> fps")
+        raise ValueError(f"{path}: expected a JSON object video_id -> fps, got a {type(fps).__name__}")
     for video_id, rate in fps.items():
-        if not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
             raise ValueError(f"{path}: video {video_id!r} has frame rate {rate!r}; expected a number > 0")
     return {video_id: float(rate) for video_id, rate in fps.items()}
 
@@ -128,10 +132,11 @@ def load_point_labels(path: str | PathLike, fps: Mapping[str, float],
     ``start_frame``/``stop_frame`` the instance the point was drawn from.
 
     Every row is checked; the first bad one raises ``ValueError`` naming the file and its line:
-    a missing or non-integer field, a class not in ``class_names`` or a ``class_index`` that
-    disagrees with it, a video absent from ``fps``, a negative frame, ``start_frame > stop_frame``
-    or a point outside ``[start_frame, stop_frame]``. Nothing is dropped. (Whether a point lies
-    inside its video's features is checked where the length is known: ``VideoDataset``.)
+    text that is not UTF-8 CSV, a missing or non-integer field, a class not in ``class_names`` or a
+    ``class_index`` that disagrees with it, a video absent from ``fps``, a negative frame,
+    ``start_frame > stop_frame`` or a point outside ``[start_frame, stop_frame]``. Nothing is dropped.
+    (Whether a point lies inside its video's features is checked where the length is known:
+    ``VideoDataset``.)
 
     Args:
         path: the CSV file.
@@ -142,8 +147,48 @@ def load_point_labels(path: str | PathLike, fps: Mapping[str, float],
     class_index = {name: i for i, name in enumerate(class_names)}
     video_index: dict[str, int] = {}
     columns: dict[str, list] = {"video": [], "label": [], "frame": [], "time": []}
-    with path.open(newline="") as file:
-        reader = csv.DictReader(file)
+    for where, row in _point_rows(path):
+        name, video_id = row["class"].strip(), row["video_id"].strip()
+        if name not in class_index:
+            raise ValueError(f"{where}: unknown class {name!r} (known: {', '.join(class_names)})")
+        start, stop, point, index = (_integer(row[c], c, where)
+                                     for c in ("start_frame", "stop_frame", "point", "class_index"))
+        if index != class_index[name]:
+            raise ValueError(f"{where}: class_index {index} disagrees with class {name!r}, "
+                             f"which is index {class_index[name]} of the class list")
+        if video_id not in fps:
+            raise ValueError(f"{where}: video {video_id!r} has no frame rate in the fps table")
+        if not 0 <= start <= stop:
+            raise ValueError(f"{where}: instance frames [{start}, {stop}] of video {video_id!r} are not "
+                             f"0 <= start_frame <= stop_frame")
+        if not start <= point <= stop:
+            raise ValueError(f"{where}: point {point} of video {video_id!r} is outside its instance "
+                             f"[{start}, {stop}]")
+        columns["video"].append(video_index.setdefault(video_id, len(video_index)))
+        columns["label"].append(class_index[name])
+        columns["frame"].append(point)
+        columns["time"].append(point / fps[video_id])
+    video_ids = list(video_index)
+    video = np.asarray(columns["video"], dtype=np.int64)
+    frame = np.asarray(columns["frame"], dtype=np.int64)
+    rates = np.asarray([fps[v] for v in video_ids], dtype=np.float64)[video]
+    return PointLabels(video_ids, list(class_names), video, np.asarray(columns["label"], dtype=np.int64),
+                       frame, np.asarray(columns["time"], dtype=np.float64), frame_to_snippet(frame, rates))
+
+
+def _read_text(path: Path) -> str:
+    """The text of a UTF-8 file (a leading byte-order mark dropped); ValueError naming the file otherwise."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error})") from None
+
+
+def _point_rows(path: Path):
+    """Yield ``(where, row)`` for every row of a point-label CSV, ``where`` naming the file and line; a
+    header without the POINT_COLUMNS, a row of another length or unreadable CSV raise ValueError."""
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    try:
         missing = [c for c in POINT_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: header {reader.fieldnames} lacks the columns {missing}")
@@ -151,32 +196,9 @@ def load_point_labels(path: str | PathLike, fps: Mapping[str, float],
             where = f"{path}, line {reader.line_num}"
             if None in row.values() or None in row:
                 raise ValueError(f"{where}: expected {len(reader.fieldnames)} fields, got a row of another length")
-            name, video_id = row["class"].strip(), row["video_id"].strip()
-            if name not in class_index:
-                raise ValueError(f"{where}: unknown class {name!r} (known: {', '.join(class_names)})")
-            start, stop, point, index = (_integer(row[c], c, where)
-                                         for c in ("start_frame", "stop_frame", "point", "class_index"))
-            if index != class_index[name]:
-                raise ValueError(f"{where}: class_index {index} disagrees with class {name!r}, "
-                                 f"which is index {class_index[name]} of the class list")
-            if video_id not in fps:
-                raise ValueError(f"{where}: video {video_id!r} has no frame rate in the fps table")
-            if not 0 <= start <= stop:
-                raise ValueError(f"{where}: instance frames [{start}, {stop}] of video {video_id!r} are not "
-                                 f"0 <= start_frame <= stop_frame")
-            if not start <= point <= stop:
-                raise ValueError(f"{where}: point {point} of video {video_id!r} is outside its instance "
-                                 f"[{start}, {stop}]")
-            columns["video"].append(video_index.setdefault(video_id, len(video_index)))
-            columns["label"].append(class_index[name])
-            columns["frame"].append(point)
-            columns["time"].append(point / fps[video_id])
-    video_ids = list(video_index)
-    video = np.asarray(columns["video"], dtype=np.int64)
-    frame = np.asarray(columns["frame"], dtype=np.int64)
-    rates = np.asarray([fps[v] for v in video_ids], dtype=np.float64)[video]
-    return PointLabels(video_ids, list(class_names), video, np.asarray(columns["label"], dtype=np.int64),
-                       frame, np.asarray(columns["time"], dtype=np.float64), frame_to_snippet(frame, rates))
+            yield where, row
+    except csv.Error as error:  # the DictReader's line_num is the last good row's; its reader's, the bad one's
+        raise ValueError(f"{path}, line {reader.reader.line_num}: not readable as CSV ({error})") from None
 
 
 def _integer(text: str, column: str, where: str) -> int:
@@ -227,8 +249,18 @@ def load_thumos14(directory: str | PathLike | None = None) -> Thumos14:
     Args:
         directory: a directory holding those files; None reads the copies packaged with ptal
             (``ptal/data/thumos14``, from the LACP release; see its PROVENANCE.md).
+
+    Raises:
+        FileNotFoundError: the directory, or one of its files, does not exist.
+        ValueError: a file is malformed; the message names it.
     """
+    if directory is not None and not Path(directory).is_dir():
+        raise FileNotFoundError(f"THUMOS14 annotation directory {directory} does not exist or is not a directory")
     files = thumos14_files(directory)
+    names = {"points": "point_labels.csv (or point_gaussian/point_labels.csv)"}
+    missing = [names.get(role, path.name) for role, path in files.items() if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"THUMOS14 annotation directory {files['gt'].parent} lacks {', '.join(missing)}")
     fps = read_fps(files["fps"])
     class_names = list(THUMOS14_CLASSES)
     return Thumos14(

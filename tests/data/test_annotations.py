@@ -1,5 +1,5 @@
 import csv
-import filecmp
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -10,7 +10,14 @@ from ptal.data import (THUMOS14_CLASSES, frame_to_snippet, load_point_labels, lo
                        thumos14_files)
 from ptal.data.annotations import PACKAGED_THUMOS14
 
-SHARED_THUMOS14 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "thumos14"
+# SHA-256 of the LACP release's files (commit 1ef066a, dataset/THUMOS14/; see PROVENANCE.md).
+RELEASE_SHA256 = {
+    "fps_dict.json": "b20a30d8a2610d66404e7d34526a604fe9847afd0eb44be8c4ff0605344043bb",
+    "gt.json": "09ec867173d8532cd805769497633617f8a95519491c5558edd29a50731116a2",
+    "point_labels.csv": "5f5e0a3b2419a14fc22659502689db2781ed6532d7c6836d5c6b9b6a8caa401f",
+    "split_test.txt": "51bad9afadc6545a26833fd1f47b51d0458a05baee5c23ec8f3f8b8693e27f31",
+    "split_train.txt": "5b11e290eb24c93c79f23cb1aecc8b85be4c13b47d7cf3b35e30601c1663f4c0",
+}
 HEADER = "class,class_index,start_frame,stop_frame,video_id,point\n"
 
 
@@ -56,11 +63,9 @@ def test_packaged_thumos14():
     assert len(thumos.points.of_video("video_test_0000004")) == 0
 
 
-def test_packaged_copies_equal_the_shared_files():
-    if not SHARED_THUMOS14.is_dir():
-        pytest.skip(f"{SHARED_THUMOS14} is absent")
-    for name in ("gt.json", "point_labels.csv", "fps_dict.json", "split_train.txt", "split_test.txt"):
-        assert filecmp.cmp(PACKAGED_THUMOS14 / name, SHARED_THUMOS14 / name, shallow=False), name
+def test_packaged_copies_are_the_release_files():
+    for name, digest in RELEASE_SHA256.items():
+        assert hashlib.sha256((PACKAGED_THUMOS14 / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_lacp_release_layout_of_the_point_labels(tmp_path):
@@ -121,3 +126,72 @@ def test_split_and_fps_errors(tmp_path):
     fps.write_text('{"a": 30, "b": 0}')
     with pytest.raises(ValueError, match=r"fps.json: video 'b' has frame rate 0"):
         read_fps(fps)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"a": 30, ', r"fps.json: not valid JSON \(Expecting"),
+    ("", r"fps.json: not valid JSON"),
+    ('[["a", 30]]', r"fps.json: expected a JSON object video_id -> fps, got a list"),
+    ('{"a": "30"}', r"fps.json: video 'a' has frame rate '30'; expected a number > 0"),
+    ('{"a": true}', r"fps.json: video 'a' has frame rate True"),
+    ('{"a": NaN}', r"fps.json: video 'a' has frame rate nan"),
+])
+def test_malformed_fps_files_are_named(tmp_path, text, message):
+    path = tmp_path / "fps.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_fps(path)
+
+
+def test_files_that_are_not_utf8_text_are_named(tmp_path):
+    binary = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'}\xff\xfe"
+    for name, read in (("fps.json", read_fps), ("split.txt", read_split),
+                       ("points.csv", lambda path: load_point_labels(path, FPS))):
+        (tmp_path / name).write_bytes(binary)
+        with pytest.raises(ValueError, match=rf"{name}: not UTF-8 text"):
+            read(tmp_path / name)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = write_csv(tmp_path, "Diving,7,10,40,v1,32\n", header="\ufeff" + HEADER)
+    assert load_point_labels(path, FPS).frame.tolist() == [32]
+    fps = tmp_path / "fps.json"
+    fps.write_text('\ufeff{"v1": 25}', encoding="utf-8")
+    assert read_fps(fps) == {"v1": 25.0}
+
+
+def test_unreadable_csv_is_named_with_its_line(tmp_path):
+    path = write_csv(tmp_path, "Diving,7,10,40,v1,32\n" + "x" * 200_000 + "\n")
+    with pytest.raises(ValueError, match=r"points.csv, line 3: not readable as CSV \(field larger than"):
+        load_point_labels(path, FPS)
+
+
+def copy_of_the_packaged_files(directory: Path) -> Path:
+    for path in thumos14_files().values():
+        shutil.copy(path, directory / path.name)
+    return directory
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("fps_dict.json", "{", r"fps_dict.json: not valid JSON"),
+    ("gt.json", '{"database": [1, 2]}', r"gt.json: field 'database' must be a dict"),
+    ("gt.json", "not json", r"gt.json: not valid JSON"),
+    ("point_labels.csv", "video,frame\nv,1\n", r"point_labels.csv: header \['video', 'frame'\] lacks the columns"),
+])
+def test_load_thumos14_names_the_malformed_file(tmp_path, name, text, message):
+    directory = copy_of_the_packaged_files(tmp_path)
+    (directory / name).write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        load_thumos14(directory)
+    assert str(directory / name) in str(error.value)
+
+
+def test_load_thumos14_names_a_missing_directory_or_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"directory {tmp_path / 'absent'} does not exist"):
+        load_thumos14(tmp_path / "absent")
+    directory = copy_of_the_packaged_files(tmp_path)
+    (directory / "fps_dict.json").unlink()
+    (directory / "point_labels.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=rf"directory {directory} lacks fps_dict.json, point_labels.csv "
+                                                r"\(or point_gaussian/point_labels.csv\)"):
+        load_thumos14(directory)

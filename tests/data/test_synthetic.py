@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 
 from ptal.data import (LacpFeatures, PointLabels, Segments, SyntheticThumos14, Thumos14, load_thumos14,
                        write_benchmark)
-from ptal.cli.data import add_parser
+from ptal.cli import main
+from ptal.data.annotations import PACKAGED_THUMOS14
 from ptal.data.synthetic import Phase
 
 CLASSES = ["a", "b"]
@@ -86,6 +88,23 @@ def test_cache_holds_float16_and_is_read_back(thumos, tmp_path, monkeypatch):
     assert SyntheticThumos14(thumos, dim=16, seed=1, cache_dir=tmp_path).cache_dir != reader.cache_dir
 
 
+def test_a_damaged_cache_file_is_named(thumos, tmp_path):
+    video = thumos.splits["train"][0]
+    cached = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    cached.load(video)
+    path = cached.cache_dir / f"{video}.npy"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="unreadable .npy file, truncated or corrupt") as error:
+        cached.load(video)
+    assert str(error.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("difficulty", [-1.0, float("nan")])
+def test_difficulty_must_not_be_negative(thumos, difficulty):
+    with pytest.raises(ValueError, match=f"difficulty must be >= 0, got {difficulty}"):
+        SyntheticThumos14(thumos, dim=8, difficulty=difficulty)
+
+
 def test_written_benchmark_reads_back_through_the_lacp_reader(thumos, tmp_path):
     splits = {"train": thumos.splits["train"][:3], "test": thumos.splits["test"][:2]}
     subset = dataclasses.replace(thumos, splits=splits)
@@ -99,16 +118,8 @@ def test_written_benchmark_reads_back_through_the_lacp_reader(thumos, tmp_path):
     assert json.loads((tmp_path / "synthetic.json").read_text())["seed"] == 2
 
 
-def run_cli(argv):
-    import argparse
-    parser = argparse.ArgumentParser(prog="ptal")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
 def test_cli_writes_the_lacp_layout(thumos, tmp_path):
-    assert run_cli(["data", "synth", "--out", str(tmp_path), "--d", "4", "--seed", "1", "--split", "train"]) == 0
+    assert main(["data", "synth", "--out", str(tmp_path), "--d", "4", "--seed", "1", "--split", "train"]) == 0
     assert sorted(p.name for p in (tmp_path / "features").iterdir()) == ["train"]
     assert len(list((tmp_path / "features" / "train" / "flow").glob("*.npy"))) == 200
     assert (tmp_path / "point_gaussian" / "point_labels.csv").is_file()
@@ -116,9 +127,31 @@ def test_cli_writes_the_lacp_layout(thumos, tmp_path):
     video = thumos.splits["train"][7]
     np.testing.assert_array_equal(LacpFeatures(tmp_path, "train", dim=4).load(video),
                                   SyntheticThumos14(thumos, dim=4, seed=1).load(video))
-    assert run_cli(["data", "synth", "--out", str(tmp_path / "odd"), "--d", "5"]) == 2
-    assert run_cli(["data", "synth", "--out", str(tmp_path / "odd"), "--boundary-context", "1.5"]) == 2
-    assert not (tmp_path / "odd").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--d", "5"], "--d must be an even number >= 2, got 5"),
+    (["--boundary-context", "1.5"], "--boundary-context must be in [0, 1], got 1.5"),
+    (["--difficulty", "-1"], "--difficulty must be >= 0, got -1.0"),
+    (["--annotations", "{tmp}/absent"], "THUMOS14 annotation directory {tmp}/absent does not exist or is not a "
+                                        "directory"),
+])
+def test_cli_mistakes_are_one_line(tmp_path, capsys, flags, message):
+    flags = [flag.format(tmp=tmp_path) for flag in flags]
+    assert main(["data", "synth", "--out", str(tmp_path / "out"), *flags]) == 2
+    message = message.format(tmp=tmp_path)
+    assert capsys.readouterr().err == f"ptal data: error: {message} (--debug shows the traceback)\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_names_a_malformed_annotation_file(tmp_path, capsys):
+    annotations = tmp_path / "annotations"
+    shutil.copytree(PACKAGED_THUMOS14, annotations)
+    (annotations / "fps_dict.json").write_text('{"video_validation_0000051": 30,')
+    assert main(["data", "synth", "--out", str(tmp_path / "out"), "--annotations", str(annotations)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"ptal data: error: {annotations / 'fps_dict.json'}: not valid JSON (")
+    assert error.count("\n") == 1
 
 
 def detections(generator, videos, score_of, is_action):
