@@ -1,12 +1,11 @@
 """Synthetic predictions for real ground truth: jittered copies of the instances plus background."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-DATA_DIR = Path(__file__).parents[2].parent / "shared" / "data"
-THUMOS14_GT = DATA_DIR / "thumos14" / "gt.json"
+from ptal.data.annotations import PACKAGED_THUMOS14
+
+THUMOS14_GT = PACKAGED_THUMOS14 / "gt.json"
 
 
 def synthetic_predictions(ground_truth: dict, subset: str, per_video: int, seed: int = 0) -> dict:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ptal.data.annotations import load_point_labels, read_fps
+from ptal.data.annotations import PACKAGED_THUMOS14, load_point_labels, read_fps
 
-SHARED_THUMOS14 = Path(__file__).resolve().parents[3] / "shared" / "data" / "thumos14"
+SHARED_THUMOS14 = PACKAGED_THUMOS14  # the former name, still imported by test_select_seeds.py
 POINT_PATTERNS = ("random", "adjacent", "ends", "one", "dense", "stacked", "none")
 # LACP's inference thresholds: 0:0.025:0.225 on the class CAS, 0.5:0.025:0.7 on the agnostic score.
 LACP_THRESHOLDS = [*np.arange(0, 0.25, 0.025), *np.arange(0.5, 0.725, 0.025)]
@@ -63,7 +63,7 @@ def seed_batch(gen: torch.Generator, lengths: list[int], classes: int, patterns:
     return cas, points, torch.tensor(lengths, dtype=torch.int64)
 
 
-def thumos14_train_points(directory: Path = SHARED_THUMOS14, margin: float = 0.2):
+def thumos14_train_points(directory: Path = PACKAGED_THUMOS14, margin: float = 0.2):
     """The real point positions of the THUMOS14 train videos: [(length, snippets (n,), classes (n,))] with
     length = last point's snippet + ``margin`` of it (+ 1), the videos' true lengths not being recorded."""
     labels = load_point_labels(directory / "point_labels.csv", read_fps(directory / "fps_dict.json"))
@@ -75,7 +75,7 @@ def thumos14_train_points(directory: Path = SHARED_THUMOS14, margin: float = 0.2
     return videos
 
 
-def thumos14_seed_batch(gen: torch.Generator, directory: Path = SHARED_THUMOS14, margin: float = 0.2,
+def thumos14_seed_batch(gen: torch.Generator, directory: Path = PACKAGED_THUMOS14, margin: float = 0.2,
                         classes: int = 20, dtype=torch.float32):
     """LACP's select_seed input for the THUMOS14 train videos in one padded batch: smooth random CAS, the
     real points. -> (cas (B, T, 21), points (B, T, 20), lengths (B,))."""
