@@ -4,6 +4,7 @@ import pytest
 
 from ptal.cli import main
 from tests.eval.test_detection_map import gt_doc, pred_doc
+from tests.eval.workloads import THUMOS14_GT, synthetic_predictions
 
 
 @pytest.fixture
@@ -102,3 +103,15 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, capsys):
 def test_needs_gt_and_pred_or_a_checkpoint(argv, capsys):
     assert main(argv) == 2
     assert "give either --gt and --pred, or --checkpoint" in capsys.readouterr().err
+
+
+def test_thumos14_test_predictions_are_scored_on_the_test_videos(tmp_path, capsys):
+    ground_truth = json.loads(THUMOS14_GT.read_text())
+    (tmp_path / "pred.json").write_text(json.dumps(synthetic_predictions(ground_truth, "test", per_video=20)))
+    argv = ["eval", "--gt", str(THUMOS14_GT), "--pred", str(tmp_path / "pred.json")]
+    assert main(argv) == 0
+    note, *automatic = capsys.readouterr().out.splitlines()
+    assert note == ("ground truth has subsets test (210 videos), train (200): evaluating test, the subset of the 210 "
+                    "predicted videos; --subset to choose")
+    assert main([*argv, "--subset", "Test"]) == 0
+    assert capsys.readouterr().out.splitlines() == automatic
