@@ -14,8 +14,8 @@ def add_parser(subparsers) -> None:
         description="Detection mAP with the semantics of the official ActivityNet evaluation: prints AP per tIoU "
                     "threshold and the averages papers quote, and optionally writes them as JSON. Give --gt and "
                     "--pred (of the ground truth's subsets, the one holding the predicted videos is evaluated, "
-                    "unless --subset names one), or --checkpoint (a ptal train checkpoint, evaluated on its config's evaluation split; "
-                    "for APN also the mAP of its pseudo labels on the training videos).")
+                    "unless --subset names one), or --checkpoint (a ptal train checkpoint, evaluated on its "
+                    "config's evaluation split; for APN also the mAP of its pseudo labels on the training videos).")
     parser.add_argument("--gt", metavar="GT.json", help='ground truth, {"database": {video: {"subset", "annotations"}}}')
     parser.add_argument("--pred", metavar="PRED.json",
                         help='predictions, {"results": {video: [{"segment", "label", "score"}]}}')
