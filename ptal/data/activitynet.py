@@ -154,8 +154,8 @@ def subset_videos(source) -> dict[str, list[str]]:
         return {}
     spelling, videos = {}, {}
     for video_id, entry in database.items():
-        subset = _field(_video_entry(entry, f"{name}: video {video_id!r}"), "subset", str,
-                        f"{name}: video {video_id!r}")
+        where = f"{name}: video {video_id!r}"
+        subset = _field(_video_entry(entry, where), "subset", str, where)
         key = spelling.setdefault(subset.casefold(), subset)
         videos.setdefault(key, []).append(video_id)
     return videos

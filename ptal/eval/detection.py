@@ -372,10 +372,9 @@ def _evaluated_segments(ground_truth, predictions, subset: str | None
             raise ValueError(f"subset applies to JSON ground truth only, got subset={subset!r} with Segments or "
                              f"arrays; select their videos yourself")
         _check_positives(ground_truth)
-        return ground_truth, _prediction_segments(predictions, ground_truth), None
+        return ground_truth, _matched_predictions(_read_predictions(predictions), ground_truth), None
     ground_truth = read_json_document(ground_truth, "ground truth")
-    if _is_json_source(predictions, "results"):
-        predictions = read_json_document(predictions, "predictions")
+    predictions = _read_predictions(predictions)
     choice = choose_subset(ground_truth, _predicted_videos(predictions), subset)
     missed = [name for name, count in choice.predicted_counts.items() if count == 0]
     if choice.name is None and missed and len(missed) < len(choice.predicted_counts):
@@ -384,18 +383,7 @@ def _evaluated_segments(ground_truth, predictions, subset: str | None
                       f"missed; subset='auto' evaluates the predicted subset only", stacklevel=3)
     ground_truth = load_ground_truth(ground_truth, subset=choice.name)
     _check_positives(ground_truth)
-    return ground_truth, _prediction_segments(predictions, ground_truth), choice
-
-
-def _predicted_videos(predictions) -> list[str]:
-    """The ids of the predicted videos: a results file's videos, or those with rows in Segments or arrays."""
-    if isinstance(predictions, JsonDocument):
-        return predicted_video_ids(predictions)
-    if isinstance(predictions, Segments):
-        return [predictions.video_ids[video] for video in np.unique(predictions.video)]
-    if isinstance(predictions, Mapping) and "video" in predictions:
-        return [str(video) for video in np.unique(np.asarray(predictions["video"]))]
-    return []  # not predictions: _prediction_segments says why
+    return ground_truth, _matched_predictions(predictions, ground_truth), choice
 
 
 def _check_positives(ground_truth: Segments) -> None:
@@ -414,9 +402,11 @@ def _ground_truth_segments(value) -> Segments:
                     f"got {type(value).__name__}")
 
 
-def _prediction_segments(value, ground_truth: Segments) -> Segments:
+def _read_predictions(value) -> JsonDocument | Segments:
+    """JSON predictions read (their labels are resolved against the ground truth's classes later), the other
+    forms checked and turned into a Segments."""
     if _is_json_source(value, "results"):
-        return load_predictions(value, ground_truth.video_ids, ground_truth.class_names)
+        return read_json_document(value, "predictions")
     if isinstance(value, Segments):
         if value.score is None:
             raise ValueError("predictions must be a Segments with scores (score is None)")
@@ -425,6 +415,19 @@ def _prediction_segments(value, ground_truth: Segments) -> Segments:
         return _segments_from_arrays(value, "predictions", with_score=True)
     raise TypeError(f"predictions must be a JSON path, a {{'results': ...}} dict, Segments or a mapping of arrays, "
                     f"got {type(value).__name__}")
+
+
+def _predicted_videos(predictions: JsonDocument | Segments) -> list[str]:
+    """The ids of the predicted videos: a results file's videos, or a Segments' videos with rows."""
+    if isinstance(predictions, JsonDocument):
+        return predicted_video_ids(predictions)
+    return [predictions.video_ids[video] for video in np.unique(predictions.video)]
+
+
+def _matched_predictions(predictions: JsonDocument | Segments, ground_truth: Segments) -> Segments:
+    if isinstance(predictions, JsonDocument):
+        return load_predictions(predictions, ground_truth.video_ids, ground_truth.class_names)
+    return predictions
 
 
 def _is_json_source(value, top_key: str) -> bool:

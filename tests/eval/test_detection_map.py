@@ -351,6 +351,18 @@ def test_auto_subset_with_one_subset_or_segments_keeps_every_video():
     assert result.subset is None and result.to_dict()["subset"] is None
 
 
+def test_auto_subset_of_predictions_given_as_segments_or_arrays():
+    predictions = Segments(["train1", "test1", "test2"], ["x", "y"], video=[1, 2], start=[0.0, 20.0], end=[10.0, 30.0],
+                           label=[0, 1], score=[0.9, 0.8])  # train1 has no row: not a predicted video
+    result = detection_map(two_subsets(), predictions, [0.5], subset="auto")
+    assert result.subset.name == "Test" and result.map.tolist() == [1.0]
+    arrays = {"video": ["test1", "test2"], "start": [0.0, 20.0], "end": [10.0, 30.0], "label": ["x", "y"],
+              "score": [0.9, 0.8]}
+    assert detection_map(two_subsets(), arrays, [0.5], subset="auto").subset.name == "Test"
+    with pytest.raises(TypeError, match="predictions must be a JSON path"):
+        detection_map(two_subsets(), [1, 2], subset="auto")
+
+
 def test_unknown_subset_lists_the_subsets(tmp_path):
     path = tmp_path / "gt.json"
     path.write_text(json.dumps(two_subsets()))
