@@ -18,7 +18,6 @@ evaluations every ``--eval-every`` iterations (the papers' selection on the test
     python benchmarks/apn_experiments.py --report R.json --plot pseudo.png     # the tables and the figure again
 """
 import argparse
-import copy
 import json
 
 import math
@@ -31,8 +30,10 @@ from ptal.data import SNIPPET_SECONDS
 from ptal.data.atomic import atomic_file, write_json_atomic
 from ptal.models.apn.method import ApnMethod
 from ptal.models.apn.pseudo_labels import PseudoLabels
-from ptal.cli.models import DEMO_OVERRIDES, family, method_config
-from ptal.models.lacp.method import DEFAULTS
+from ptal.cli.models import DEMO_OVERRIDES, method_config
+from ptal.models import method_class
+from ptal.models.lacp import LacpConfig
+from ptal.train import seed_everything
 from ptal_core.runs import runs
 
 # variant -> (model family, overrides)
@@ -83,12 +84,11 @@ def run(variant: str, seed: int, args) -> dict:
     name, overrides = VARIANTS[variant]
     lr = args.apn_lr if name == "apn" else args.lacp_lr
     extra = [*args.set, *(args.apn_set if name == "apn" else [])]
-    config = method_config(None, [f"model.name={name}", *overrides, *extra, f"train.seed={seed}", f"train.lr={lr}"],
-                           copy.deepcopy(DEMO_OVERRIDES[name]), name)
-    method_class = OracleApn if variant == "apn-oracle" else family(name)[0]
-    torch.manual_seed(seed)
-    method = method_class(config)
-    history, seconds = train_and_evaluate(method, config["train"], args.iterations, args.eval_every,
+    config = method_config(None, [f"model.name={name}", *DEMO_OVERRIDES[name], *overrides, *extra, f"train.seed={seed}",
+                                  f"train.lr={lr}"], name)
+    seed_everything(seed)
+    method = (OracleApn if variant == "apn-oracle" else method_class(name))(config)
+    history, seconds = train_and_evaluate(method, config.train, args.iterations, args.eval_every,
                                           method.pseudo_label_metrics if name == "apn" else None)
     evaluations = [h for h in history if "average_0.1:0.7" in h]
     best = max(evaluations, key=lambda h: h["average_0.1:0.7"])
@@ -172,8 +172,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--iterations", type=int, default=600)
     parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--apn-lr", type=float, default=DEMO_OVERRIDES["apn"]["train"]["lr"])
-    parser.add_argument("--lacp-lr", type=float, default=DEFAULTS["train"]["lr"])
+    parser.add_argument("--apn-lr", type=float, default=method_config(None, ["model.name=apn", *DEMO_OVERRIDES["apn"]]).train.lr)
+    parser.add_argument("--lacp-lr", type=float, default=LacpConfig().train.lr)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="overrides of every variant, LACP included, e.g. data.boundary_context=0.4")

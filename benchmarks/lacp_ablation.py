@@ -5,28 +5,22 @@ evaluations (as the release selects) and last.
     python benchmarks/lacp_ablation.py --seeds 0 1 2 --iterations 600 --dim 64 --hidden 256 --out ablation.json
 """
 import argparse
-import copy
 
 import numpy as np
-import torch
 
 from benchmarks.training_runs import train_and_evaluate
 from ptal.data.atomic import write_json_atomic
-from ptal.models.lacp.method import DEFAULTS, LacpMethod
+from ptal.cli.models import build_method, method_config
 
 VARIANTS = {"baseline": (0.0, 0.0), "+score": (1.0, 0.0), "+feature": (0.0, 1.0), "both": (1.0, 1.0)}
 
 
 def run(variant: str, seed: int, args) -> dict:
-    config = copy.deepcopy(DEFAULTS)
-    config["data"].update(feature_dim=args.dim)
-    config["model"].update(hidden=args.hidden)
-    config["loss"].update(score=VARIANTS[variant][0], feature=VARIANTS[variant][1])
-    config["search"].update(method=args.search)
-    config["train"].update(seed=seed)
-    torch.manual_seed(seed)
-    method = LacpMethod(config)
-    history, seconds = train_and_evaluate(method, config["train"], args.iterations, args.eval_every)
+    score, feature = VARIANTS[variant]
+    config = method_config(None, [f"data.feature_dim={args.dim}", f"model.hidden={args.hidden}", f"loss.score={score}",
+                                  f"loss.feature={feature}", f"search.method={args.search}", f"train.seed={seed}"])
+    method = build_method(config, "cpu")
+    history, seconds = train_and_evaluate(method, config.train, args.iterations, args.eval_every)
     best = max(history, key=lambda h: h["average_0.1:0.7"])
     return {"variant": variant, "seed": seed, "seconds": seconds, "best": best, "last": history[-1],
             "sequence_score": method.sequence_score}

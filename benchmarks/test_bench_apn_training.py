@@ -5,21 +5,20 @@ same batch.
 
     pytest benchmarks/test_bench_apn_training.py -s
 """
-import copy
 
 import pytest
 import torch
 
 from benchmarks.backends import timed
 from ptal.models.apn.losses import ctr_loss
-from ptal.models.apn.method import DEFAULTS, ApnMethod
+from ptal.models.apn import ApnConfig, ApnMethod
 from tests.models.test_apn_losses import ctr_loss_reference
 
 
 @pytest.fixture(scope="module")
 def method():
     torch.manual_seed(0)
-    apn = ApnMethod(copy.deepcopy(DEFAULTS))
+    apn = ApnMethod(ApnConfig())
     apn.refresh_pseudo_labels()
     return apn
 

@@ -12,7 +12,6 @@ ptal), BMN's dense sampling mask, ptal's own C++ kernels on the machine's 16 cor
 k-medoids), or the LACP release's per-video step. Without a GPU (the dry run) ptal runs its Triton backend
 interpreted where it has one, else its C++ one, on tiny sizes: this checks the file, not the speed.
 """
-import copy
 import os
 
 import pytest
@@ -278,11 +277,10 @@ def test_constrained_kmedoids_thumos14_train(benchmark, side):
 def lacp():
     """LACP at the release's sizes (D = 2048, H = 2048, 16 videos per iteration, a search every 10) on the
     synthetic THUMOS14-structured benchmark, after a first search (every loss on)."""
-    from ptal.models.lacp.method import DEFAULTS, LacpMethod
+    from ptal.cli.models import method_config
+    from ptal.models.lacp import LacpMethod
 
-    config = copy.deepcopy(DEFAULTS)
-    if not FULL:
-        config["data"]["feature_dim"], config["model"]["hidden"] = 16, 16
+    config = method_config(None, [] if FULL else ["data.feature_dim=16", "model.hidden=16"])
     torch.manual_seed(0)
     method = LacpMethod(config, DEVICE)
     method.search()
@@ -303,9 +301,9 @@ def amortised(method, optimizer, refresh, steps: int):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_lacp_training(benchmark, lacp, side):
-    frequency = lacp.config["search"]["frequency"]
+    frequency = lacp.config.search.frequency
     optimizer = torch.optim.Adam(lacp.model.parameters(), lr=1e-4)
-    workload = (f"LACP training iteration, 16 videos, D {lacp.config['data']['feature_dim']}, search every "
+    workload = (f"LACP training iteration, 16 videos, D {lacp.config.data.feature_dim}, search every "
                 f"{frequency} (amortised)")
 
     iterations = amortised(lacp, optimizer, lacp.search, frequency)
@@ -327,20 +325,19 @@ def test_lacp_training(benchmark, lacp, side):
 def test_apn_training(benchmark):
     """APN at the paper's sizes (D = 2048, E = 512, 16 windows): an iteration, and a pseudo-label refresh
     every ``pseudo.frequency`` iterations, amortised. No anchor: the paper's code is not public."""
-    from ptal.models.apn.method import DEFAULTS, ApnMethod
+    from ptal.cli.models import method_config
+    from ptal.models.apn import ApnMethod
 
-    config = copy.deepcopy(DEFAULTS)
-    if not FULL:
-        config["data"]["feature_dim"] = 8
-        config["model"].update(embed_dim=16, bdm_hidden=16, pem_dim=8, pem_heads=2, num_samples=4)
-        config["proposals"].update(max_proposals=20, train_per_window=4)
+    tiny = ["data.feature_dim=8", "model.embed_dim=16", "model.bdm_hidden=16", "model.pem_dim=8", "model.pem_heads=2",
+            "model.num_samples=4", "proposals.max_proposals=20", "proposals.train_per_window=4"]
+    config = method_config(None, ["model.name=apn", *([] if FULL else tiny)])
     torch.manual_seed(0)
     method = ApnMethod(config, DEVICE)
     method.refresh_pseudo_labels()
     optimizer = torch.optim.Adam(method.model.parameters(), lr=1e-4)
-    every = config["pseudo"]["frequency"]
+    every = config.pseudo.frequency
     iterations = amortised(method, optimizer, method.refresh_pseudo_labels, every)
     method.model.train()
-    measure(benchmark, f"APN training iteration, 16 windows, D {config['data']['feature_dim']}, a pseudo-label "
+    measure(benchmark, f"APN training iteration, 16 windows, D {config.data.feature_dim}, a pseudo-label "
             f"refresh every {every} (amortised)", "ptal", "ptal", iterations, rounds=2, per_call=every,
             goal="measure; aim <= 50 ms")

@@ -6,13 +6,13 @@ is the same for both, the difference is the losses and the search.
 
     pytest benchmarks/test_bench_lacp_training.py -s
 """
-import copy
 
 import pytest
 import torch
 
 from benchmarks.backends import timed
-from ptal.models.lacp.method import DEFAULTS, LacpMethod
+from ptal.cli.models import method_config
+from ptal.models.lacp import LacpMethod
 from ptal.ops import optimal_sequence_search, select_seeds
 from tests.models.lacp_release_reference import release_video_loss
 
@@ -21,8 +21,7 @@ DIM, HIDDEN = 256, 512
 
 @pytest.fixture(scope="module")
 def method():
-    config = copy.deepcopy(DEFAULTS)
-    config["data"]["feature_dim"], config["model"]["hidden"] = DIM, HIDDEN
+    config = method_config(None, [f"data.feature_dim={DIM}", f"model.hidden={HIDDEN}"])
     torch.manual_seed(0)
     lacp = LacpMethod(config)
     lacp.search()  # pseudo labels exist: every loss is on

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import torch
 
 
-def train_and_evaluate(method, train: dict, iterations: int, eval_every: int,
+def train_and_evaluate(method, train, iterations: int, eval_every: int,
                        cheap_metrics: Callable[[], dict] | None = None,
                        cheap_every: int = 50) -> tuple[list[dict], float]:
     """Train ``method`` (a ``ptal.train.Method``) for ``iterations`` with the Adam settings of a config's
@@ -14,8 +14,8 @@ def train_and_evaluate(method, train: dict, iterations: int, eval_every: int,
     ``cheap_metrics`` (e.g. APN's pseudo-label metrics) is recorded after ``before_iteration(1)`` (as
     iteration 0) and every ``cheap_every`` iterations. Returns (the records, seconds).
     """
-    optimizer = torch.optim.Adam(method.model.parameters(), lr=train["lr"], betas=tuple(train["betas"]),
-                                 weight_decay=train["weight_decay"])
+    optimizer = torch.optim.Adam(method.model.parameters(), lr=train.lr, betas=train.betas,
+                                 weight_decay=train.weight_decay)
     start, history = time.time(), []
     for iteration in range(1, iterations + 1):
         method.before_iteration(iteration)

@@ -54,10 +54,10 @@ def _evaluate_checkpoint(path: str, thresholds, per_class: bool):
 
     method = load_method(path)
     result = detection_map(method.eval_ground_truth, method.predictions(), tiou_thresholds=thresholds)
-    print(f"{path}: {method.config['model']['name'].upper()} on the {method.config['data']['eval_split']} split")
+    print(f"{path}: {method.config.model.name.upper()} on the {method.config.data.eval_split} split")
     print(result.table(per_class=per_class))
-    pseudo = getattr(method, "pseudo_label_result", None)
-    if pseudo is not None and method.pseudo is not None:
+    pseudo = method.pseudo_label_result(thresholds)
+    if pseudo is not None:
         print("pseudo labels (every instance scoring 1) against the training ground truth:")
-        print(pseudo(thresholds).table())
+        print(pseudo.table())
     return result

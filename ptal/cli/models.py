@@ -1,68 +1,77 @@
 """``ptal train``, ``ptal infer`` and ``ptal demo``, for every model family (``model.name`` of a config)."""
 from __future__ import annotations
 
-import copy
-import importlib
 import time
 from pathlib import Path
 
 import torch
 import yaml
 
-# model.name -> the module of its Method class and DEFAULTS.
-FAMILIES = {"lacp": ("ptal.models.lacp.method", "LacpMethod"), "apn": ("ptal.models.apn.method", "ApnMethod")}
+from ptal.cli import UsageError
+
+FAMILY_NAMES = ("lacp", "apn")
 # What ``ptal demo`` changes from each family's defaults: small features and networks, a short run (2 CPU cores).
 # D = 256: above the synthetic benchmark's latent size (138), below which its features lose information.
 DEMO_OVERRIDES = {
-    "lacp": {"data": {"feature_dim": 256}, "model": {"hidden": 256},
-             "train": {"iterations": 600, "eval_every": 200, "log_every": 20}},
-    "apn": {"data": {"feature_dim": 256}, "model": {"embed_dim": 128, "bdm_hidden": 128, "pem_dim": 64, "num_samples": 16},
-            "proposals": {"max_proposals": 300, "train_per_window": 16},
-            "train": {"iterations": 600, "eval_every": 200, "log_every": 20, "lr": 1e-3}},  # 1e-4 barely moves in 600 steps
+    "lacp": ["data.feature_dim=256", "model.hidden=256", "train.iterations=600", "train.eval_every=200",
+             "train.log_every=20"],
+    "apn": ["data.feature_dim=256", "model.embed_dim=128", "model.bdm_hidden=128", "model.pem_dim=64",
+            "model.num_samples=16", "proposals.max_proposals=300", "proposals.train_per_window=16",
+            "train.iterations=600", "train.eval_every=200", "train.log_every=20",
+            "train.lr=1e-3"],  # 1e-4 barely moves in 600 steps
 }
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+# Measured on an idle 2-core machine (README): what ``ptal demo`` announces.
+DEMO_MINUTES = {"lacp": 2.5, "apn": 1.5}
+# Settings a resumed run may change: how long it goes on and how it reports, nothing that changes its course.
+RESUMABLE_KEYS = ("train.iterations", "train.eval_every", "train.log_every", "train.progress", "train.out_dir")
+# What a run of ptal demo leaves in each model's folder (--overwrite removes exactly these).
+DEMO_FILES = ("log.jsonl", "last.pt", "best.pt", "predictions.json", "timeline.png")
+DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def add_parser(subparsers) -> None:
     train = subparsers.add_parser(
         "train", help="train a model (LACP or APN, by model.name) on the embedded synthetic benchmark or real features",
-        description="Train with a YAML config (every key defaulted) and key=value overrides; model.name (lacp, apn) "
-                    "picks the family, from the config file or an override; data=PATH reads real features in the "
-                    "LACP layout (PATH/features/{train,test}/{rgb,flow}/<video>.npy).")
-    train.add_argument("--config", help="YAML config, e.g. configs/lacp_thumos14.yaml or configs/apn_thumos14.yaml "
-                                        "(default: the built-in defaults of model.name, lacp if not given)")
+        description="Train with a YAML config and key=value overrides over the defaults (every key has one: "
+                    "--print-config shows them); model.name (lacp, apn) picks the family, from the config file or "
+                    "an override; data=PATH reads real features in the LACP layout "
+                    "(PATH/features/{train,test}/{rgb,flow}/<video>.npy). --resume CHECKPOINT continues a run with "
+                    "the configuration stored in it (only train.iterations, eval_every, log_every, progress and "
+                    "out_dir may change).")
+    train.add_argument("--config", help="YAML config, e.g. configs/apn_thumos14.yaml (default: the built-in defaults "
+                                        "of model.name, lacp if not given)")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.iterations=600 data=synthetic")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue the run of this checkpoint (its last.pt)")
-    train.add_argument("--device", default=DEVICE)
+    train.add_argument("--print-config", action="store_true", help="print the whole configuration as YAML and stop")
+    train.add_argument("--device", default=DEFAULT_DEVICE, help=f"cpu, cuda, cuda:N (default here: {DEFAULT_DEVICE})")
     train.set_defaults(func=_train)
 
-    infer = subparsers.add_parser("infer", help="predictions and a timeline picture from a checkpoint")
+    infer = subparsers.add_parser(
+        "infer", help="predictions and a timeline picture from a checkpoint",
+        description="Without --out and --video, writes the predictions on the evaluation videos next to the "
+                    "checkpoint (predictions_<checkpoint name>.json); --video draws that video's timeline "
+                    "(to --plot, or timeline_<video>.png next to the checkpoint).")
     infer.add_argument("--checkpoint", required=True)
     infer.add_argument("--video", help="a video id to draw (training or evaluation video)")
-    infer.add_argument("--plot", metavar="PNG", help="timeline picture of --video")
+    infer.add_argument("--plot", metavar="PNG", help="where to draw the timeline of --video")
     infer.add_argument("--out", metavar="JSON", help="predictions on the evaluation videos (ActivityNet format)")
-    infer.add_argument("--device", default=DEVICE)
+    infer.add_argument("--device", default=DEFAULT_DEVICE, help=f"cpu, cuda, cuda:N (default here: {DEFAULT_DEVICE})")
     infer.set_defaults(func=_infer)
 
     demo = subparsers.add_parser("demo", help="train LACP and APN briefly on the embedded synthetic benchmark, "
                                               "evaluate, print their mAP side by side and draw timelines "
-                                              "(a few minutes on 2 cores)")
-    demo.add_argument("--model", choices=("both", *FAMILIES), default="both")
-    demo.add_argument("--out", default="runs/demo", help="run folder, one subfolder per model (must not hold a run yet)")
+                                              "(about 4 minutes on 2 cores)")
+    demo.add_argument("--model", choices=("both", *FAMILY_NAMES), default="both")
+    demo.add_argument("--out", help="run folder, one subfolder per model (default: runs/demo, or runs/demo-2, "
+                                    "-3, ... when it holds a run)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the run found in --out")
+    demo.add_argument("--device", default=DEFAULT_DEVICE, help=f"cpu, cuda, cuda:N (default here: {DEFAULT_DEVICE})")
     demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                       help="for every model (e.g. train.iterations=200), or for one: apn.train.iterations=200")
     demo.set_defaults(func=_demo)
 
 
-def family(name: str):
-    """(Method class, DEFAULTS) of a model family."""
-    if name not in FAMILIES:
-        raise SystemExit(f"ptal: unknown model.name {name!r}; known: {', '.join(FAMILIES)}")
-    module_name, class_name = FAMILIES[name]
-    module = importlib.import_module(module_name)
-    return getattr(module, class_name), module.DEFAULTS
-
-
+# ---- configs -----------------------------------------------------------------------------------------------
 def _model_name(config_path: str | None, overrides: list[str], default: str) -> str:
     """model.name from the overrides, else the config file, else ``default``."""
     for override in reversed(overrides):
@@ -72,42 +81,109 @@ def _model_name(config_path: str | None, overrides: list[str], default: str) -> 
         try:
             document = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
-            document = None  # load_config reports it
+            document = None  # load_typed_config reports it
         name = ((document or {}).get("model") or {}).get("name") if isinstance(document, dict) else None
         if isinstance(name, str):
             return name
     return default
 
 
-def method_config(config_path: str | None, overrides: list[str], base_overrides: dict | None = None,
-                  default_model: str = "lacp") -> dict:
-    """The run configuration: the family's defaults (changed by ``base_overrides``), the file, the overrides."""
-    from ptal.train import load_config
-
-    _, family_defaults = family(_model_name(config_path, overrides, default_model))
-    defaults = copy.deepcopy(family_defaults)
-    for section, values in (base_overrides or {}).items():
-        defaults[section].update(values)
-    # data=PATH|synthetic is short for data.source=...
-    overrides = [f"data.source={o.split('=', 1)[1]}" if o.startswith("data=") else o for o in overrides]
-    return load_config(config_path, overrides, defaults)
+def _expanded(overrides: list[str]) -> list[str]:
+    """``data=PATH|synthetic`` is short for ``data.source=...``."""
+    return [f"data.source={o.split('=', 1)[1]}" if o.startswith("data=") else o for o in overrides]
 
 
-def _run(config: dict, device: str, resume: str | None = None):
-    from ptal.train import TrainSettings, seed_everything, train
+def method_config(config_path: str | None, overrides: list[str], default_model: str = "lacp"):
+    """The typed configuration of a run: its family's defaults, the YAML file, the overrides."""
+    from ptal.models import method_class
+    from ptal.train import load_typed_config
 
-    method_class, _ = family(config["model"]["name"])
-    settings = TrainSettings.from_config(config["train"])
-    seed_everything(settings.seed)
-    method = method_class(config, device)
+    family = method_class(_model_name(config_path, overrides, default_model))
+    return load_typed_config(family.config_class(), config_path, _expanded(overrides))
+
+
+def resumed_config(checkpoint: dict, path: str, config_path: str | None, overrides: list[str]):
+    """The configuration stored in a checkpoint, with the file and overrides applied where they may change
+    it (:data:`RESUMABLE_KEYS`); any other difference is an error naming the key."""
+    from ptal.models import method_class
+    from ptal.train import config_from_dict, config_to_dict, load_typed_config
+
+    stored = checkpoint["config"]
+    family = method_class(stored.get("model", {}).get("name"))
+    config = load_typed_config(config_from_dict(family.config_class, stored, source=f"checkpoint {path}"),
+                               config_path, _expanded(overrides))
+    before, after = _flat(config_to_dict(config_from_dict(family.config_class, stored))), _flat(config_to_dict(config))
+    for key, value in after.items():
+        if value != before[key] and key not in RESUMABLE_KEYS:
+            raise UsageError(f"--resume {path}: {key} is {before[key]!r} in the checkpoint, {value!r} here; a resumed "
+                             f"run keeps its configuration except {', '.join(RESUMABLE_KEYS)}: drop that setting, "
+                             f"or start a new run (without --resume) to change it")
+    return config
+
+
+def _flat(section: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+def checked_device(name: str) -> torch.device:
+    """``--device`` as a torch device, refused at once when this machine cannot use it."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise UsageError(f"--device {name}: not a device ({error}); use cpu, cuda or cuda:N") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}, no GPU visible"
+            raise UsageError(f"--device {name}: CUDA is not available here (torch {torch.__version__}, {build}); "
+                             f"use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise UsageError(f"--device {name}: ptal runs on cpu or cuda")
+    return device
+
+
+# ---- train -------------------------------------------------------------------------------------------------
+def build_method(config, device):
+    """A freshly initialised method of ``config``'s family: every generator seeded with ``train.seed``
+    first, so that the initial weights and the whole run follow from the seed."""
+    from ptal.models import method_class
+    from ptal.train import seed_everything
+
+    seed_everything(config.train.seed)
+    return method_class(config.model.name)(config, device)
+
+
+def _run(config, device, resume: str | None = None):
+    from ptal.train import config_to_dict, train
+
+    method = build_method(config, device)
     started = time.time()
-    summary = train(method, settings, resume=resume, config=config)
+    summary = train(method, config.train, resume=resume, config=config_to_dict(config))
     return method, summary, time.time() - started
 
 
 def _train(args) -> int:
-    config = method_config(args.config, args.overrides)
-    _, summary, seconds = _run(config, args.device, args.resume)
+    from ptal.train import config_yaml, load_checkpoint
+    from ptal.train.loop import check_out_dir_is_free
+
+    if args.resume:
+        config = resumed_config(load_checkpoint(args.resume), args.resume, args.config, args.overrides)
+    else:
+        config = method_config(args.config, args.overrides)
+    if args.print_config:
+        print(config_yaml(config), end="")
+        return 0
+    device = checked_device(args.device)
+    if not args.resume:
+        check_out_dir_is_free(config.train.out_dir)  # before the data is built
+    _, summary, seconds = _run(config, device, args.resume)
     _print_summary(summary, seconds)
     return 0
 
@@ -117,13 +193,15 @@ def _print_summary(summary: dict, seconds: float) -> None:
           f"{summary['best_value']} at iteration {summary['best_iteration']} ({summary['best_checkpoint']})")
 
 
-def load_method(checkpoint_path: str, device: str = DEVICE):
-    """The method of a checkpoint (its family from the stored config), with its weights and state."""
+# ---- infer -------------------------------------------------------------------------------------------------
+def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
+    """The method of a checkpoint (its family and configuration from the checkpoint), with its weights
+    and state. The checkpoint is read and checked before any data is built."""
     from ptal.train import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_path)
-    method_class, _ = family(checkpoint["config"]["model"]["name"])
-    method = method_class(checkpoint["config"], device)
+    config = resumed_config(checkpoint, checkpoint_path, None, [])
+    method = build_method(config, device)
     method.model.load_state_dict(checkpoint["model"])
     method.load_state_dict(checkpoint["method"])
     return method
@@ -134,23 +212,30 @@ def _infer(args) -> int:
     from ptal.viz import draw_timeline
 
     if args.plot and not args.video:
-        raise SystemExit("ptal infer: --plot needs --video")
-    method = load_method(args.checkpoint, args.device)
-    if args.out:
-        write_predictions(args.out, method.predictions())
-        print(f"predictions of {len(method.eval_items)} videos: {args.out}")
-    if args.plot:
-        draw_timeline(method.timeline(args.video), args.plot)
-        print(f"timeline of {args.video}: {args.plot}")
+        raise UsageError("--plot needs --video (the video to draw)")
+    device = checked_device(args.device)
+    checkpoint = Path(args.checkpoint)
+    out = args.out
+    if out is None and args.video is None:
+        out = str(checkpoint.parent / f"predictions_{checkpoint.stem}.json")
+    method = load_method(args.checkpoint, device)
+    if out:
+        write_predictions(out, method.predictions())
+        print(f"predictions of {len(method.eval_items)} {method.config.data.eval_split} videos: {out}")
+    if args.video:
+        plot = args.plot or str(checkpoint.parent / f"timeline_{args.video}.png")
+        draw_timeline(method.timeline(args.video), plot)
+        print(f"timeline of {args.video}: {plot}")
     return 0
 
 
+# ---- demo --------------------------------------------------------------------------------------------------
 def _split_overrides(overrides: list[str], models: list[str]) -> dict[str, list[str]]:
     """Overrides per model: ``apn.KEY=V`` for APN only, ``KEY=V`` for every model."""
     split = {model: [] for model in models}
     for override in overrides:
         head, _, rest = override.partition(".")
-        if head in FAMILIES:
+        if head in FAMILY_NAMES:
             if head in split:
                 split[head].append(rest)
         else:
@@ -159,23 +244,54 @@ def _split_overrides(overrides: list[str], models: list[str]) -> dict[str, list[
     return split
 
 
+def _holds_run(folder: Path, models: list[str]) -> bool:
+    return any((folder / model / name).exists() for model in models for name in DEMO_FILES)
+
+
+def _demo_folder(out: str | None, overwrite: bool, models: list[str]) -> Path:
+    """The demo's run folder: ``--out`` (refused when it holds a run, unless ``--overwrite``: then that run's
+    files go), or the first of runs/demo, runs/demo-2, ... that holds none."""
+    if out is None and not overwrite:
+        folder, number = Path("runs/demo"), 1
+        while _holds_run(folder, models):
+            number += 1
+            folder = Path(f"runs/demo-{number}")
+        if number > 1:
+            print(f"ptal demo: runs/demo holds a run; this one goes to {folder} (--overwrite replaces runs/demo)")
+        return folder
+    folder = Path(out or "runs/demo")
+    if _holds_run(folder, models):
+        if not overwrite:
+            raise UsageError(f"--out {folder} already holds a demo run: add --overwrite to replace it, or choose "
+                             f"another --out")
+        for model in models:
+            for name in DEMO_FILES:
+                (folder / model / name).unlink(missing_ok=True)
+    return folder
+
+
 def _demo(args) -> int:
     from ptal.data import write_predictions
     from ptal.eval import detection_map
     from ptal.viz import draw_timeline
 
-    models = list(FAMILIES) if args.model == "both" else [args.model]
+    models = list(FAMILY_NAMES) if args.model == "both" else [args.model]
+    device = checked_device(args.device)
     overrides = _split_overrides(args.overrides, models)
+    configs = {model: method_config(None, [f"model.name={model}", *DEMO_OVERRIDES[model], *overrides[model]], model)
+               for model in models}  # every override checked before the first model trains
+    folder = _demo_folder(args.out, args.overwrite, models)
+    minutes = sum(DEMO_MINUTES[model] for model in models)
+    print(f"ptal demo: {' and '.join(m.upper() for m in models)}, about {minutes:.0f} minutes on 2 CPU cores at the "
+          f"default settings; run folder {folder}")
     results = {}
-    for model in models:
-        base = copy.deepcopy(DEMO_OVERRIDES[model])
-        out = Path(args.out) / model
-        base["train"]["out_dir"] = str(out)
-        config = method_config(None, [f"model.name={model}", *overrides[model]], base, model)
+    for model, config in configs.items():
+        out = folder / model
+        config.train.out_dir = str(out)
         print(f"ptal demo: {model.upper()} on the synthetic THUMOS14-structured benchmark "
-              f"(D = {config['data']['feature_dim']}, {config['train']['iterations']} iterations of "
-              f"{config['data']['batch_size']} {'windows' if model == 'apn' else 'videos'}), run folder {out}")
-        method, summary, seconds = _run(config, DEVICE)
+              f"(D = {config.data.feature_dim}, {config.train.iterations} iterations of "
+              f"{config.data.batch_size} {'windows' if model == 'apn' else 'videos'})")
+        method, summary, seconds = _run(config, device)
         _print_summary(summary, seconds)
         predictions = method.predictions()
         write_predictions(out / "predictions.json", predictions)

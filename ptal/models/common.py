@@ -11,15 +11,16 @@ from ptal.eval import detection_map
 from ptal.viz import Timeline
 
 
-def feature_source(data: dict, split: str, annotations: Thumos14):
-    """The features of a config's ``data`` section: the synthetic benchmark or the LACP layout at a path."""
-    if data["source"] == "synthetic":
-        return SyntheticThumos14(annotations, dim=data["feature_dim"], seed=data["seed"],
-                                 difficulty=data["difficulty"], boundary_context=data["boundary_context"])
-    return LacpFeatures(data["source"], split, dim=data["feature_dim"])
+def feature_source(data, split: str, annotations: Thumos14):
+    """The features of a config's ``data`` section (``DataSettings``): the synthetic benchmark or the LACP
+    layout at a path."""
+    if data.source == "synthetic":
+        return SyntheticThumos14(annotations, dim=data.feature_dim, seed=data.seed, difficulty=data.difficulty,
+                                 boundary_context=data.boundary_context)
+    return LacpFeatures(data.source, split, dim=data.feature_dim)
 
 
-def load_videos(data: dict, annotations: Thumos14, split: str) -> list[VideoItem]:
+def load_videos(data, annotations: Thumos14, split: str) -> list[VideoItem]:
     """Every video of ``split``, whole, with its point labels on the training split."""
     dataset = VideoDataset(feature_source(data, split, annotations), annotations.splits[split],
                            annotations.class_names, annotations.ground_truth,

@@ -1,7 +1,7 @@
 """The shared trainer of ptal's model families: configs, the training loop, checkpoints, DDP."""
 from ptal.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ptal.train.config import ConfigError, load_config
-from ptal.train.distributed import DistributedContext, init_distributed, unwrap_model
+from ptal.train.config import ConfigError, config_from_dict, config_to_dict, config_yaml, load_config, load_typed_config
+from ptal.train.distributed import DistributedContext, all_gather, init_distributed, shard_blocks, unwrap_model
 from ptal.train.loop import TIMING_FIELDS, TrainSettings, train
 from ptal.train.method import Method
 from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
@@ -15,15 +15,21 @@ __all__ = [
     "DistributedContext",
     "Method",
     "TrainSettings",
+    "all_gather",
     "capture_rng_state",
+    "config_from_dict",
+    "config_to_dict",
+    "config_yaml",
     "explicit_sync",
     "init_distributed",
     "load_checkpoint",
     "load_config",
+    "load_typed_config",
     "read_run_log",
     "restore_rng_state",
     "save_checkpoint",
     "seed_everything",
+    "shard_blocks",
     "train",
     "unwrap_model",
 ]

@@ -66,8 +66,9 @@ def load_checkpoint(path: str | PathLike, map_location: str | torch.device = "cp
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch.load raises many types for corrupt files (RuntimeError, EOFError, ...)
-        raise CheckpointError(f"checkpoint {path}: cannot be read as a ptal checkpoint "
-                              f"(truncated, corrupt or not plain data): {error}") from error
+        # torch's own message may advise weights_only=False, i.e. running the file's code: not repeated here.
+        raise CheckpointError(f"checkpoint {path}: cannot be read as a ptal checkpoint: the file is truncated, "
+                              f"corrupt, or holds objects other than plain data ({type(error).__name__})") from error
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"checkpoint {path}: not a ptal training checkpoint (format "
                               f"{checkpoint.get('format') if isinstance(checkpoint, dict) else None!r}, "

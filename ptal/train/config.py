@@ -1,12 +1,16 @@
-"""Run configurations: defaults in code, an optional YAML file over them, then ``key=value`` overrides.
+"""Run configurations: typed defaults in code (nested dataclasses, one per section), an optional YAML
+file over them, then ``key=value`` overrides.
 
 Every key has a default, so the defaults also define what a valid key is: an unknown key, or a value
-whose type does not fit its default, is an error that names the key and where it came from.
+whose type does not fit its default, is an error that names the key and where it came from; each
+section's ``__post_init__`` then checks ranges.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
+import typing
 from collections.abc import Mapping
 from os import PathLike
 
@@ -148,3 +152,67 @@ def _type_phrase(default) -> str:
 
 def _known(section: dict) -> str:
     return f" (known keys: {', '.join(map(str, section))})" if section else " (this section has no keys)"
+
+
+def config_to_dict(config) -> dict:
+    """A (nested) config dataclass as a plain nested dict: what checkpoints store and YAML shows."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(config_class: type, values: Mapping, *, source: str = "config", prefix: str = ""):
+    """The ``config_class`` instance of a nested dict shaped like :func:`config_to_dict`'s: sections (fields
+    whose type is a dataclass) recurse, every other value is taken as it is (:func:`load_typed_config` has
+    checked its type); a missing key keeps its default. The dataclasses' ``__post_init__`` check ranges.
+
+    Raises:
+        ConfigError: an unknown key, or a value a section's ``__post_init__`` refuses.
+    """
+    hints = typing.get_type_hints(config_class)
+    fields = {field.name for field in dataclasses.fields(config_class)}
+    unknown = set(values) - fields
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {prefix + sorted(unknown)[0]!r} (known keys: {', '.join(fields)})")
+    arguments = {}
+    for name, value in values.items():
+        if dataclasses.is_dataclass(hints[name]):
+            value = config_from_dict(hints[name], value, source=source, prefix=f"{prefix}{name}.")
+        elif hints[name] in _SCALARS and not _fits(value, hints[name]):
+            raise ConfigError(f"{source}: {prefix}{name!s} must be {_SCALARS[hints[name]]}, got {value!r}")
+        arguments[name] = value
+    try:
+        return config_class(**arguments)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{source}: {error}") from error
+
+
+_SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _fits(value, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def load_typed_config(defaults, path: str | PathLike | None = None, overrides: list[str] = ()):
+    """A config dataclass like ``defaults`` (an instance, all sections filled): ``defaults``, then the YAML
+    file at ``path``, then the ``key=value`` ``overrides`` (:func:`load_config`'s rules), then every
+    section's own checks."""
+    merged = load_config(path, list(overrides), config_to_dict(defaults))
+    source = f"config file {path}" if path is not None else "config"
+    return config_from_dict(type(defaults), merged, source=source)
+
+
+def config_yaml(config) -> str:
+    """A config dataclass as YAML (every key, in field order)."""
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+    return yaml.safe_dump(plain(config_to_dict(config)), sort_keys=False)

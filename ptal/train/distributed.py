@@ -35,6 +35,10 @@ class DistributedContext:
         return self.world_size > 1
 
 
+SINGLE_PROCESS = DistributedContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+"""The context of a run without torchrun (its device is irrelevant to the collectives below)."""
+
+
 def init_distributed() -> DistributedContext:
     """This process's context, read from torchrun's environment (``RANK``, ``WORLD_SIZE``,
     ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``); a single process when they are absent.
@@ -76,6 +80,24 @@ def gather_to_main(context: DistributedContext, value) -> list | None:
     gathered = [None] * context.world_size if context.is_main else None
     dist.gather_object(value, gathered, dst=0)
     return gathered
+
+
+def all_gather(context: DistributedContext, value) -> list:
+    """Every rank's ``value`` (picklable; tensors travel through the host), in rank order, on every rank.
+    Every rank must call it."""
+    if not context.is_distributed:
+        return [value]
+    gathered = [None] * context.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+def shard_blocks(context: DistributedContext, count: int, block: int) -> list[range]:
+    """This rank's blocks of ``range(count)`` cut every ``block`` items, dealt out round-robin: rank r
+    gets blocks r, r + world_size, ... A single process gets them all, so per-block work is the same
+    however many processes share it."""
+    blocks = [range(first, min(first + block, count)) for first in range(0, count, block)]
+    return blocks[context.rank::context.world_size]
 
 
 def broadcast_from_main(context: DistributedContext, value):

@@ -26,7 +26,7 @@ from ptal.train.distributed import (
     unwrap_model,
 )
 from ptal.train.method import Method
-from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from ptal.train.rng import capture_rng_state, restore_rng_state
 from ptal.train.run_log import LOG_NAME, restart_run_log
 from ptal.train.sync import explicit_sync
 
@@ -34,7 +34,6 @@ LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 # Fields of a log record that depend on the machine's speed; everything else is reproducible.
 TIMING_FIELDS = ("iterations_per_s", "elapsed_s", "eval_s")
-_METHOD_MEMBERS = ("model", "training_loss", "before_iteration", "evaluate", "state_dict", "load_state_dict")
 
 
 @dataclass
@@ -47,7 +46,8 @@ class TrainSettings:
         eval_every: evaluate, log and save ``last.pt`` every this many iterations and after the last one.
         select_by: the metric of ``Method.evaluate()`` that picks ``best.pt`` (higher is better; the first
             of equal values is kept).
-        seed: seeds torch, NumPy and ``random`` at the start of a fresh run (every rank the same).
+        seed: what the caller seeds every generator with before building the method (``ptal train`` does:
+            :func:`ptal.train.seed_everything`), and the seed of the methods' samplers.
         out_dir: where ``log.jsonl``, ``last.pt`` and ``best.pt`` go.
         amp: mixed precision (float16 autocast and gradient scaling); needs the model on CUDA.
         log_every: write a log line (mean losses since the previous line) every this many iterations.
@@ -94,6 +94,15 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
+def check_out_dir_is_free(out_dir: str | Path) -> None:
+    """Raise FileExistsError when ``out_dir`` already holds a run (its log or ``last.pt``)."""
+    out_dir = Path(out_dir)
+    taken = [name for name in (LOG_NAME, LAST_CHECKPOINT) if (out_dir / name).exists()]
+    if taken:
+        raise FileExistsError(f"{out_dir} already holds a run ({', '.join(taken)}): continue it with "
+                              f"ptal train --resume {out_dir / LAST_CHECKPOINT}, or choose another train.out_dir")
+
+
 def train(method: Method, settings: TrainSettings, *, resume: str | None = None, config: dict | None = None) -> dict:
     """Train ``method.model`` with Adam for ``settings.iterations`` iterations.
 
@@ -101,13 +110,13 @@ def train(method: Method, settings: TrainSettings, *, resume: str | None = None,
     ``log_every`` iterations a line goes to ``out_dir/log.jsonl`` (``iteration``, ``loss`` and ``losses``:
     means over the iterations since the previous line and over the ranks; ``iterations_per_s`` of the
     training steps, evaluation and saving excluded; ``elapsed_s`` since the run began, resumed runs
-    included). Every ``eval_every`` iterations and after the last, rank 0 also evaluates (the line
-    gets ``metrics``, ``best`` and ``eval_s``) and saves ``out_dir/last.pt`` and, when ``select_by``
+    included). Every ``eval_every`` iterations and after the last, every rank evaluates (the line gets
+    ``metrics``, ``best`` and ``eval_s``) and rank 0 saves ``out_dir/last.pt`` and, when ``select_by``
     improves, ``out_dir/best.pt``, atomically, in the order log line, ``best.pt``, ``last.pt``.
 
-    A fresh run seeds every generator with ``settings.seed`` (seed before building the method too, for
-    its initial weights: :func:`ptal.train.seed_everything`) and refuses an ``out_dir`` that already
-    holds a run. ``resume`` (a checkpoint, e.g. ``out_dir/last.pt``) restores the model, the optimiser,
+    Seed every generator before building the method (:func:`ptal.train.seed_everything` with
+    ``settings.seed``): its initial weights and everything the run draws follow from there. A fresh run
+    refuses an ``out_dir`` that already holds a run. ``resume`` (a checkpoint, e.g. ``out_dir/last.pt``) restores the model, the optimiser,
     the method's state, the trainer's bookkeeping, the iteration and every generator of every rank, and
     cuts the log found next to the checkpoint back to that iteration, so the run continues exactly as if
     never interrupted. ``settings`` (iterations, learning rate, ...) apply from there on.
@@ -123,9 +132,8 @@ def train(method: Method, settings: TrainSettings, *, resume: str | None = None,
         "best_checkpoint", "last_checkpoint", "log"}``; ``best_*`` are None if no evaluation had a finite
         ``select_by`` value.
     """
-    missing = [name for name in _METHOD_MEMBERS if not hasattr(method, name)]
-    if missing:
-        raise TypeError(f"{type(method).__name__} is not a ptal.train.Method: it lacks {', '.join(missing)}")
+    if not isinstance(method, Method):
+        raise TypeError(f"{type(method).__name__} is not a ptal.train.Method: subclass it")
     context = init_distributed()
     run = _Run(method, settings, context, config if config is not None else {"train": settings.to_config()})
     if resume is not None:
@@ -146,13 +154,7 @@ class _Run:
         if settings.amp and {parameter.device.type for parameter in self.model.parameters()} != {"cuda"}:
             raise ValueError("train.amp=true needs CUDA, and the model's parameters are not all on a CUDA device; "
                              "set train.amp=false")
-        seed_everything(settings.seed)
-        setup_distributed = getattr(method, "setup_distributed", None)
-        if setup_distributed is not None:
-            setup_distributed(context.rank, context.world_size)
-        elif context.is_distributed:
-            raise TypeError(f"{type(method).__name__} has no setup_distributed(rank, world_size): it cannot draw "
-                            f"its shard of the batch on {context.world_size} processes")
+        method.setup_distributed(context)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr, betas=settings.betas,
                                           weight_decay=settings.weight_decay)
         self.scaler = torch.amp.GradScaler("cuda", enabled=settings.amp)
@@ -163,7 +165,7 @@ class _Run:
         self.earlier_elapsed_s = 0.0
 
     def start_fresh(self) -> None:
-        self._check_out_dir_is_free()
+        check_out_dir_is_free(self.out_dir)
 
     def resume_from(self, path: str) -> None:
         checkpoint = load_checkpoint(path)
@@ -171,7 +173,7 @@ class _Run:
             raise ValueError(f"checkpoint {path} is at iteration {checkpoint['iteration']}, past "
                              f"train.iterations={self.settings.iterations}")
         if Path(path).parent.resolve() != self.out_dir.resolve():
-            self._check_out_dir_is_free()
+            check_out_dir_is_free(self.out_dir)
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         for group in self.optimizer.param_groups:
@@ -196,12 +198,6 @@ class _Run:
                 warnings.warn(f"no {LOG_NAME} next to {path}: the new log starts at iteration {self.iteration + 1}",
                               stacklevel=3)
         restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
-
-    def _check_out_dir_is_free(self) -> None:
-        taken = [name for name in (LOG_NAME, LAST_CHECKPOINT) if (self.out_dir / name).exists()]
-        if taken:
-            raise FileExistsError(f"{self.out_dir} already holds a run ({', '.join(taken)}): resume it from "
-                                  f"{self.out_dir / LAST_CHECKPOINT} or choose another train.out_dir")
 
     def train(self) -> None:
         settings, context = self.settings, self.context
@@ -246,14 +242,13 @@ class _Run:
                                                elapsed_s=record["elapsed_s"])
 
     def _evaluate(self) -> dict:
-        """Evaluate on rank 0 and update the best metric; the log fields of the evaluation (empty on the
-        other ranks)."""
-        if not self.context.is_main:
-            return {}
+        """Evaluate (every rank: the method may split the work) and update the best metric; the log fields
+        of the evaluation."""
         evaluation_started = time.perf_counter()
         self.model.eval()
         with torch.no_grad():
             metrics = {name: float(value) for name, value in self.method.evaluate().items()}
+        metrics = broadcast_from_main(self.context, metrics)  # the ranks keep the same best checkpoint
         self.model.train()
         if self.settings.select_by not in metrics:
             raise KeyError(f"train.select_by={self.settings.select_by!r} is not among the metrics of "

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptal.data import NpyFeatures, PointLabels, Segments, VideoDataset, collate, window_offsets
+from ptal.data import NpyFeatures, PointLabels, Segments, VideoDataset, pad, valid_mask, window_offsets, windows
 
 CLASSES = ["a", "b", "c"]
 
@@ -22,6 +22,20 @@ def test_window_offsets_hand_computed(length, window, stride, offsets):
 def test_window_offsets_rejects_empty_windows():
     with pytest.raises(ValueError, match="window and stride must be >= 1"):
         window_offsets(10, 0, 4)
+
+
+def test_windows_are_the_offsets_ranges_or_the_whole_video():
+    assert windows(10, 4, 3) == [(0, 4), (3, 7), (6, 10)]
+    assert windows(3, 4, 3) == [(0, 3)]
+    assert windows(10, 0, 3) == [(0, 10)]
+
+
+def test_pad_zero_pads_and_counts_lengths(source):
+    short, long = torch.ones(3, 2), torch.full((5, 2), 2.0)
+    padded, lengths = pad([short, long])
+    assert padded.shape == (2, 5, 2) and lengths.dtype == torch.int64 and lengths.tolist() == [3, 5]
+    assert padded[0, :3].eq(1).all() and not padded[0, 3:].any() and padded[1].eq(2).all()
+    assert valid_mask(lengths, 5).tolist() == [[True] * 3 + [False] * 2, [True] * 5]
 
 
 @pytest.fixture
@@ -51,7 +65,7 @@ def test_whole_videos(source, truth):
     dataset = VideoDataset(source, ["long", "short"], CLASSES, truth, points)
     assert len(dataset) == 2
     item = dataset[0]
-    assert item.video_id == "long" and item.offset == 0
+    assert item.video_id == "long"
     assert item.features.dtype == torch.float32 and item.features.shape == (10, 2)
     assert item.features[4].tolist() == [4.0, -4.0]
     expected_points = torch.zeros(10, 3)
@@ -70,30 +84,6 @@ def test_no_annotations(source):
     assert not item.video_labels.any() and item.segments.shape == (0, 2)
 
 
-def test_windows_for_training_and_inference(source, truth):
-    points = points_table([("long", 0, 2)])
-    # long (10 snippets), window 4, stride 3: offsets 0, 3, 6; short (3): one window at 0.
-    training = VideoDataset(source, ["long", "short"], CLASSES, truth, points, window=4, stride=3)
-    assert [(item.video_id, item.offset) for item in training] == [("long", 0)]
-    inference = VideoDataset(source, ["long", "short"], CLASSES, truth, points, window=4, stride=3,
-                             keep_windows="all")
-    assert [(item.video_id, item.offset, len(item.features)) for item in inference] == [
-        ("long", 0, 4), ("long", 3, 4), ("long", 6, 4), ("short", 0, 3)]
-    window = inference[2]  # snippets 6-9 = [3.84, 6.4) s
-    assert window.features[:, 0].tolist() == [6.0, 7.0, 8.0, 9.0]
-    assert not window.point_labels.any()
-    assert window.segments.tolist() == [[5.0, 6.0]] and window.video_labels.tolist() == [0.0, 0.0, 1.0]
-    middle = inference[1]  # snippets 3-6 = [1.92, 4.48) s: overlaps [0.7, 2.0] only
-    assert middle.segments.tolist() == [[0.7, 2.0]]
-
-
-def test_windows_shift_point_labels(source, truth):
-    points = points_table([("long", 1, 7)])
-    dataset = VideoDataset(source, ["long"], CLASSES, truth, points, window=4, stride=3)
-    assert [item.offset for item in dataset] == [6]
-    assert dataset[0].point_labels[:, 1].tolist() == [0.0, 1.0, 0.0, 0.0]
-
-
 def test_point_outside_its_video_is_an_error(source):
     points = points_table([("short", 0, 1), ("short", 2, 3)])
     with pytest.raises(ValueError, match=r"video 'short': a point at snippet 3 is outside .* 3 snippets"):
@@ -105,16 +95,3 @@ def test_mismatched_class_lists(source, truth):
         VideoDataset(source, ["long"], ["a", "b"], truth)
 
 
-def test_collate_pads(source, truth):
-    points = points_table([("long", 0, 2), ("short", 1, 1)])
-    dataset = VideoDataset(source, ["short", "long"], CLASSES, truth, points)
-    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2, collate_fn=collate)))
-    assert batch.video_ids == ["short", "long"]
-    assert batch.lengths.dtype == torch.int64 and batch.lengths.tolist() == [3, 10]
-    assert batch.offsets.tolist() == [0, 0]
-    assert batch.features.shape == (2, 10, 2) and batch.point_labels.shape == (2, 10, 3)
-    assert batch.features[0, :3, 0].tolist() == [100.0, 101.0, 102.0]
-    assert not batch.features[0, 3:].any() and not batch.point_labels[0, 3:].any()
-    assert batch.point_labels[0, 1, 1] == 1 and batch.point_labels[1, 2, 0] == 1
-    assert batch.video_labels.shape == (2, 3)
-    assert [s.shape[0] for s in batch.segments] == [0, 2] and batch.segment_labels[1].tolist() == [0, 2]

@@ -116,13 +116,13 @@ def test_pseudo_labels_as_dense_labels_and_segments():
 
 @pytest.mark.parametrize("k", [1, 2, 5])
 def test_detections_for_each_of_a_proposals_k_most_probable_classes(k):
-    from ptal.models.apn.inference import InferenceSettings, detect
+    from ptal.models.apn.inference import InferenceSettings, ProposalSettings, detect
 
     network = small_network(num_classes=4)
     features, lengths = torch.rand(2, 16, 6), torch.tensor([16, 11])
-    settings = InferenceSettings(d_max=8, max_proposals=30, classes_per_proposal=k, pem_chunk=7)
-    found = detect(network, features, lengths, settings)
-    one = detect(network, features, lengths, InferenceSettings(d_max=8, max_proposals=30, pem_chunk=7))
+    proposals = ProposalSettings(d_max=8, max_proposals=30)
+    found = detect(network, features, lengths, proposals, InferenceSettings(classes_per_proposal=k, pem_chunk=7))
+    one = detect(network, features, lengths, proposals, InferenceSettings(classes_per_proposal=1, pem_chunk=7))
     per_proposal = min(k, 4)
     assert len(found.proposals) == per_proposal * len(one.proposals)
     torch.testing.assert_close(found.proposals[::per_proposal], one.proposals)

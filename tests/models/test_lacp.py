@@ -127,8 +127,9 @@ def test_inference_finds_a_clear_action():
     cas[0, 10:20, 1] = 0.95
     cas[0, 10:20, 2] = 0.02
     out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
-    for settings in (InferenceSettings(), InferenceSettings(nms="hard"), InferenceSettings(official=True)):
-        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], settings)
+    for settings, official in ((InferenceSettings(), False), (InferenceSettings(nms="hard"), False),
+                               (InferenceSettings(), True)):
+        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], settings, official=official)
         best = found.score.argmax()
         assert found.label[best] == 1 and set(found.label.tolist()) == {1}
         assert found.start[best] == pytest.approx(10 * 0.64, abs=0.64) and found.end[best] == pytest.approx(20 * 0.64, abs=0.64)
@@ -143,8 +144,9 @@ def test_soft_nms_decays_what_hard_nms_drops():
     cas[0, 8:22, 1] = torch.linspace(0.5, 0.98, 14)
     cas[0, 8:22, 2] = 0.02
     out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
-    soft, hard, official = (predict(out, torch.tensor([40]), ["v"], ["a", "b"], InferenceSettings(**kwargs))
-                            for kwargs in ({}, {"nms": "hard"}, {"nms": "soft", "official": True}))
+    soft, hard, official = (predict(out, torch.tensor([40]), ["v"], ["a", "b"], InferenceSettings(nms=nms),
+                                    official=official)
+                            for nms, official in (("soft", False), ("hard", False), ("soft", True)))
     assert len(soft) > len(hard) and len(official) < len(soft)
     assert soft.score.max() == pytest.approx(hard.score.max())
     assert (soft.start[soft.score.argmax()], soft.end[soft.score.argmax()]) == \

@@ -1,14 +1,13 @@
-import copy
 import json
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from ptal.cli import main
-from ptal.models.lacp.method import DEFAULTS, LacpMethod
-from ptal.train import load_checkpoint
+from ptal.cli.models import method_config
+from ptal.models.lacp import LacpConfig, LacpMethod
+from ptal.train import config_to_dict, load_checkpoint
 
 from tests.models.conftest import TINY_LACP as TINY
 
@@ -16,7 +15,14 @@ CONFIG = Path(__file__).resolve().parents[2] / "configs" / "lacp_thumos14.yaml"
 
 
 def test_the_shipped_config_is_the_defaults():
-    assert yaml.safe_load(CONFIG.read_text()) == DEFAULTS
+    assert config_to_dict(method_config(str(CONFIG), [])) == config_to_dict(LacpConfig())
+
+
+def tiny_config(**changes) -> LacpConfig:
+    config = method_config(None, ["data.feature_dim=8", "model.hidden=16"])
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
 
 
 @pytest.fixture
@@ -49,8 +55,7 @@ def test_infer_writes_predictions_and_a_timeline(lacp_run, tmp_path):
 
 
 def test_search_schedule_follows_the_release():
-    config = copy.deepcopy(DEFAULTS)
-    config["data"]["feature_dim"], config["model"]["hidden"] = 8, 16
+    config = tiny_config()
     method = LacpMethod(config)
     searched = []
     method.search = lambda: searched.append(True)
@@ -59,7 +64,7 @@ def test_search_schedule_follows_the_release():
         if searched:
             searched.clear()
             assert (iteration - 1) % 10 == 0 and iteration > 1  # after the 10th, 20th, 30th step
-    config["loss"]["score"] = config["loss"]["feature"] = 0.0
+    config.loss.score = config.loss.feature = 0.0
     baseline = LacpMethod(config)
     baseline.search = lambda: pytest.fail("no search without a completeness loss")
     baseline.before_iteration(11)
@@ -67,17 +72,16 @@ def test_search_schedule_follows_the_release():
 
 def test_unknown_config_key_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="train.iteratons"):
-        main(["train", "--config", str(CONFIG), "train.iteratons=3", *TINY])
+        main(["--debug", "train", "--config", str(CONFIG), "train.iteratons=3", *TINY])
 
 
 def test_resumed_lacp_run_equals_an_uninterrupted_one(tmp_path):
-    """Stop after 11 iterations (one search done), resume to 14: the same weights and pseudo labels as 14
-    uninterrupted iterations."""
+    """Stop after 11 iterations (one search done), resume to 14 from the checkpoint alone (only the new
+    length given): the same weights and pseudo labels as 14 uninterrupted iterations."""
     tiny = ["data.feature_dim=8", "model.hidden=16", "train.progress=false", "inference.batch_videos=64"]
     assert main(["train", *tiny, "train.iterations=14", "train.eval_every=11", f"train.out_dir={tmp_path / 'whole'}"]) == 0
     assert main(["train", *tiny, "train.iterations=11", "train.eval_every=11", f"train.out_dir={tmp_path / 'cut'}"]) == 0
-    assert main(["train", *tiny, "train.iterations=14", "train.eval_every=11", f"train.out_dir={tmp_path / 'cut'}",
-                 "--resume", str(tmp_path / "cut" / "last.pt")]) == 0
+    assert main(["train", "train.iterations=14", "--resume", str(tmp_path / "cut" / "last.pt")]) == 0
     whole, resumed = (load_checkpoint(tmp_path / run / "last.pt") for run in ("whole", "cut"))
     assert whole["iteration"] == resumed["iteration"] == 14
     for name, value in whole["model"].items():
@@ -91,8 +95,7 @@ def test_segments_kept_from_the_search_give_the_losses_of_the_pseudo_labels(offi
     computing them from the batch's pseudo labels."""
     from ptal.models.lacp.losses import lacp_losses
 
-    config = copy.deepcopy(DEFAULTS)
-    config["data"]["feature_dim"], config["model"]["hidden"], config["official"] = 8, 16, official
+    config = tiny_config(official=official)
     torch.manual_seed(0)
     method = LacpMethod(config)
     method.search()

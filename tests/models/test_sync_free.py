@@ -3,7 +3,6 @@ pseudo-label refresh, run under torch.cuda.set_sync_debug_mode("error") after a 
 explicit points of ptal.train.explicit_sync (log lines, evaluation, checkpoints, a refresh's data-dependent
 sizes) may read the device. On a GPU only (benchmarks/gpu_check.py runs it)."""
 import contextlib
-import copy
 
 import torch
 
@@ -31,23 +30,12 @@ def run_iteration(method, optimizer, iteration: int) -> None:
     optimizer.step()
 
 
-def overrides(config: dict, settings: list[str]) -> dict:
-    """``config`` with ``section.key=value`` settings (as on the command line) applied."""
-    import yaml
-
-    for setting in settings:
-        key, value = setting.split("=", 1)
-        section, name = key.split(".")
-        config[section][name] = yaml.safe_load(value)
-    return config
-
-
 @needs_gpu()
 def test_lacp_step_and_search_read_nothing_from_the_gpu():
-    from ptal.models.lacp.method import DEFAULTS, LacpMethod
+    from ptal.cli.models import method_config
+    from ptal.models.lacp import LacpMethod
 
-    config = copy.deepcopy(DEFAULTS)
-    config["data"]["feature_dim"], config["model"]["hidden"] = 64, 64
+    config = method_config(None, ["data.feature_dim=64", "model.hidden=64"])
     torch.manual_seed(0)
     method = LacpMethod(config, "cuda")
     optimizer = torch.optim.Adam(method.model.parameters(), lr=1e-4)
@@ -61,13 +49,14 @@ def test_lacp_step_and_search_read_nothing_from_the_gpu():
 
 @needs_gpu()
 def test_apn_step_and_refresh_read_nothing_from_the_gpu():
-    from ptal.models.apn.method import DEFAULTS, ApnMethod
+    from ptal.cli.models import method_config
+    from ptal.models.apn import ApnMethod
 
-    config = overrides(copy.deepcopy(DEFAULTS), [s for s in TINY_APN if not s.startswith("train.")])
+    config = method_config(None, ["model.name=apn", *(s for s in TINY_APN if not s.startswith("train."))])
     torch.manual_seed(0)
     method = ApnMethod(config, "cuda")
     optimizer = torch.optim.Adam(method.model.parameters(), lr=1e-4)
-    every = config["pseudo"]["frequency"]
+    every = config.pseudo.frequency
     for iteration in (every + 1, every + 2):  # warm-up: a refresh and two steps
         run_iteration(method, optimizer, iteration)
     with synchronisations_raise():

@@ -79,13 +79,22 @@ def test_truncated_file(tmp_path):
     save_toy(tmp_path / "last.pt")
     data = (tmp_path / "last.pt").read_bytes()
     (tmp_path / "last.pt").write_bytes(data[:len(data) // 2])
-    with pytest.raises(CheckpointError, match="truncated, corrupt or not plain data"):
+    with pytest.raises(CheckpointError, match="truncated, corrupt, or holds objects other than plain data"):
         load_checkpoint(tmp_path / "last.pt")
+
+
+@pytest.mark.parametrize("content", [b"\x00" * 100, bytes(range(256)) * 8, b"PK\x03\x04garbage"])
+def test_corrupt_files_give_no_unsafe_advice(tmp_path, content):
+    """torch's own error suggests weights_only=False (which would run the file's code): never passed on."""
+    (tmp_path / "bad.pt").write_bytes(content)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(tmp_path / "bad.pt")
+    assert "weights_only" not in str(error.value) and "bad.pt" in str(error.value)
 
 
 def test_objects_beyond_plain_data_are_refused(tmp_path):
     torch.save({"format": CHECKPOINT_FORMAT, "model": torch.nn.Linear(1, 1)}, tmp_path / "pickled.pt")
-    with pytest.raises(CheckpointError, match="not plain data"):
+    with pytest.raises(CheckpointError, match="objects other than plain data"):
         load_checkpoint(tmp_path / "pickled.pt")
 
 

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from ptal.train import TIMING_FIELDS, load_checkpoint, read_run_log, train
+from ptal.train import Method, TIMING_FIELDS, load_checkpoint, read_run_log, train
 from tests.train.toy import make_toy, settings_for
 from tests.gpu import needs_gpu
 
@@ -169,15 +169,24 @@ def test_amp_needs_cuda(tmp_path):
         train(make_toy(), settings_for(tmp_path, amp=True))
 
 
-def test_a_method_missing_members_is_refused(tmp_path):
-    class Incomplete:
+def test_only_methods_are_trained(tmp_path):
+    class NotAMethod:
         model = torch.nn.Linear(1, 1)
 
         def training_loss(self, iteration):
             raise AssertionError
 
-    with pytest.raises(TypeError, match="lacks before_iteration, evaluate, state_dict, load_state_dict"):
-        train(Incomplete(), settings_for(tmp_path))
+    with pytest.raises(TypeError, match="NotAMethod is not a ptal.train.Method: subclass it"):
+        train(NotAMethod(), settings_for(tmp_path))
+
+    class Incomplete(Method):
+        model = torch.nn.Linear(1, 1)
+
+        def training_loss(self, iteration):
+            raise AssertionError
+
+    with pytest.raises(TypeError, match="abstract method"):
+        Incomplete()
 
 
 def test_progress_bar_on_stderr(tmp_path, capsys):

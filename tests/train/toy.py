@@ -8,12 +8,12 @@ import random
 import numpy as np
 import torch
 
-from ptal.train import TrainSettings, seed_everything, train
+from ptal.train import Method, TrainSettings, seed_everything, train
 
 SAMPLES, FEATURES = 48, 4
 
 
-class ToyMethod:
+class ToyMethod(Method):
     """Regression of synthetic targets by a two-layer network, LACP-shaped:
 
     * a seeded sampler draws a batch of ``batch_size`` samples per iteration, of which this rank takes
@@ -40,12 +40,8 @@ class ToyMethod:
         self.batch_size, self.search_every, self.scores, self.crash_at = batch_size, search_every, scores, crash_at
         self.target_shift: torch.Tensor | None = None
         self.searches = 0
-        self.rank, self.world_size = 0, 1
         self.iteration = 0
         self.evaluation_modes: list[tuple[bool, bool]] = []  # (grad enabled, model.training) per evaluate()
-
-    def setup_distributed(self, rank: int, world_size: int) -> None:
-        self.rank, self.world_size = rank, world_size
 
     def before_iteration(self, iteration: int) -> None:
         if iteration % self.search_every == 1:
@@ -59,7 +55,7 @@ class ToyMethod:
         self.iteration = iteration
         batch = torch.randperm(SAMPLES, generator=self.sampler)[:self.batch_size]
         targets = self.targets + (self.target_shift if self.target_shift is not None else 0)
-        shard = batch[self.rank::self.world_size]
+        shard = batch[self.context.rank::self.context.world_size]
         losses = torch.stack([((self.model(self.inputs[index:index + 1]) - targets[index]) ** 2).sum()
                               for index in shard.tolist()])
         loss = losses.mean()

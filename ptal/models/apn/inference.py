@@ -14,23 +14,50 @@ from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 NMS_METHODS = ("hard", "soft")
 
 
-@dataclass(frozen=True)
-class InferenceSettings:
+@dataclass
+class ProposalSettings:
+    """The ``proposals`` section of an APN config: candidate segments ``[s, e]`` of a window with
+    ``d_min <= e - s <= d_max`` snippets, the ``max_proposals`` of highest p_s[s] · p_e[e] per window;
+    the PEM trains on at most ``train_per_window`` of a window's one-point proposals, drawn at random."""
+
     d_min: int = 1
     d_max: int = 64
-    max_proposals: int = 1000     # per window
-    nms: str = "hard"             # or "soft" (Gaussian soft-NMS)
+    max_proposals: int = 1000
+    train_per_window: int = 64
+
+    def __post_init__(self):
+        if not 0 <= self.d_min <= self.d_max:
+            raise ValueError(f"proposals.d_min and d_max must satisfy 0 <= d_min <= d_max, got {self.d_min}, {self.d_max}")
+        for name in ("max_proposals", "train_per_window"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"proposals.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class InferenceSettings:
+    """The ``inference`` section of an APN config.
+
+    Attributes:
+        nms: ``soft`` (BMN's Gaussian soft-NMS, sigma ``soft_sigma``) or ``hard`` (NMS at ``nms_threshold``).
+        top_k: detections kept per video.
+        boundary_score: the score includes p_s[s] · p_e[e] (else class probability × confidence).
+        classes_per_proposal: a detection for each of a proposal's k most probable classes (the paper: 1).
+        batch_windows: windows per network call; pem_chunk: proposals per PEM call (memory).
+    """
+
+    nms: str = "soft"
     nms_threshold: float = 0.5
     soft_sigma: float = 0.5
-    top_k: int = 200              # per video
-    boundary_score: bool = True   # the score includes p_s[s] * p_e[e] (else class probability × confidence)
-    pem_chunk: int = 4096         # proposals per PEM call (memory)
-    classes_per_proposal: int = 1  # a detection for each of the proposal's k most probable classes
+    top_k: int = 200
+    boundary_score: bool = True
+    classes_per_proposal: int = 2
+    batch_windows: int = 16
+    pem_chunk: int = 4096
 
     def __post_init__(self):
         if self.nms not in NMS_METHODS:
             raise ValueError(f"inference.nms must be one of {', '.join(NMS_METHODS)}, got {self.nms!r}")
-        for name in ("top_k", "pem_chunk", "classes_per_proposal"):
+        for name in ("top_k", "pem_chunk", "classes_per_proposal", "batch_windows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
 
@@ -46,13 +73,13 @@ class WindowDetections:
     score: torch.Tensor
 
 
-def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor,
+def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor, proposal_settings: ProposalSettings,
            settings: InferenceSettings) -> WindowDetections:
     """Every proposal of a padded batch of windows (B, T, D), scored (model in eval mode)."""
     boundary = model(features, lengths).boundary
     proposals, _ = generate_proposals(boundary.start_prob.float(), boundary.end_prob.float(), lengths,
-                                      d_min=settings.d_min, d_max=settings.d_max,
-                                      max_proposals=settings.max_proposals)
+                                      d_min=proposal_settings.d_min, d_max=proposal_settings.d_max,
+                                      max_proposals=proposal_settings.max_proposals)
     rows, labels, scores = [], [], []
     for first, chunk in zip(range(0, len(proposals), settings.pem_chunk), torch.split(proposals, settings.pem_chunk)):
         output = model.evaluate_proposals(boundary.embedded, chunk, lengths)

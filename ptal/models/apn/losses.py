@@ -21,14 +21,29 @@ def _probability(value: torch.Tensor) -> torch.Tensor:
     return value.to(torch.promote_types(value.dtype, torch.float32)).clamp(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
 
 
-@dataclass(frozen=True)
+CTR_REDUCTIONS = ("mean", "sum")
+
+
+@dataclass
 class LossWeights:
-    """L = bdm · L_BDM + pem · L_PEM + ctr · L_CTR (λ1 = pem, λ2 = ctr); ``tau`` is L_CTR's temperature."""
+    """The ``loss`` section of an APN config: L = bdm · L_BDM + pem · L_PEM + ctr · L_CTR (λ1 = pem,
+    λ2 = ctr); ``tau`` is L_CTR's temperature; L_CTR counts from iteration ``ctr_after`` + 1 on and is
+    averaged over its anchors (``ctr_reduction=mean``) or summed per window (``sum``, the paper's eq. 2)."""
 
     bdm: float = 1.0
     pem: float = 1.0
     ctr: float = 0.1
     tau: float = 0.1
+    ctr_after: int = 0
+    ctr_reduction: str = "mean"
+
+    def __post_init__(self):
+        if self.ctr_reduction not in CTR_REDUCTIONS:
+            raise ValueError(f"loss.ctr_reduction must be one of {', '.join(CTR_REDUCTIONS)}, got {self.ctr_reduction!r}")
+        if self.ctr_after < 0:
+            raise ValueError(f"loss.ctr_after must be an integer >= 0, got {self.ctr_after}")
+        if not self.tau > 0:
+            raise ValueError(f"loss.tau must be > 0, got {self.tau}")
 
 
 # ---- L_BDM --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptal.models.apn.text import ClassTextEmbeddings
-from ptal.models.lacp.network import valid_mask
+from ptal.data import valid_mask
 from ptal.ops.internal import sample_proposal_features
 
 

@@ -15,12 +15,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ptal.models.lacp.network import LacpOutput, valid_mask
+from ptal.data import valid_mask
+from ptal.models.lacp.network import LacpOutput
 from ptal.ops.internal import oic_scores, select_seeds, threshold_proposals
 
 
-@dataclass(frozen=True)
+@dataclass
 class LossWeights:
+    """The ``loss`` section of a LACP config: the lambdas of L = video · L_video + point · L_point +
+    background · L_bkg + score · L_score + feature · L_feature (score, feature: the completeness losses,
+    on pseudo labels from the sequence search)."""
+
     video: float = 1.0
     point: float = 0.5
     background: float = 1.0

@@ -1,8 +1,4 @@
-"""LACP as a trainable method: data, batches, the sequence-search schedule, losses, evaluation.
-
-It implements the trainer's ``Method`` interface (``ptal.train``): ``model``, ``before_iteration``,
-``training_loss``, ``evaluate``, ``state_dict``/``load_state_dict``.
-"""
+"""LACP as a trainable method: data, batches, the sequence-search schedule, losses, evaluation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,50 +6,32 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ptal.data import load_thumos14
+from ptal.data import pad
 from ptal.data.activitynet import Segments
-from ptal.models.common import (SeededSampler, concatenate, detection_metrics, find_video, ground_truth_of,
-                                load_videos, video_timeline)
-from ptal.models.lacp.inference import InferenceSettings, predict
-from ptal.models.lacp.losses import LossWeights, PseudoSegments, lacp_losses, pseudo_segments, searched_pairs
+from ptal.models.base import VideoMethod
+from ptal.models.common import SeededSampler, concatenate, find_video, video_timeline
+from ptal.models.lacp.config import LacpConfig
+from ptal.models.lacp.inference import predict
+from ptal.models.lacp.losses import PseudoSegments, lacp_losses, pseudo_segments, searched_pairs
 from ptal.models.lacp.network import LacpNetwork
 from ptal.ops.internal import optimal_sequence_search, select_seeds
-from ptal.train.sync import explicit_sync
+from ptal.train import all_gather, explicit_sync, shard_blocks
+from ptal.train.distributed import SINGLE_PROCESS
 from ptal.viz import Timeline
 
-# Every key of a LACP config, with its default (the release's THUMOS14 settings, except where noted).
-DEFAULTS = {
-    "model": {"name": "lacp", "hidden": 2048, "dropout": 0.7, "r_act": 8},
-    "data": {"source": "synthetic", "annotations": None, "feature_dim": 2048, "seed": 0, "difficulty": 1.0,
-             "boundary_context": 0.8,
-             "eval_split": "test", "batch_size": 16},
-    "loss": {"video": 1.0, "point": 0.5, "background": 1.0, "score": 1.0, "feature": 1.0},
-    "search": {"method": "exact", "frequency": 10, "budget": 25, "thresh": 0.1, "batch_videos": 16},
-    "inference": {"class_threshold": 0.5, "scale": 24, "gamma": 0.2, "nms": "soft", "nms_threshold": 0.7,
-                  "soft_sigma": 0.5, "batch_videos": 16},
-    "train": {"iterations": 2000, "lr": 1e-4, "betas": [0.9, 0.999], "weight_decay": 5e-4,
-              "eval_every": 100, "select_by": "average_0.1:0.7", "seed": 0, "out_dir": "runs/lacp", "amp": False,
-              "log_every": 10, "progress": True},
-    "official": False,
-}
 
+class LacpMethod(VideoMethod):
+    """LACP (docs/lacp.md) on THUMOS14-structured data, on one device."""
 
-class LacpMethod:
-    """LACP on THUMOS14-structured data (the synthetic benchmark by default, or real features in the
-    LACP layout with ``data.source=PATH``), on one device."""
+    name = "lacp"
+    config_class = LacpConfig
 
-    def __init__(self, config: dict, device: str | torch.device = "cpu"):
-        self.config, self.device = config, torch.device(device)
-        self.rank, self.world_size = 0, 1
-        annotations = load_thumos14(config["data"]["annotations"])
-        self.class_names = annotations.class_names
-        self.train_items = load_videos(config["data"], annotations, "train")
-        self.eval_items = load_videos(config["data"], annotations, config["data"]["eval_split"])
-        self.eval_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.eval_items])
-        model = config["model"]
-        self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model["hidden"],
-                                 model["dropout"], model["r_act"]).to(self.device)
-        self.weights = LossWeights(**config["loss"])
+    def __init__(self, config: LacpConfig, device: str | torch.device = "cpu"):
+        super().__init__(config, device)
+        model = config.model
+        self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model.hidden,
+                                 model.dropout, model.r_act).to(self.device)
+        self.weights = config.loss
         # The training videos on the device, once: a batch is assembled there, without host copies.
         self.train_tensors = [_VideoTensors(item.features.to(self.device), item.point_labels.to(self.device),
                                             item.video_labels.to(self.device),
@@ -64,23 +42,22 @@ class LacpMethod:
         # device, with their host sizes (S, searched classes, most segments of a class): see _keep_pseudo_labels.
         self.video_segments: list[tuple[torch.Tensor, int, int, int]] = []
         self.sequence_score: torch.Tensor | None = None  # mean sequence score of the last search
-        self.sampler = SeededSampler(len(self.train_items), config["train"]["seed"])
+        self.sampler = SeededSampler(len(self.train_items), config.train.seed)
 
     # ---- batches --------------------------------------------------------------------------------------
     def _padded(self, items) -> dict:
         """Padded tensors of ``items`` (evaluation videos: copied to the device here)."""
-        return self._batch([_VideoTensors(item.features, item.point_labels, item.video_labels,
-                                          torch.tensor(len(item.features))) for item in items])
+        features, lengths = pad([item.features for item in items], self.device)
+        return {"features": features, "lengths": lengths}
 
     def _training_batch(self, videos) -> dict:
         """Padded tensors of the training videos ``videos`` (indices), from their device copies."""
         return self._batch([self.train_tensors[v] for v in videos])
 
     def _batch(self, videos: list[_VideoTensors]) -> dict:
-        pad = lambda tensors: torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True).to(self.device)  # noqa: E731
-        return {"features": pad([v.features for v in videos]), "points": pad([v.points for v in videos]),
-                "lengths": torch.stack([v.length for v in videos]).to(self.device),
-                "video_labels": torch.stack([v.video_labels for v in videos]).to(self.device)}
+        return {"features": pad([v.features for v in videos])[0], "points": pad([v.points for v in videos])[0],
+                "lengths": torch.stack([v.length for v in videos]),
+                "video_labels": torch.stack([v.video_labels for v in videos])}
 
     def _batch_segments(self, videos: list[int]) -> PseudoSegments:
         """The pseudo segments of the training videos ``videos`` as a batch's (rows b * C + class), from the
@@ -94,40 +71,43 @@ class LacpMethod:
                               max_per_pair=max((most for _, _, _, most in kept), default=0))
 
     # ---- the trainer's interface ----------------------------------------------------------------------
-    def setup_distributed(self, rank: int, world_size: int) -> None:
-        """Under torchrun: every rank draws the same batch and trains on its share of the videos."""
-        self.rank, self.world_size = rank, world_size
-
     def before_iteration(self, iteration: int) -> None:
         """The sequence search every ``search.frequency`` iterations (numbered from 1), after the 10th,
         20th, ... step as in the release, when a completeness loss is on."""
-        frequency = self.config["search"]["frequency"]
+        frequency = self.config.search.frequency
         if iteration > 1 and (iteration - 1) % frequency == 0 and (self.weights.score or self.weights.feature):
             self.search()
 
     @torch.no_grad()
     def search(self) -> None:
-        """Pseudo labels of every training video from the current network (eval mode), batched."""
-        settings = self.config["search"]
+        """Pseudo labels of every training video from the current network (eval mode), in batches of
+        ``search.batch_videos``; under torchrun each rank searches its share of the batches."""
+        settings = self.config.search
         was_training = self.model.training
         self.model.eval()
-        labels, scores = [], []
-        for videos in self._search_batches():
+        labels, scores = [], []  # (video, its labels) of this rank's videos; sequence scores
+        for videos in shard_blocks(self.context, len(self.train_items), settings.batch_videos):
             batch = self._training_batch(videos)
             out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
             act_seed, bkg_seed = select_seeds(out.cas, batch["points"], batch["lengths"])
             found, score = optimal_sequence_search(out.cas, act_seed, bkg_seed, batch["video_labels"], batch["lengths"],
-                                                   method=settings["method"], budget=settings["budget"],
-                                                   thresh=settings["thresh"])
-            labels += [found[i, :len(self.train_tensors[v].features)] for i, v in enumerate(videos)]
+                                                   method=settings.method, budget=settings.budget,
+                                                   thresh=settings.thresh)
+            labels += [(v, found[i, :len(self.train_tensors[v].features)]) for i, v in enumerate(videos)]
             scores.append(score)
-        self._keep_pseudo_labels(labels)
-        self.sequence_score = torch.cat(scores).mean()
         self.model.train(was_training)
+        scores = torch.cat(scores)
+        if self.context.is_distributed:
+            with explicit_sync():  # every rank gets every video's labels
+                shards = all_gather(self.context, ([(v, label.cpu()) for v, label in labels], scores.cpu()))
+                labels = sorted((pair for rank_labels, _ in shards for pair in rank_labels), key=lambda pair: pair[0])
+                scores = torch.cat([rank_scores for _, rank_scores in shards]).to(self.device)
+        self._keep_pseudo_labels([label for _, label in labels])
+        self.sequence_score = scores.mean()
 
-    def _search_batches(self) -> list[range]:
-        step = self.config["search"]["batch_videos"]
-        return [range(first, min(first + step, len(self.train_items))) for first in range(0, len(self.train_items), step)]
+    def _video_batches(self) -> list[range]:
+        """Every training video, in blocks of ``search.batch_videos``."""
+        return shard_blocks(SINGLE_PROCESS, len(self.train_items), self.config.search.batch_videos)
 
     def _keep_pseudo_labels(self, labels: list[torch.Tensor]) -> None:
         """Keep the pseudo labels of every training video, on the device, and the segments the losses take from
@@ -135,10 +115,10 @@ class LacpMethod:
         classes = len(self.class_names)
         self.pseudo_labels = [label.to(self.device) for label in labels]
         self.video_segments = []
-        for videos in self._search_batches():
+        for videos in self._video_batches():
             batch = self._training_batch(videos)
             found = torch.nn.utils.rnn.pad_sequence([self.pseudo_labels[v] for v in videos], batch_first=True)
-            searched = searched_pairs(batch["video_labels"], found, self.config["official"])
+            searched = searched_pairs(batch["video_labels"], found, self.config.official)
             with explicit_sync():  # data-dependent sizes, read once per search
                 segments = pseudo_segments(found, searched, batch["lengths"])
                 videos_of = segments.rows // classes
@@ -152,39 +132,30 @@ class LacpMethod:
             self.video_segments += list(zip(table.split(counts), counts, num_pairs, most))
 
     def training_loss(self, iteration: int) -> tuple[torch.Tensor, dict[str, float]]:
-        videos = self.sampler.draw(self.config["data"]["batch_size"])[self.rank::self.world_size]
+        videos = self.sampler.draw(self.config.data.batch_size)[self.context.rank::self.context.world_size]
         batch = self._training_batch(videos)
         out = self.model(batch["features"], batch["lengths"], batch["video_labels"])
         segments = self._batch_segments(videos) if self.pseudo_labels is not None else None
         total, parts = lacp_losses(out, batch["video_labels"], batch["points"], batch["lengths"], segments,
-                                   weights=self.weights, official=self.config["official"])
+                                   weights=self.weights, official=self.config.official)
         logged = {name: value.detach() for name, value in parts.items()}  # read by the trainer at its log lines
         if self.pseudo_labels is not None:
             logged["sequence_score"] = self.sequence_score
         return total, logged
 
-    def _inference_settings(self) -> InferenceSettings:
-        inference = self.config["inference"]
-        return InferenceSettings(class_threshold=inference["class_threshold"], scale=inference["scale"],
-                                 gamma=inference["gamma"], nms=inference["nms"], nms_threshold=inference["nms_threshold"],
-                                 soft_sigma=inference["soft_sigma"], official=self.config["official"])
-
     @torch.no_grad()
-    def predictions(self) -> Segments:
-        """Detections on the evaluation videos (eval mode), in seconds."""
-        settings = self._inference_settings()
-        was_training = self.model.training
-        self.model.eval()
+    def detect_videos(self, items) -> Segments:
+        """Detections of whole videos, in seconds, in batches of ``inference.batch_videos`` (eval mode)."""
         parts = []
-        step = self.config["inference"]["batch_videos"]
-        for first in range(0, len(self.eval_items), step):
-            items = self.eval_items[first:first + step]
-            batch = self._padded(items)
+        step = self.config.inference.batch_videos
+        for first in self.progress(range(0, len(items), step), "evaluate"):
+            chunk = items[first:first + step]
+            batch = self._padded(chunk)
             found = predict(self.model(batch["features"], batch["lengths"]), batch["lengths"],
-                            [item.video_id for item in items], self.class_names, settings)
+                            [item.video_id for item in chunk], self.class_names, self.config.inference,
+                            official=self.config.official)
             parts.append((first, found))
-        self.model.train(was_training)
-        return concatenate([item.video_id for item in self.eval_items], self.class_names, parts)
+        return concatenate([item.video_id for item in items], self.class_names, parts)
 
     @torch.no_grad()
     def timeline(self, video_id: str) -> Timeline:
@@ -196,7 +167,8 @@ class LacpMethod:
         self.model.eval()
         batch = self._padded([item])
         out = self.model(batch["features"], batch["lengths"])
-        found = predict(out, batch["lengths"], [video_id], self.class_names, self._inference_settings())
+        found = predict(out, batch["lengths"], [video_id], self.class_names, self.config.inference,
+                        official=self.config.official)
         self.model.train(was_training)
         classes = sorted(set(item.segment_labels.tolist()) | set(np.flatnonzero(item.video_labels.numpy()).tolist())
                          | set(found.label.tolist()))
@@ -207,9 +179,6 @@ class LacpMethod:
             labels = self.pseudo_labels[index].cpu()
             timeline.pseudo_labels = {self.class_names[c]: (c, labels[:, c].numpy()) for c in classes if labels[:, c].any()}
         return timeline
-
-    def evaluate(self) -> dict[str, float]:
-        return detection_metrics(self.eval_ground_truth, self.predictions())
 
     def state_dict(self) -> dict:
         searched = self.pseudo_labels is not None

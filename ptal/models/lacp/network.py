@@ -6,17 +6,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ptal.data import valid_mask
+
 
 @dataclass
 class LacpOutput:
     video_score: torch.Tensor  # (B, C) in [0, 1]
     cas: torch.Tensor          # (B, T, C+1) fused CAS: cas[..., c] = s_c (1 - s_bkg), cas[..., C] = s_bkg
     embedded: torch.Tensor     # (B, T, H) embedded features (before dropout), used by the feature loss
-
-
-def valid_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
-    """(B, T) bool: True at the snippets inside each video's length."""
-    return torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class LacpNetwork(nn.Module):
