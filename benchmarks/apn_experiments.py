@@ -38,7 +38,7 @@ from ptal_core.runs import runs
 
 # variant -> (model family, overrides)
 VARIANTS = {
-    "apn": ("apn", []),                                    # the defaults (configs/apn_thumos14.yaml)
+    "apn": ("apn", []),                                    # the defaults (ApnConfig)
     "apn-no-ctr": ("apn", ["loss.ctr=0"]),
     "apn-paper-loop": ("apn", ["pseudo.features=embedded", "loss.ctr_reduction=sum"]),  # the paper's literal loop
     "apn-paper-loop-no-ctr": ("apn", ["pseudo.features=embedded", "loss.ctr=0"]),

@@ -27,8 +27,6 @@ PER_VIDEO = 1000
 
 @pytest.fixture(scope="module")
 def workload(tmp_path_factory):
-    if not THUMOS14_GT.exists():
-        pytest.skip(f"THUMOS14 annotations not found at {THUMOS14_GT}")
     ground_truth = json.loads(THUMOS14_GT.read_text())
     predictions = synthetic_predictions(ground_truth, "test", PER_VIDEO, seed=0)
     prediction_file = tmp_path_factory.mktemp("eval") / "predictions.json"

@@ -1,5 +1,6 @@
 import os
 
+import pytest
 import torch
 
 # Triton kernels run on the CPU through Triton's interpreter when there is no GPU. It must be chosen
@@ -20,3 +21,14 @@ def pytest_collection_modifyitems(items):
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("backend") in GPU_BACKENDS:
             item.add_marker("gpu")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The run folder of ``ptal demo`` of both models (the default) on tiny settings."""
+    from ptal.cli import main
+    from tests.tiny import TINY_APN, TINY_LACP
+
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(["demo", "--out", str(out), *(f"lacp.{o}" for o in TINY_LACP), *(f"apn.{o}" for o in TINY_APN)]) == 0
+    return out

@@ -2,8 +2,8 @@
 trained checkpoint on its evaluation split."""
 from __future__ import annotations
 
-import sys
 
+from ptal.cli import UsageError
 from ptal.data.atomic import write_json_atomic
 from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS, detection_map
 
@@ -34,8 +34,10 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     if (args.checkpoint is None) == (args.gt is None or args.pred is None) or (args.checkpoint and (args.gt or args.pred)):
-        print("ptal eval: error: give either --gt and --pred, or --checkpoint", file=sys.stderr)
-        return 2
+        raise UsageError("give either --gt and --pred, or --checkpoint")
+    if args.checkpoint and (args.subset != "auto" or args.ties != "stable"):
+        raise UsageError("--subset and --ties apply to --gt/--pred; a checkpoint is evaluated on its config's "
+                         "data.eval_split")
     thresholds = DEFAULT_TIOU_THRESHOLDS if args.thresholds is None else args.thresholds
     if args.checkpoint:
         result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)

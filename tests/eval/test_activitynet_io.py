@@ -179,8 +179,6 @@ def test_segments_reject_float_indices():
 
 
 def test_thumos14_ground_truth():
-    if not THUMOS14_GT.exists():
-        pytest.skip(f"THUMOS14 annotations not found at {THUMOS14_GT}")
     test = load_ground_truth(THUMOS14_GT, subset="test")
     train = load_ground_truth(THUMOS14_GT, subset="train")
     assert (len(test.video_ids), len(test), len(test.class_names)) == (210, 3311, 20)

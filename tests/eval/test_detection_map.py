@@ -201,8 +201,6 @@ def test_matches_reference_with_subset():
 
 @pytest.fixture(scope="module")
 def thumos14_gt():
-    if not THUMOS14_GT.exists():
-        pytest.skip(f"THUMOS14 annotations not found at {THUMOS14_GT}")
     return json.loads(THUMOS14_GT.read_text())
 
 

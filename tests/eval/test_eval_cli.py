@@ -98,11 +98,17 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, capsys):
     assert f"{tmp_path / 'missing.json'}: No such file or directory" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["eval"], ["eval", "--gt", "gt.json"], ["eval", "--gt", "g", "--pred", "p",
-                                                                         "--checkpoint", "c"]])
-def test_needs_gt_and_pred_or_a_checkpoint(argv, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["eval"], "give either --gt and --pred, or --checkpoint"),
+    (["eval", "--gt", "gt.json"], "give either --gt and --pred, or --checkpoint"),
+    (["eval", "--gt", "g", "--pred", "p", "--checkpoint", "c"], "give either --gt and --pred, or --checkpoint"),
+    (["eval", "--checkpoint", "c.pt", "--subset", "test"], "--subset and --ties apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--ties", "official"], "--subset and --ties apply to --gt/--pred"),
+])
+def test_needs_gt_and_pred_or_a_checkpoint(argv, message, capsys):
     assert main(argv) == 2
-    assert "give either --gt and --pred, or --checkpoint" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
 
 
 def test_thumos14_test_predictions_are_scored_on_the_test_videos(tmp_path, capsys):

@@ -12,7 +12,7 @@ from ptal.models.apn import ApnConfig, ApnMethod
 from ptal.models.apn.method import per_window_sample
 from ptal.models.lacp import LacpConfig
 from ptal.train import config_from_dict, config_to_dict, load_checkpoint
-from tests.models.conftest import TINY_APN
+from tests.tiny import TINY_APN
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "apn_thumos14.yaml"
 

@@ -8,7 +8,7 @@ import torch.multiprocessing
 
 from ptal.cli.models import build_method, method_config
 from ptal.train import init_distributed, train
-from tests.models.conftest import TINY_APN, TINY_LACP
+from tests.tiny import TINY_APN, TINY_LACP
 from tests.train.test_distributed import free_port
 
 WORLD_SIZE = 2

@@ -9,7 +9,7 @@ from ptal.cli.models import method_config
 from ptal.models.lacp import LacpConfig, LacpMethod
 from ptal.train import config_to_dict, load_checkpoint
 
-from tests.models.conftest import TINY_LACP as TINY
+from tests.tiny import TINY_LACP as TINY
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "lacp_thumos14.yaml"
 
@@ -110,3 +110,13 @@ def test_segments_kept_from_the_search_give_the_losses_of_the_pseudo_labels(offi
     _, kept = lacp_losses(*args, method._batch_segments(videos), uniform, official=official)
     assert expected["score"] > 0 and expected["feature"] > 0
     assert {name: value.item() for name, value in kept.items()} == {name: value.item() for name, value in expected.items()}
+
+
+def test_evaluation_shows_its_progress(capsys):
+    method = LacpMethod(method_config(None, ["data.feature_dim=8", "model.hidden=16", "inference.batch_videos=8"]))
+    method.eval_items = method.eval_items[:40]
+    method.predictions()
+    assert "evaluate" in capsys.readouterr().err and method.model.training  # back in train mode
+    method.config.train.progress = False
+    method.predictions()
+    assert "evaluate" not in capsys.readouterr().err

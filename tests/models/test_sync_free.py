@@ -7,7 +7,7 @@ import contextlib
 import torch
 
 from tests.gpu import needs_gpu
-from tests.models.conftest import TINY_APN
+from tests.tiny import TINY_APN
 
 
 @contextlib.contextmanager

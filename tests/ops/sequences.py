@@ -11,7 +11,6 @@ import torch
 
 from ptal.data.annotations import PACKAGED_THUMOS14, load_point_labels, read_fps
 
-SHARED_THUMOS14 = PACKAGED_THUMOS14  # the former name, still imported by test_select_seeds.py
 POINT_PATTERNS = ("random", "adjacent", "ends", "one", "dense", "stacked", "none")
 # LACP's inference thresholds: 0:0.025:0.225 on the class CAS, 0.5:0.025:0.7 on the agnostic score.
 LACP_THRESHOLDS = [*np.arange(0, 0.25, 0.025), *np.arange(0.5, 0.725, 0.025)]

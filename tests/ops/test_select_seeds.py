@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import select_seeds
 from tests.ops.backends import device_of, fast_backends
-from tests.ops.sequences import POINT_PATTERNS, SHARED_THUMOS14, seed_batch, thumos14_seed_batch
+from tests.ops.sequences import POINT_PATTERNS, seed_batch, thumos14_seed_batch
 
 BACKENDS = fast_backends("select_seeds")
 ALL = ["reference", *BACKENDS]
@@ -145,7 +145,6 @@ def test_long_videos(backend):
                                                  run("reference", cas, points, lengths)))
 
 
-@pytest.mark.skipif(not SHARED_THUMOS14.exists(), reason=f"{SHARED_THUMOS14} is absent")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_thumos14_train_points(backend):
     # The 200 train videos' real points (the Triton interpreter takes a tenth of them).

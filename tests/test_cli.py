@@ -1,0 +1,135 @@
+"""The command line as a user meets it: one-line errors with exit status 2 (``--debug``: the traceback),
+runs resumed from their checkpoint alone, a demo that runs again, infer's default outputs."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from ptal.cli import main
+from ptal.cli.models import method_config
+from ptal.train import ConfigError, config_to_dict
+from tests.tiny import TINY_LACP
+
+
+def one_line_error(capsys, arguments: list[str]) -> str:
+    """The error line of a command that must fail as a user mistake."""
+    assert main(arguments) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"ptal {arguments[0]}: error: ") and lines[0].endswith("(--debug shows the traceback)")
+    return lines[0]
+
+
+def test_bad_yaml_names_the_file(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("model: [lacp\n")
+    line = one_line_error(capsys, ["train", "--config", str(tmp_path / "bad.yaml")])
+    assert "bad.yaml" in line and "not valid YAML" in line
+
+
+def test_missing_config_file_is_named(tmp_path, capsys):
+    line = one_line_error(capsys, ["train", "--config", str(tmp_path / "absent.yaml")])
+    assert "absent.yaml" in line and "cannot read it" in line
+
+
+def test_unknown_key_names_the_key_and_the_known_ones(capsys):
+    line = one_line_error(capsys, ["train", "train.iteratons=3"])
+    assert "'train.iteratons'" in line and "iterations" in line
+
+
+def test_out_of_range_value_names_the_key(capsys):
+    assert "model.dropout must be in [0, 1)" in one_line_error(capsys, ["train", "model.dropout=1.5"])
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(ConfigError, match="train.iteratons"):
+        main(["train", "train.iteratons=3", "--debug"])
+
+
+def test_unusable_device_fails_at_once(capsys):
+    if not torch.cuda.is_available():
+        line = one_line_error(capsys, ["train", "--device", "cuda", *TINY_LACP])
+        assert "CUDA is not available here" in line and "--device cpu" in line
+    assert "ptal runs on cpu or cuda" in one_line_error(capsys, ["demo", "--device", "mps"])
+    assert "not a device" in one_line_error(capsys, ["infer", "--checkpoint", "x.pt", "--device", "gpu0"])
+
+
+def test_print_config_round_trips(tmp_path, capsys):
+    assert main(["train", "--print-config", "model.name=apn", "model.embed_dim=64"]) == 0
+    printed = capsys.readouterr().out
+    (tmp_path / "apn.yaml").write_text(printed)
+    assert yaml.safe_load(printed)["model"]["embed_dim"] == 64
+    assert config_to_dict(method_config(str(tmp_path / "apn.yaml"), [])) == \
+        config_to_dict(method_config(None, ["model.name=apn", "model.embed_dim=64"]))
+
+
+def test_used_run_folder_is_refused_before_any_data_is_built(demo_run, capsys, monkeypatch):
+    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    line = one_line_error(capsys, ["train", *TINY_LACP, f"train.out_dir={demo_run / 'lacp'}"])
+    assert "already holds a run" in line and "--resume" in line
+
+
+@pytest.mark.parametrize("content", [b"\x00" * 64, bytes(range(256)) * 4])
+def test_corrupt_checkpoint_is_refused_before_any_data_is_built(tmp_path, capsys, monkeypatch, content):
+    (tmp_path / "last.pt").write_bytes(content)
+    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    for command in (["train", "--resume"], ["infer", "--checkpoint"], ["eval", "--checkpoint"]):
+        line = one_line_error(capsys, [*command, str(tmp_path / "last.pt")])
+        assert "last.pt" in line and "weights_only" not in line
+
+
+def test_resume_refuses_a_conflicting_setting(demo_run, capsys, monkeypatch):
+    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    line = one_line_error(capsys, ["train", "--resume", str(demo_run / "lacp" / "last.pt"), "model.hidden=32"])
+    assert "model.hidden is 16 in the checkpoint, 32 here" in line and "train.iterations" in line
+
+
+def test_infer_without_outputs_writes_the_predictions_next_to_the_checkpoint(demo_run, capsys):
+    checkpoint = demo_run / "lacp" / "best.pt"
+    assert main(["infer", "--checkpoint", str(checkpoint)]) == 0
+    written = demo_run / "lacp" / "predictions_best.json"
+    assert str(written) in capsys.readouterr().out
+    assert len(json.loads(written.read_text())["results"]) == 210
+
+
+def test_infer_video_without_plot_draws_next_to_the_checkpoint(demo_run, capsys):
+    video = "video_test_0000004"
+    assert main(["infer", "--checkpoint", str(demo_run / "lacp" / "best.pt"), "--video", video]) == 0
+    picture = demo_run / "lacp" / f"timeline_{video}.png"
+    assert str(picture) in capsys.readouterr().out and picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_runs_again_into_a_fresh_folder_or_over_the_old_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--model", "lacp", *TINY_LACP]
+    assert main(["demo", *tiny]) == 0
+    assert main(["demo", *tiny]) == 0
+    assert "runs/demo holds a run; this one goes to runs/demo-2" in capsys.readouterr().out
+    assert (tmp_path / "runs" / "demo-2" / "lacp" / "predictions.json").exists()
+    line = one_line_error(capsys, ["demo", *tiny, "--out", "runs/demo"])
+    assert "--overwrite" in line
+    first = (tmp_path / "runs" / "demo" / "lacp" / "log.jsonl").read_text()
+    assert main(["demo", *tiny, "--out", "runs/demo", "--overwrite"]) == 0
+    # The same seed on the same machine: the replaced run logged the same numbers (timings aside).
+    strip = lambda text: [{k: v for k, v in json.loads(line).items() if not k.endswith("_s")} for line in text.splitlines()]  # noqa: E731
+    assert strip((tmp_path / "runs" / "demo" / "lacp" / "log.jsonl").read_text()) == strip(first)
+
+
+def test_the_module_entry_point_reports_user_errors_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ptal", "eval", "--gt", str(tmp_path / "gt.json"), "--pred",
+                           str(tmp_path / "p.json")], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "gt.json" in done.stderr
+
+
+def test_the_same_seed_gives_the_same_numbers_in_another_process(tmp_path):
+    """Bitwise on the same machine with the same thread count (README: what changes with the thread count)."""
+    logs = []
+    for run in ("first", "second"):
+        subprocess.run([sys.executable, "-m", "ptal", "train", *TINY_LACP, f"train.out_dir={tmp_path / run}"],
+                       check=True, capture_output=True, cwd=tmp_path)
+        logs.append([{k: v for k, v in json.loads(line).items() if not k.endswith("_s")}
+                     for line in (tmp_path / run / "log.jsonl").read_text().splitlines()])
+    assert logs[0] == logs[1] and "metrics" in logs[0][-1]
