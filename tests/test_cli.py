@@ -86,6 +86,12 @@ def test_resume_refuses_a_conflicting_setting(demo_run, capsys, monkeypatch):
     assert "model.hidden is 16 in the checkpoint, 32 here" in line and "train.iterations" in line
 
 
+def test_resuming_a_complete_run_says_how_to_go_on(demo_run, capsys, monkeypatch):
+    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    assert main(["train", "--resume", str(demo_run / "lacp" / "last.pt")]) == 0
+    assert "the run is complete (12 of train.iterations=12); give train.iterations=N" in capsys.readouterr().out
+
+
 def test_infer_without_outputs_writes_the_predictions_next_to_the_checkpoint(demo_run, capsys):
     checkpoint = demo_run / "lacp" / "best.pt"
     assert main(["infer", "--checkpoint", str(checkpoint)]) == 0

@@ -174,7 +174,12 @@ def _train(args) -> int:
     from ptal.train.loop import check_out_dir_is_free
 
     if args.resume:
-        config = resumed_config(load_checkpoint(args.resume), args.resume, args.config, args.overrides)
+        checkpoint = load_checkpoint(args.resume)
+        config = resumed_config(checkpoint, args.resume, args.config, args.overrides)
+        if checkpoint["iteration"] == config.train.iterations and not args.print_config:
+            print(f"{args.resume}: the run is complete ({checkpoint['iteration']} of train.iterations="
+                  f"{config.train.iterations}); give train.iterations=N to train it further")
+            return 0
     else:
         config = method_config(args.config, args.overrides)
     if args.print_config:
