@@ -30,8 +30,8 @@ from ptal.data import SNIPPET_SECONDS
 from ptal.data.atomic import atomic_file, write_json_atomic
 from ptal.models.apn.method import ApnMethod
 from ptal.models.apn.pseudo_labels import PseudoLabels
-from ptal.cli.models import DEMO_OVERRIDES, method_config
-from ptal.models import method_class
+from ptal.cli.models import DEMO_OVERRIDES
+from ptal.models import method_class, method_config
 from ptal.models.lacp import LacpConfig
 from ptal.train import seed_everything
 from ptal_core.runs import runs

@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmarks.training_runs import train_and_evaluate
 from ptal.data.atomic import write_json_atomic
-from ptal.cli.models import build_method, method_config
+from ptal.models import build_method, method_config
 
 VARIANTS = {"baseline": (0.0, 0.0), "+score": (1.0, 0.0), "+feature": (0.0, 1.0), "both": (1.0, 1.0)}
 

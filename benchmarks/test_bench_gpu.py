@@ -277,7 +277,7 @@ def test_constrained_kmedoids_thumos14_train(benchmark, side):
 def lacp():
     """LACP at the release's sizes (D = 2048, H = 2048, 16 videos per iteration, a search every 10) on the
     synthetic THUMOS14-structured benchmark, after a first search (every loss on)."""
-    from ptal.cli.models import method_config
+    from ptal.models import method_config
     from ptal.models.lacp import LacpMethod
 
     config = method_config(None, [] if FULL else ["data.feature_dim=16", "model.hidden=16"])
@@ -325,7 +325,7 @@ def test_lacp_training(benchmark, lacp, side):
 def test_apn_training(benchmark):
     """APN at the paper's sizes (D = 2048, E = 512, 16 windows): an iteration, and a pseudo-label refresh
     every ``pseudo.frequency`` iterations, amortised. No anchor: the paper's code is not public."""
-    from ptal.cli.models import method_config
+    from ptal.models import method_config
     from ptal.models.apn import ApnMethod
 
     tiny = ["data.feature_dim=8", "model.embed_dim=16", "model.bdm_hidden=16", "model.pem_dim=8", "model.pem_heads=2",

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchmarks.backends import timed
-from ptal.cli.models import method_config
+from ptal.models import method_config
 from ptal.models.lacp import LacpMethod
 from ptal.ops import optimal_sequence_search, select_seeds
 from tests.models.lacp_release_reference import release_video_loss

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 import torch
 
 from ptal_core.backends import (BACKENDS, BackendUnavailable, Backends, compiled_module, triton_available,
-                                triton_interpreted)
+                                triton_interpreted, why_unavailable)
 
 try:
     __version__ = _version("ptal")
@@ -30,7 +30,8 @@ def info() -> dict:
         "ptal": __version__,
         "torch": torch.__version__,
         "cpu_module": {"built": cpu is not None, "openmp": bool(cpu and cpu.openmp),
-                       "threads": cpu.num_threads() if cpu else 0},
+                       "threads": cpu.num_threads() if cpu else 0,
+                       "missing_because": None if cpu else why_unavailable("cpu", torch.device("cpu"))},
         "cuda_module": {"built": cuda is not None,
                         "architectures": cuda.architectures.split(",") if cuda else [],
                         "usable": cuda is not None and gpu},

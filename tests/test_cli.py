@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from ptal.cli import main
-from ptal.cli.models import method_config
+from ptal.models import method_config
 from ptal.train import ConfigError, config_to_dict
 from tests.tiny import TINY_LACP
 

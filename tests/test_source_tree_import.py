@@ -72,3 +72,13 @@ def test_python_started_in_the_repository_root(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == message(REPOSITORY)
+
+
+def test_ptal_info_explains_a_missing_module(tmp_path, monkeypatch, capsys):
+    from ptal.cli import main
+
+    monkeypatch.setattr(ptal_core, "__path__", [str(source_checkout(tmp_path))])
+    monkeypatch.setattr(backends, "compiled_module", lambda name: None)
+    monkeypatch.setattr(ptal_core, "compiled_module", lambda name: None)
+    assert main(["info"]) == 0
+    assert f"C++ CPU module MISSING: {message(tmp_path)}" in capsys.readouterr().out

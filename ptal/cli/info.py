@@ -21,8 +21,10 @@ def _info(args) -> int:
     yes_no = {True: "yes", False: "no"}
     print(f"ptal           {report['ptal']}")
     print(f"torch          {report['torch']} (CUDA {report['torch_cuda'] or 'none'})")
-    print(f"C++ CPU module {'built' if cpu['built'] else 'MISSING'}; OpenMP {yes_no[cpu['openmp']]}, "
-          f"{cpu['threads']} threads")
+    if cpu["built"]:
+        print(f"C++ CPU module built; OpenMP {yes_no[cpu['openmp']]}, {cpu['threads']} threads")
+    else:
+        print(f"C++ CPU module MISSING: {cpu['missing_because']}")
     if cuda["built"]:
         print(f"CUDA module    built for sm_{', sm_'.join(cuda['architectures'])}; "
               f"usable here: {yes_no[cuda['usable']]}")

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
 from ptal.cli import UsageError
 
@@ -71,47 +70,17 @@ def add_parser(subparsers) -> None:
     demo.set_defaults(func=_demo)
 
 
-# ---- configs -----------------------------------------------------------------------------------------------
-def _model_name(config_path: str | None, overrides: list[str], default: str) -> str:
-    """model.name from the overrides, else the config file, else ``default``."""
-    for override in reversed(overrides):
-        if override.startswith("model.name="):
-            return override.split("=", 1)[1]
-    if config_path is not None:
-        try:
-            document = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            document = None  # load_typed_config reports it
-        name = ((document or {}).get("model") or {}).get("name") if isinstance(document, dict) else None
-        if isinstance(name, str):
-            return name
-    return default
-
-
-def _expanded(overrides: list[str]) -> list[str]:
-    """``data=PATH|synthetic`` is short for ``data.source=...``."""
-    return [f"data.source={o.split('=', 1)[1]}" if o.startswith("data=") else o for o in overrides]
-
-
-def method_config(config_path: str | None, overrides: list[str], default_model: str = "lacp"):
-    """The typed configuration of a run: its family's defaults, the YAML file, the overrides."""
-    from ptal.models import method_class
-    from ptal.train import load_typed_config
-
-    family = method_class(_model_name(config_path, overrides, default_model))
-    return load_typed_config(family.config_class(), config_path, _expanded(overrides))
-
-
+# ---- configs ----------------------------------------------------------------------------------------------
 def resumed_config(checkpoint: dict, path: str, config_path: str | None, overrides: list[str]):
     """The configuration stored in a checkpoint, with the file and overrides applied where they may change
     it (:data:`RESUMABLE_KEYS`); any other difference is an error naming the key."""
-    from ptal.models import method_class
+    from ptal.models.registry import expanded_overrides, method_class
     from ptal.train import config_from_dict, config_to_dict, load_typed_config
 
     stored = checkpoint["config"]
     family = method_class(stored.get("model", {}).get("name"))
     config = load_typed_config(config_from_dict(family.config_class, stored, source=f"checkpoint {path}"),
-                               config_path, _expanded(overrides))
+                               config_path, expanded_overrides(overrides))
     before, after = _flat(config_to_dict(config_from_dict(family.config_class, stored))), _flat(config_to_dict(config))
     for key, value in after.items():
         if value != before[key] and key not in RESUMABLE_KEYS:
@@ -150,17 +119,8 @@ def checked_device(name: str) -> torch.device:
 
 
 # ---- train -------------------------------------------------------------------------------------------------
-def build_method(config, device):
-    """A freshly initialised method of ``config``'s family: every generator seeded with ``train.seed``
-    first, so that the initial weights and the whole run follow from the seed."""
-    from ptal.models import method_class
-    from ptal.train import seed_everything
-
-    seed_everything(config.train.seed)
-    return method_class(config.model.name)(config, device)
-
-
 def _run(config, device, resume: str | None = None):
+    from ptal.models import build_method
     from ptal.train import config_to_dict, train
 
     method = build_method(config, device)
@@ -170,6 +130,7 @@ def _run(config, device, resume: str | None = None):
 
 
 def _train(args) -> int:
+    from ptal.models import method_config
     from ptal.train import config_yaml, load_checkpoint
     from ptal.train.loop import check_out_dir_is_free
 
@@ -202,6 +163,7 @@ def _print_summary(summary: dict, seconds: float) -> None:
 def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     """The method of a checkpoint (its family and configuration from the checkpoint), with its weights
     and state. The checkpoint is read and checked before any data is built."""
+    from ptal.models import build_method
     from ptal.train import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_path)
@@ -278,6 +240,7 @@ def _demo_folder(out: str | None, overwrite: bool, models: list[str]) -> Path:
 def _demo(args) -> int:
     from ptal.data import write_predictions
     from ptal.eval import detection_map
+    from ptal.models import method_config
     from ptal.viz import draw_timeline
 
     models = list(FAMILY_NAMES) if args.model == "both" else [args.model]

@@ -1,5 +1,10 @@
 """The model families of ptal, LACP and APN: each a :class:`~ptal.models.base.VideoMethod` with a typed
-config (:mod:`ptal.models.lacp.config`, :mod:`ptal.models.apn.config`)."""
+config (:mod:`ptal.models.lacp.config`, :mod:`ptal.models.apn.config`).
+
+    config = method_config("configs/apn_thumos14.yaml", ["data.feature_dim=256", "train.iterations=600"])
+    method = build_method(config, "cpu")            # seeds every generator with train.seed, then builds
+    summary = ptal.train.train(method, config.train, config=ptal.train.config_to_dict(config))
+"""
 from __future__ import annotations
 
 from ptal.models.apn.config import ApnConfig
@@ -7,14 +12,7 @@ from ptal.models.apn.method import ApnMethod
 from ptal.models.base import VideoMethod
 from ptal.models.lacp.config import LacpConfig
 from ptal.models.lacp.method import LacpMethod
+from ptal.models.registry import FAMILIES, build_method, method_class, method_config
 
-FAMILIES: dict[str, type[VideoMethod]] = {"lacp": LacpMethod, "apn": ApnMethod}
-
-__all__ = ["FAMILIES", "ApnConfig", "ApnMethod", "LacpConfig", "LacpMethod", "VideoMethod", "method_class"]
-
-
-def method_class(name: str) -> type[VideoMethod]:
-    """The method class of a family name (``model.name``)."""
-    if name not in FAMILIES:
-        raise ValueError(f"unknown model.name {name!r}; known: {', '.join(FAMILIES)}")
-    return FAMILIES[name]
+__all__ = ["FAMILIES", "ApnConfig", "ApnMethod", "LacpConfig", "LacpMethod", "VideoMethod", "build_method",
+           "method_class", "method_config"]

@@ -77,6 +77,9 @@ class VideoMethod(Method):
         self.class_names: list[str] = annotations.class_names
         self.train_items = load_videos(config.data, annotations, "train")
         self.eval_items = load_videos(config.data, annotations, config.data.eval_split)
+        if not self.train_items or not self.eval_items:
+            raise ValueError(f"data: the annotations at {annotations.directory} list no "
+                             f"{'training' if not self.train_items else config.data.eval_split} videos")
         self.train_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.train_items])
         self.eval_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.eval_items])
 
@@ -106,8 +109,9 @@ class VideoMethod(Method):
         was_training = self.model.training
         self.model.eval()
         count = len(self.eval_items)
+        share = math.ceil(count / self.context.world_size)  # one contiguous block of videos per rank
         parts = [(block.start, self.detect_videos(self.eval_items[block.start:block.stop]))
-                 for block in shard_blocks(self.context, count, math.ceil(count / self.context.world_size))]
+                 for block in shard_blocks(self.context, count, share)]
         self.model.train(was_training)
         if self.context.is_distributed:
             with explicit_sync():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ptal.cli import main
-from ptal.cli.models import method_config
+from ptal.models import method_config
 from ptal.data import pad
 from ptal.models.apn import ApnConfig, ApnMethod
 from ptal.models.apn.method import per_window_sample

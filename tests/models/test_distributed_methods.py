@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.multiprocessing
 
-from ptal.cli.models import build_method, method_config
+from ptal.models import build_method, method_config
 from ptal.train import init_distributed, train
 from tests.tiny import TINY_APN, TINY_LACP
 from tests.train.test_distributed import free_port

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ptal.cli import main
-from ptal.cli.models import method_config
+from ptal.models import method_config
 from ptal.models.lacp import LacpConfig, LacpMethod
 from ptal.train import config_to_dict, load_checkpoint
 

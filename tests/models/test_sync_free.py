@@ -32,7 +32,7 @@ def run_iteration(method, optimizer, iteration: int) -> None:
 
 @needs_gpu()
 def test_lacp_step_and_search_read_nothing_from_the_gpu():
-    from ptal.cli.models import method_config
+    from ptal.models import method_config
     from ptal.models.lacp import LacpMethod
 
     config = method_config(None, ["data.feature_dim=64", "model.hidden=64"])
@@ -49,7 +49,7 @@ def test_lacp_step_and_search_read_nothing_from_the_gpu():
 
 @needs_gpu()
 def test_apn_step_and_refresh_read_nothing_from_the_gpu():
-    from ptal.cli.models import method_config
+    from ptal.models import method_config
     from ptal.models.apn import ApnMethod
 
     config = method_config(None, ["model.name=apn", *(s for s in TINY_APN if not s.startswith("train."))])

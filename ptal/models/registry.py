@@ -1,0 +1,56 @@
+"""The model families by name, and how a run's method is configured and built."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import yaml
+
+from ptal.models.apn.method import ApnMethod
+from ptal.models.base import VideoMethod
+from ptal.models.lacp.method import LacpMethod
+from ptal.train import load_typed_config, seed_everything
+
+FAMILIES: dict[str, type[VideoMethod]] = {"lacp": LacpMethod, "apn": ApnMethod}
+
+
+def method_class(name: str) -> type[VideoMethod]:
+    """The method class of a family name (``model.name``)."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model.name {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def method_config(config_path: str | None = None, overrides: list[str] = (), default_model: str = "lacp"):
+    """The typed configuration of a run: the defaults of the family ``model.name`` names (in the overrides,
+    else the YAML file, else ``default_model``), then the file, then the ``key=value`` overrides
+    (``data=PATH`` is short for ``data.source=PATH``)."""
+    family = method_class(_model_name(config_path, list(overrides), default_model))
+    return load_typed_config(family.config_class(), config_path, expanded_overrides(overrides))
+
+
+def build_method(config, device: str | torch.device = "cpu") -> VideoMethod:
+    """A freshly initialised method of ``config``'s family: every generator seeded with ``train.seed``
+    first, so that the initial weights and the whole run follow from the seed."""
+    seed_everything(config.train.seed)
+    return method_class(config.model.name)(config, device)
+
+
+def expanded_overrides(overrides) -> list[str]:
+    """``data=PATH|synthetic`` is short for ``data.source=...``."""
+    return [f"data.source={o.split('=', 1)[1]}" if o.startswith("data=") else o for o in overrides]
+
+
+def _model_name(config_path: str | None, overrides: list[str], default: str) -> str:
+    for override in reversed(overrides):
+        if override.startswith("model.name="):
+            return override.split("=", 1)[1]
+    if config_path is not None:
+        try:
+            document = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            document = None  # load_typed_config reports it
+        name = ((document or {}).get("model") or {}).get("name") if isinstance(document, dict) else None
+        if isinstance(name, str):
+            return name
+    return default
