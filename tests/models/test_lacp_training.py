@@ -120,3 +120,26 @@ def test_evaluation_shows_its_progress(capsys):
     method.config.train.progress = False
     method.predictions()
     assert "evaluate" not in capsys.readouterr().err
+
+
+def test_an_interrupted_run_continues_with_only_resume(tmp_path, monkeypatch):
+    """A run killed at iteration 9 (checkpoint at 6) continues with nothing but ``--resume`` to the same end
+    as an uninterrupted one."""
+    run = ["train", "data.feature_dim=8", "model.hidden=16", "train.progress=false", "train.iterations=12",
+           "train.eval_every=6", "search.frequency=4"]
+    assert main([*run, f"train.out_dir={tmp_path / 'whole'}"]) == 0
+    original = LacpMethod.training_loss
+
+    def crash_at_nine(self, iteration):
+        if iteration == 9:
+            raise KeyboardInterrupt
+        return original(self, iteration)
+
+    monkeypatch.setattr(LacpMethod, "training_loss", crash_at_nine)
+    assert main([*run, f"train.out_dir={tmp_path / 'cut'}"]) == 130  # interrupted
+    monkeypatch.setattr(LacpMethod, "training_loss", original)
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["iteration"] == 6
+    assert main(["train", "--resume", str(tmp_path / "cut" / "last.pt")]) == 0
+    whole, resumed = (load_checkpoint(tmp_path / name / "last.pt") for name in ("whole", "cut"))
+    assert resumed["iteration"] == 12
+    assert all(torch.equal(value, resumed["model"][name]) for name, value in whole["model"].items())
