@@ -2,7 +2,6 @@
 trained checkpoint on its evaluation split."""
 from __future__ import annotations
 
-
 from ptal.cli import UsageError
 from ptal.data.atomic import write_json_atomic
 from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS, detection_map

@@ -71,17 +71,25 @@ def add_parser(subparsers) -> None:
 
 
 # ---- configs ----------------------------------------------------------------------------------------------
+def stored_config(checkpoint: dict, path: str):
+    """The typed configuration a checkpoint holds (its family from ``model.name``)."""
+    from ptal.models.registry import method_class
+    from ptal.train import config_from_dict
+
+    stored = checkpoint["config"]
+    return config_from_dict(method_class(stored.get("model", {}).get("name")).config_class, stored,
+                            source=f"checkpoint {path}")
+
+
 def resumed_config(checkpoint: dict, path: str, config_path: str | None, overrides: list[str]):
     """The configuration stored in a checkpoint, with the file and overrides applied where they may change
     it (:data:`RESUMABLE_KEYS`); any other difference is an error naming the key."""
-    from ptal.models.registry import expanded_overrides, method_class
-    from ptal.train import config_from_dict, config_to_dict, load_typed_config
+    from ptal.models.registry import expanded_overrides
+    from ptal.train import config_to_dict, load_typed_config
 
-    stored = checkpoint["config"]
-    family = method_class(stored.get("model", {}).get("name"))
-    config = load_typed_config(config_from_dict(family.config_class, stored, source=f"checkpoint {path}"),
-                               config_path, expanded_overrides(overrides))
-    before, after = _flat(config_to_dict(config_from_dict(family.config_class, stored))), _flat(config_to_dict(config))
+    stored = stored_config(checkpoint, path)
+    config = load_typed_config(stored, config_path, expanded_overrides(overrides))
+    before, after = _flat(config_to_dict(stored)), _flat(config_to_dict(config))
     for key, value in after.items():
         if value != before[key] and key not in RESUMABLE_KEYS:
             raise UsageError(f"--resume {path}: {key} is {before[key]!r} in the checkpoint, {value!r} here; a resumed "
@@ -167,8 +175,7 @@ def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     from ptal.train import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_path)
-    config = resumed_config(checkpoint, checkpoint_path, None, [])
-    method = build_method(config, device)
+    method = build_method(stored_config(checkpoint, checkpoint_path), device)
     method.model.load_state_dict(checkpoint["model"])
     method.load_state_dict(checkpoint["method"])
     return method

@@ -168,8 +168,8 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
         ConfigError: an unknown key, or a value a section's ``__post_init__`` refuses.
     """
     hints = typing.get_type_hints(config_class)
-    fields = {field.name for field in dataclasses.fields(config_class)}
-    unknown = set(values) - fields
+    fields = [field.name for field in dataclasses.fields(config_class)]
+    unknown = set(values) - set(fields)
     if unknown:
         raise ConfigError(f"{source}: unknown key {prefix + sorted(unknown)[0]!r} (known keys: {', '.join(fields)})")
     arguments = {}

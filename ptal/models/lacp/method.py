@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from ptal.data import pad
 from ptal.data.activitynet import Segments
@@ -55,7 +56,9 @@ class LacpMethod(VideoMethod):
         return self._batch([self.train_tensors[v] for v in videos])
 
     def _batch(self, videos: list[_VideoTensors]) -> dict:
-        return {"features": pad([v.features for v in videos])[0], "points": pad([v.points for v in videos])[0],
+        # pad_sequence, not pad(): pad() builds the lengths on the host, a copy to the device in every step.
+        return {"features": pad_sequence([v.features for v in videos], batch_first=True),
+                "points": pad_sequence([v.points for v in videos], batch_first=True),
                 "lengths": torch.stack([v.length for v in videos]),
                 "video_labels": torch.stack([v.video_labels for v in videos])}
 
