@@ -8,6 +8,9 @@ from ptal_core.reference import generate_proposals as reference
 
 BACKENDS = Backends("generate_proposals", reference=reference.generate_proposals, cpu=native.generate_proposals_cpu,
                     triton=lazy("ptal_core.triton.generate_proposals", "generate_proposals"))
+PADDED_BACKENDS = Backends("generate_proposals_padded", reference=reference.generate_proposals_padded,
+                           cpu=native.generate_proposals_padded_cpu,
+                           triton=lazy("ptal_core.triton.generate_proposals", "generate_proposals_padded"))
 
 
 @_arrays.interop
@@ -65,6 +68,19 @@ def generate_proposals_unchecked(start_prob: torch.Tensor, end_prob: torch.Tenso
                                BACKENDS.choose(start_prob.device, backend), False)
 
 
+def generate_proposals_padded_unchecked(start_prob: torch.Tensor, end_prob: torch.Tensor,
+                                        lengths: torch.Tensor | None = None, *, d_min: int = 1, d_max: int = 64,
+                                        max_proposals: int = 1000,
+                                        backend: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`generate_proposals_unchecked` before compaction, in shapes that depend on no data (so no host
+    synchronisation on a GPU): pairs (B, C, 2: start, end) int64, scores (B, C) in the probabilities' dtype and
+    counts (B,) int64, with C = ``proposal_capacity(T, d_min, d_max, max_proposals)``. Row ``r < counts[b]`` of
+    video ``b`` is the ``r``-th row of video ``b`` in :func:`generate_proposals` (same pair, bit-identical
+    score); rows from ``counts[b]`` on hold pair (0, 0) and score 0."""
+    return _generate_proposals_padded(start_prob, end_prob, lengths, d_min, d_max, max_proposals,
+                                      PADDED_BACKENDS.choose(start_prob.device, backend))
+
+
 @registered
 def _generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None, d_min: int,
                         d_max: int, max_proposals: int, backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,3 +98,24 @@ def _generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, length
 def _(start_prob, end_prob, lengths, d_min, d_max, max_proposals, backend, check):
     found = torch.library.get_ctx().new_dynamic_size()
     return start_prob.new_empty((found, 3), dtype=torch.int64), start_prob.new_empty(found)
+
+
+@registered
+def _generate_proposals_padded(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths: torch.Tensor | None,
+                               d_min: int, d_max: int, max_proposals: int,
+                               backend: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    num_videos, num_snippets = start_prob.shape
+    lengths = _checks.lengths_or_full(lengths, num_videos, num_snippets, start_prob.device)
+    pairs, scores, counts = PADDED_BACKENDS.implementation(backend, start_prob.device)(
+        start_prob, end_prob, lengths, d_min, d_max, max_proposals)
+    # The backends leave anything past a video's count (unwritten memory, score -1): zeros, on the device.
+    kept = torch.arange(pairs.shape[1], device=pairs.device) < counts[:, None]
+    return torch.where(kept[:, :, None], pairs, 0), torch.where(kept, scores, 0), counts
+
+
+@torch.library.register_fake(_generate_proposals_padded)
+def _(start_prob, end_prob, lengths, d_min, d_max, max_proposals, backend):
+    num_videos, num_snippets = start_prob.shape
+    capacity = reference.proposal_capacity(num_snippets, d_min, d_max, max_proposals)
+    return (start_prob.new_empty((num_videos, capacity, 2), dtype=torch.int64),
+            start_prob.new_empty((num_videos, capacity)), start_prob.new_empty(num_videos, dtype=torch.int64))

@@ -2,9 +2,13 @@
 
 Same names, arguments and results as ``ptal.ops`` (torch tensors only); invalid input here is undefined
 behaviour, so code that takes its inputs from users calls ``ptal.ops``, which validates them once.
+``generate_proposals_padded`` has no public twin: ``generate_proposals`` before compaction, in shapes that
+depend on no data (sync-free training on a GPU).
 """
 from ptal.ops.constrained_kmedoids import constrained_kmedoids_unchecked as constrained_kmedoids  # noqa: F401
 from ptal.ops.generate_proposals import generate_proposals_unchecked as generate_proposals  # noqa: F401
+from ptal.ops.generate_proposals import (  # noqa: F401
+    generate_proposals_padded_unchecked as generate_proposals_padded)
 from ptal.ops.oic_scores import oic_scores_unchecked as oic_scores  # noqa: F401
 from ptal.ops.optimal_sequence_search import optimal_sequence_search_unchecked as optimal_sequence_search  # noqa: F401
 from ptal.ops.sample_proposal_features import (  # noqa: F401

@@ -25,16 +25,38 @@ def video_proposals(ps: torch.Tensor, pe: torch.Tensor, d_min: int, d_max: int, 
     return pairs[rank], scores[rank]
 
 
-def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
-    """Proposals (P, 3: batch, start, end) int64 and scores (P,), by batch then rank."""
-    proposals, scores = [], []
+def proposal_capacity(num_snippets: int, d_min: int, d_max: int, max_proposals: int) -> int:
+    """Rows per video that can hold its proposals: no more than ``max_proposals``, nor than the pairs
+    (start, start + d) with ``d_min <= d <= d_max`` that fit in ``num_snippets``."""
+    return max(0, min(max_proposals, num_snippets * (min(d_max, num_snippets - 1) - d_min + 1)))
+
+
+def compact(pairs: torch.Tensor, scores: torch.Tensor, counts: torch.Tensor):
+    """Per-video best pairs (B, C, 2), their scores (B, C) and numbers (B,) -> proposals (P, 3: batch,
+    start, end) and scores (P,), by batch then rank."""
+    kept = torch.arange(pairs.shape[1], device=pairs.device) < counts[:, None]
+    batch = torch.arange(pairs.shape[0], device=pairs.device)[:, None].expand(kept.shape)
+    return torch.cat([batch[kept][:, None], pairs[kept]], 1), scores[kept]
+
+
+def generate_proposals_padded(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+    """Each video's best pairs (B, C, 2: start, end) int64 and scores (B, C) in rows ``0 <= r < counts[b]``, by
+    rank, zeros after them, and their numbers counts (B,) int64; C = :func:`proposal_capacity`."""
+    num_videos, num_snippets = start_prob.shape
+    capacity = proposal_capacity(num_snippets, d_min, d_max, max_proposals)
+    pairs = torch.zeros((num_videos, capacity, 2), dtype=torch.int64, device=start_prob.device)
+    scores = start_prob.new_zeros((num_videos, capacity))
+    counts = torch.zeros(num_videos, dtype=torch.int64, device=start_prob.device)
     for b, length in enumerate(lengths.tolist()):
         if length == 0:
             continue
-        pairs, pair_scores = video_proposals(start_prob[b, :length], end_prob[b, :length], d_min, d_max,
-                                             max_proposals)
-        proposals.append(torch.cat([torch.full_like(pairs[:, :1], b), pairs], 1))
-        scores.append(pair_scores)
-    if not proposals:
-        return torch.zeros((0, 3), dtype=torch.int64), start_prob.new_zeros(0)
-    return torch.cat(proposals), torch.cat(scores)
+        video_pairs, video_scores = video_proposals(start_prob[b, :length], end_prob[b, :length], d_min, d_max,
+                                                    max_proposals)
+        count = video_pairs.shape[0]
+        pairs[b, :count], scores[b, :count], counts[b] = video_pairs, video_scores, count
+    return pairs, scores, counts
+
+
+def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+    """Proposals (P, 3: batch, start, end) int64 and scores (P,), by batch then rank."""
+    return compact(*generate_proposals_padded(start_prob, end_prob, lengths, d_min, d_max, max_proposals))

@@ -2,12 +2,14 @@
 (video, block of starts, block of durations) scores every (start, start + d) pair, d_min <= d <= d_max, into a
 dense (B, T, W) table (-1 where a pair is not a candidate pair); a stable descending sort of each video's table
 (whose row-major order is (start, end) ascending, the tie order) ranks them. The scoring grid is 1-D (a second
-grid axis holds at most 65 535 programs) and its blocks hold at most PAIR_BLOCK pairs, whatever d_max."""
+grid axis holds at most 65 535 programs) and its blocks hold at most PAIR_BLOCK pairs, whatever d_max. The
+first ``proposal_capacity`` columns of the sorted table are each video's padded rows (its count: those scored
+>= 0), which :func:`compact` turns into proposals."""
 import torch
 import triton
 import triton.language as tl
 
-from ptal_core.native.generate_proposals import compact, proposal_capacity
+from ptal_core.reference.generate_proposals import compact, proposal_capacity
 
 BLOCK_SNIPPETS = 1024
 PAIR_BLOCK = 4096  # pairs per program of the scoring kernel
@@ -55,13 +57,15 @@ def _pair_score_kernel(start_ptr, end_ptr, start_flags_ptr, end_flags_ptr, lengt
              mask=(start < num_snippets)[:, None] & (offset < width)[None, :])
 
 
-def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+def generate_proposals_padded(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+    """Per-video tables: pairs (B, C, 2), scores (B, C) (past counts[b]: score -1, any pair) and counts (B,)."""
     start_prob, end_prob = start_prob.contiguous(), end_prob.contiguous()
     num_videos, num_snippets = start_prob.shape
     device = start_prob.device
     capacity = proposal_capacity(num_snippets, d_min, d_max, max_proposals)
     if capacity == 0 or num_videos == 0:
-        return torch.zeros((0, 3), dtype=torch.int64, device=device), start_prob.new_zeros(0)
+        return (torch.zeros((num_videos, capacity, 2), dtype=torch.int64, device=device),
+                start_prob.new_zeros((num_videos, capacity)), torch.zeros(num_videos, dtype=torch.int64, device=device))
     width = min(d_max, num_snippets - 1) - d_min + 1  # end - start - d_min in [0, width)
     flags = []
     for prob in (start_prob, end_prob):
@@ -80,4 +84,8 @@ def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposal
     scores, index = scores[:, :capacity], index[:, :capacity]
     start = index // width
     pairs = torch.stack([start, start + d_min + index % width], 2)
-    return compact(pairs, scores, (scores >= 0).sum(1))
+    return pairs, scores, (scores >= 0).sum(1)
+
+
+def generate_proposals(start_prob, end_prob, lengths, d_min, d_max, max_proposals):
+    return compact(*generate_proposals_padded(start_prob, end_prob, lengths, d_min, d_max, max_proposals))

@@ -3,6 +3,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import generate_proposals
+from ptal.ops.internal import generate_proposals_padded
+from ptal_core.reference.generate_proposals import proposal_capacity
 from tests.ops.backends import device_of, fast_backends, table
 from tests.gpu import needs_gpu
 
@@ -20,6 +22,29 @@ def run(backend, start_prob, end_prob, lengths=None, **kwargs):
     assert proposals.dtype == torch.int64 and proposals.shape == (scores.shape[0], 3)
     assert scores.dtype == start_prob.dtype and proposals.device.type == scores.device.type == device.type
     return proposals.cpu(), scores.cpu()
+
+
+def run_padded(backend, start_prob, end_prob, lengths=None, **kwargs):
+    """The padded form on the backend's device, checked against generate_proposals on the same backend: shapes
+    (B, C, 2), (B, C), (B,) with C = proposal_capacity; row r < counts[b] of video b is the r-th row of video b
+    (same pair, same score bits); the rows after it are zeros. Returns (pairs, scores, counts) on the CPU."""
+    device = device_of(backend) if backend != "reference" else torch.device("cpu")
+    pairs, scores, counts = generate_proposals_padded(start_prob.to(device), end_prob.to(device),
+                                                      None if lengths is None else lengths.to(device),
+                                                      backend=backend, **kwargs)
+    num_videos, num_snippets = start_prob.shape
+    capacity = proposal_capacity(num_snippets, **dict(d_min=1, d_max=64, max_proposals=1000) | kwargs)
+    assert pairs.shape == (num_videos, capacity, 2) and scores.shape == (num_videos, capacity)
+    assert counts.shape == (num_videos,) and pairs.dtype == counts.dtype == torch.int64
+    assert scores.dtype == start_prob.dtype and {pairs.device.type, scores.device.type, counts.device.type} == {
+        device.type}
+    pairs, scores, counts = pairs.cpu(), scores.cpu(), counts.cpu()
+    proposals, expected_scores = run(backend, start_prob, end_prob, lengths, **kwargs)
+    assert torch.equal(counts, torch.bincount(proposals[:, 0], minlength=num_videos))
+    kept = torch.arange(capacity) < counts[:, None]  # row-major: by batch then rank, as the compacted rows
+    assert torch.equal(pairs[kept], proposals[:, 1:]) and torch.equal(scores[kept], expected_scores)
+    assert pairs[~kept].eq(0).all() and scores[~kept].eq(0).all()
+    return pairs, scores, counts
 
 
 def pairs_of(proposals):
@@ -93,6 +118,59 @@ def test_backend_equals_reference(backend, data, d_min, d_span, max_proposals):
     proposals, scores = run(backend, start_prob, end_prob, lengths, **kwargs)
     assert torch.equal(proposals, expected_proposals)
     assert torch.equal(scores, expected_scores)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_padded_hand_checked_ties_plateaus_and_tiny_videos(backend):
+    ps = torch.tensor([[0.1, 0.9, 0.2, 0.3, 0.1, 0.4]], dtype=torch.float64)
+    pe = torch.tensor([[0.2, 0.1, 0.1, 0.8, 0.3, 0.6]], dtype=torch.float64)
+    pairs, scores, counts = run_padded(backend, ps, pe, max_proposals=5)
+    assert counts.tolist() == [3] and pairs[0].tolist() == [[1, 3], [1, 5], [3, 5], [0, 0], [0, 0]]
+    assert run_padded(backend, ps, pe, max_proposals=2)[2].tolist() == [2]  # every row used
+    half = torch.full((1, 4), 0.5)  # all ties: (start, end) order; capacity 8 > 6 pairs
+    pairs, scores, counts = run_padded(backend, half, half, max_proposals=8)
+    assert counts.tolist() == [6] and pairs[0, :6].tolist() == [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
+    assert run_padded(backend, torch.zeros(1, 4), torch.zeros(1, 4))[2].tolist() == [0]  # no candidate
+    run_padded(backend, torch.tensor([[0.0, 0.2, 0.2, 0.0, 1.0, 0.0]]), torch.full((1, 6), 0.5))  # plateau
+    assert run_padded(backend, torch.tensor([[0.7]]), torch.tensor([[0.7]]))[0].shape == (1, 0, 2)  # T = 1: C = 0
+    assert run_padded(backend, torch.zeros(0, 5), torch.zeros(0, 5))[0].shape == (0, 20, 2)  # no video
+    # Videos of length 0 and 1 among longer ones, padding (NaN, 2.0) not read.
+    ps = torch.tensor([[0.3, 0.1, 0.9], [0.9, 0.2, float("nan")], [0.5, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    pe = torch.tensor([[0.1, 0.2, 0.3], [0.1, 0.8, 2.0], [0.5, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    pairs, scores, counts = run_padded(backend, ps, pe, torch.tensor([3, 2, 0, 1]))
+    assert counts.tolist() == [2, 1, 0, 0] and pairs.shape == (4, 6, 2)
+
+
+@pytest.mark.parametrize("backend", ALL)
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), d_min=st.sampled_from([1, 1, 2, 5]), d_span=st.sampled_from([0, 3, 63, 200]),
+       max_proposals=st.sampled_from([1, 7, 1000]))
+def test_padded_rows_are_the_compacted_rows(backend, data, d_min, d_span, max_proposals):
+    start_prob, end_prob, lengths = data.draw(batches())
+    run_padded(backend, start_prob, end_prob, lengths, d_min=d_min, d_max=d_min + d_span,
+               max_proposals=max_proposals)
+
+
+@pytest.mark.parametrize("num_snippets, kwargs, capacity", [
+    (100, {}, 1000), (5, {}, 20), (1, {}, 0), (5, dict(d_min=5), 0), (10, dict(d_min=2, d_max=3), 20),
+    (100, dict(max_proposals=7), 7)])
+@pytest.mark.parametrize("with_lengths", [False, True])
+def test_padded_meta_shapes_are_static(num_snippets, kwargs, capacity, with_lengths):
+    probs = torch.empty((3, num_snippets), dtype=torch.float64, device="meta")
+    lengths = torch.empty(3, dtype=torch.int64, device="meta") if with_lengths else None
+    pairs, scores, counts = generate_proposals_padded(probs, probs, lengths, **kwargs)
+    assert pairs.shape == (3, capacity, 2) and scores.shape == (3, capacity) and counts.shape == (3,)
+    assert pairs.dtype == counts.dtype == torch.int64 and scores.dtype == torch.float64
+    assert pairs.device.type == scores.device.type == counts.device.type == "meta"
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_padded_opcheck(backend):
+    device = device_of(backend) if backend != "reference" else torch.device("cpu")
+    gen = torch.Generator().manual_seed(3)
+    start_prob, end_prob = torch.rand(2, 3, 12, generator=gen, dtype=torch.float64).to(device)
+    torch.library.opcheck(torch.ops.ptal.generate_proposals_padded.default,
+                          (start_prob, end_prob, torch.tensor([12, 7, 0], device=device), 1, 4, 5, backend))
 
 
 @pytest.mark.parametrize("backend", [param for param in BACKENDS if param.id == "triton"])
