@@ -42,7 +42,7 @@ def ctr_batch(method):
     batch = method._window_batch(method.sampler.draw(16))
     with torch.no_grad():
         embedded = method.model(batch.features, batch.lengths).boundary.embedded
-    return embedded, batch.lengths, batch.points[:, [0, 3, 4, 2]], batch.background
+    return embedded, batch.lengths, batch.point_instances, batch.background
 
 
 @pytest.mark.parametrize("implementation", ["per-instance loops", "batched"])

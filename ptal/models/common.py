@@ -63,24 +63,28 @@ class SeededSampler:
             raise ValueError("there is nothing to train on: no training video (or window) holds a point")
         self.size = size
         self.generator = torch.Generator().manual_seed(seed)
-        self.order, self.cursor = torch.randperm(size, generator=self.generator), 0
+        self.order, self.cursor = self._permutation(), 0
+
+    def _permutation(self) -> list[int]:
+        # Python ints: drawing reads no tensor (a training step reads no value, tests/sync_check.py).
+        return torch.randperm(self.size, generator=self.generator).tolist()
 
     def draw(self, count: int) -> list[int]:
         """The next ``count`` indices."""
         drawn = []
         while len(drawn) < count:
             if self.cursor == self.size:
-                self.order, self.cursor = torch.randperm(self.size, generator=self.generator), 0
-            drawn.append(int(self.order[self.cursor]))
+                self.order, self.cursor = self._permutation(), 0
+            drawn.append(self.order[self.cursor])
             self.cursor += 1
         return drawn
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
+        return {"generator": self.generator.get_state(), "order": torch.tensor(self.order), "cursor": self.cursor}
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
-        self.order, self.cursor = state["order"], state["cursor"]
+        self.order, self.cursor = state["order"].tolist(), state["cursor"]
 
 
 def find_video(train_items: list[VideoItem], eval_items: list[VideoItem], video_id: str) -> tuple[int, VideoItem, bool]:

@@ -57,33 +57,90 @@ def test_bdm_loss_is_start_plus_end_and_has_gradients():
 
 
 # ---- L_PEM --------------------------------------------------------------------------------------------
-POINTS = torch.tensor([  # [window, snippet, class, instance start, instance end]
-    [0, 10, 3, 8, 14],
-    [0, 20, 1, 18, 25],
-    [0, 30, 0, 28, 33],
-    [0, 30, 2, 28, 33],  # two classes annotated at one snippet
-])
+POINTS = torch.tensor([[  # window 0's points [snippet, class, instance start, instance end], by snippet
+    [10, 3, 8, 14],
+    [20, 1, 18, 25],
+    [30, 0, 28, 33],
+    [30, 2, 28, 33],  # two classes annotated at one snippet
+], [[-1, -1, -1, -1]] * 4])  # window 1: none
 
 
 def test_proposal_targets_keep_proposals_holding_one_annotated_snippet():
-    proposals = torch.tensor([[0, 5, 12], [0, 5, 25], [0, 0, 4], [1, 5, 12], [0, 29, 31], [0, 10, 10]])
-    targets = proposal_targets(proposals, POINTS, 4)
-    assert targets.keep.tolist() == [0, 4, 5]
-    assert targets.classes.tolist() == [[0, 0, 0, 1], [1, 0, 1, 0], [0, 0, 0, 1]]
+    pairs = torch.tensor([[[5, 12], [5, 25], [0, 4], [29, 31], [10, 10], [10, 11]],
+                          [[5, 12], [0, 40], [0, 0], [0, 0], [0, 0], [0, 0]]])
+    valid = torch.tensor([[True] * 5 + [False], [True, True, False, False, False, False]])
+    targets = proposal_targets(pairs, valid, POINTS, 4)
+    assert targets.keep.tolist() == [[True, False, False, True, True, False], [False] * 6]
+    kept = targets.keep
+    assert targets.classes[kept].tolist() == [[0, 0, 0, 1], [1, 0, 1, 0], [0, 0, 0, 1]]
+    assert targets.classes[~kept].abs().sum() == 0 and targets.confidence[~kept].abs().sum() == 0
     # IoU of the snippet spans: [5, 13] vs [8, 15] = 5 / 10; [29, 32] vs [28, 34] = 3 / 6; [10, 11] vs [8, 15] = 1 / 7.
-    assert torch.allclose(targets.confidence, torch.tensor([[0, 0, 0, 0.5], [0.5, 0, 0.5, 0], [0, 0, 0, 1 / 7]]))
+    assert torch.allclose(targets.confidence[kept], torch.tensor([[0, 0, 0, 0.5], [0.5, 0, 0.5, 0], [0, 0, 0, 1 / 7]]))
+
+
+def proposal_targets_reference(pairs, valid, points, num_classes):
+    """One proposal at a time: the distinct snippets of its window's points inside it, then their classes and
+    the IoU of their instance (plain loops)."""
+    keep = torch.zeros(valid.shape, dtype=torch.bool)
+    classes = torch.zeros(*valid.shape, num_classes)
+    confidence = torch.zeros(*valid.shape, num_classes)
+    for b, c in zip(*torch.nonzero(valid, as_tuple=True)):
+        start, end = pairs[b, c].tolist()
+        held = [p for p in points[b].tolist() if p[0] >= 0 and start <= p[0] <= end]
+        if len({p[0] for p in held}) != 1:
+            continue
+        keep[b, c] = True
+        for _, label, s, e in held:
+            overlap = max(0, min(end + 1, e + 1) - max(start, s))
+            classes[b, c, label] = 1
+            confidence[b, c, label] = overlap / ((end + 1 - start) + (e + 1 - s) - overlap)
+    return keep, classes, confidence
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_proposal_targets_equal_the_per_proposal_loops(seed):
+    generator = torch.Generator().manual_seed(seed)
+    windows, capacity, num_points, num_classes = 3, 12, 5, 3
+    start = torch.randint(0, 30, (windows, capacity), generator=generator)
+    pairs = torch.stack([start, start + torch.randint(1, 15, (windows, capacity), generator=generator)], 2)
+    valid = torch.arange(capacity) < torch.randint(0, capacity + 1, (windows, 1), generator=generator)
+    rows = []
+    for _ in range(windows):  # points by snippet then class; some snippets hold two classes; padded with -1
+        snippets = torch.randint(0, 45, (num_points,), generator=generator).sort().values
+        labels = torch.randint(0, num_classes, (num_points,), generator=generator)
+        unique = {(int(s), int(c)) for s, c in zip(snippets, labels)}
+        table = [[s, c, s - int(torch.randint(0, 5, (), generator=generator)), s + int(torch.randint(0, 5, (), generator=generator))]
+                 for s, c in sorted(unique)]
+        rows.append(table + [[-1, -1, -1, -1]] * (num_points - len(table)))
+    points = torch.tensor(rows)
+    targets = proposal_targets(pairs, valid, points, num_classes)
+    keep, classes, confidence = proposal_targets_reference(pairs, valid, points, num_classes)
+    assert torch.equal(targets.keep, keep) and torch.equal(targets.classes, classes)
+    assert torch.allclose(targets.confidence, confidence, rtol=1e-6, atol=0)
 
 
 def test_proposal_targets_without_points_or_proposals():
-    assert len(proposal_targets(torch.tensor([[0, 1, 3]]), torch.zeros(0, 5, dtype=torch.int64), 4).keep) == 0
-    assert len(proposal_targets(torch.zeros(0, 3, dtype=torch.int64), POINTS, 4).keep) == 0
+    none = torch.full((1, 2, 4), -1)
+    assert not proposal_targets(torch.tensor([[[1, 3], [0, 9]]]), torch.ones(1, 2, dtype=torch.bool), none, 4).keep.any()
+    assert proposal_targets(torch.zeros(2, 0, 2, dtype=torch.int64), torch.zeros(2, 0, dtype=torch.bool), POINTS,
+                            4).keep.shape == (2, 0)
+
+
+def test_chosen_targets_gather_each_windows_proposals():
+    targets = ProposalTargets(torch.tensor([[True, False, True], [False, True, False]]),
+                              torch.arange(18.0).reshape(2, 3, 3), -torch.arange(18.0).reshape(2, 3, 3))
+    chosen = targets.chosen(torch.tensor([[2, 0], [1, 2]]))
+    assert chosen.keep.tolist() == [True, True, True, False]
+    assert chosen.classes.tolist() == [[6, 7, 8], [0, 1, 2], [12, 13, 14], [15, 16, 17]]
+    assert torch.equal(chosen.confidence, -chosen.classes)
 
 
 def test_pem_loss_by_hand():
-    class_prob = torch.tensor([[0.7, 0.2], [0.4, 0.5]])
-    confidence = torch.tensor([[0.6, 0.9], [0.3, 0.8]])
-    targets = ProposalTargets(torch.tensor([0, 1]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]),
-                              torch.tensor([[0.5, 0.0], [0.25, 1.0]]))
+    class_prob = torch.tensor([[0.7, 0.2], [0.4, 0.5], [0.1, 0.1]])  # the third proposal is not kept
+    confidence = torch.tensor([[0.6, 0.9], [0.3, 0.8], [0.1, 0.1]])
+    targets = ProposalTargets(torch.tensor([True, True, False]), torch.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0]]),
+                              torch.tensor([[0.5, 0.0], [0.25, 1.0], [0.5, 0.5]]))
     bce = lambda p, t: -(t * math.log(p) + (1 - t) * math.log(1 - p))  # noqa: E731
     first = (bce(0.7, 1) + bce(0.2, 0)) / 2 + bce(0.6, 0.5)
     second = (bce(0.4, 1) + bce(0.5, 1)) / 2 + (bce(0.3, 0.25) + bce(0.8, 1.0)) / 2
@@ -92,14 +149,17 @@ def test_pem_loss_by_hand():
 
 
 def test_pem_loss_without_proposals_is_zero_with_a_gradient():
-    output = ProposalOutput(torch.zeros(0, 3, requires_grad=True), torch.zeros(0, 3, requires_grad=True))
-    loss = pem_loss(output, ProposalTargets(torch.zeros(0, dtype=torch.int64), torch.zeros(0, 3), torch.zeros(0, 3)))
-    loss.backward()
-    assert loss.item() == 0
+    for count in (0, 2):  # no proposals; none kept
+        output = ProposalOutput(torch.full((count, 3), 0.5, requires_grad=True),
+                                torch.full((count, 3), 0.5, requires_grad=True))
+        loss = pem_loss(output, ProposalTargets(torch.zeros(count, dtype=torch.bool), torch.ones(count, 3),
+                                                torch.ones(count, 3)))
+        loss.backward()
+        assert loss.item() == 0
 
 
 def test_pem_loss_gradients():
-    targets = ProposalTargets(torch.tensor([0, 1, 2]), torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 1]]),
+    targets = ProposalTargets(torch.tensor([True, True, True]), torch.tensor([[1.0, 0, 0], [0, 1, 1], [0, 0, 1]]),
                               torch.tensor([[0.3, 0, 0], [0, 0.7, 0.7], [0, 0, 0.1]]))
     class_prob = torch.rand(3, 3, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()
     confidence = torch.rand(3, 3, dtype=torch.float64).clamp(0.05, 0.95).requires_grad_()

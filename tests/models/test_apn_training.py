@@ -104,20 +104,33 @@ def test_windows_hold_points_and_their_instances():
     assert len(method.train_windows) == 438
     batch = method._window_batch(list(range(0, 438, 30)))
     lengths = batch.lengths
-    assert int(lengths.max()) <= 256
-    points = batch.points
-    assert len(points) > 0 and bool(((points[:, 1] >= 0) & (points[:, 1] < lengths[points[:, 0]])).all())
-    assert bool(((points[:, 3] <= points[:, 1]) & (points[:, 1] <= points[:, 4])).all())  # a point's instance holds it
-    windows_with_points = set(points[:, 0].tolist())
-    assert windows_with_points == set(range(len(lengths)))  # every training window holds a point
+    assert int(lengths.max()) <= 256 and batch.points.shape[0] == len(lengths)
+    for window, points in enumerate(batch.points):
+        points = points[points[:, 0] >= 0]
+        assert len(points) > 0  # every training window holds a point
+        assert bool(((points[:, 0] < lengths[window]) & (points[:, 2] <= points[:, 0])
+                     & (points[:, 0] <= points[:, 3])).all())  # a point's instance holds it
+        assert torch.equal(points[:, 0], points[:, 0].sort().values)
+        video, start, _ = method.train_windows[window * 30]
+        truth = method.train_points[video]
+        inside = truth[(truth[:, 0] >= start) & (truth[:, 0] < start + int(lengths[window]))]
+        assert torch.equal(points[:, :2], torch.stack([inside[:, 0] - start, inside[:, 1]], 1))
+    instances = batch.point_instances
+    assert set(instances[:, 0].tolist()) == set(range(len(lengths)))
+    assert torch.equal(instances[:, [1, 2, 3]], batch.points[batch.points[:, :, 0] >= 0][:, [2, 3, 1]])
 
 
 def test_per_window_sample_caps_each_window():
-    window = torch.tensor([0, 0, 0, 1, 2, 2, 2, 2, 2])
+    eligible = torch.tensor([[True, True, True, False], [False, True, False, False], [True] * 4])
     torch.manual_seed(0)
-    chosen = per_window_sample(window, 2)
-    assert sorted(window[chosen].tolist()) == [0, 0, 1, 2, 2]
-    assert len(set(chosen.tolist())) == 5
+    chosen = per_window_sample(eligible, 2)
+    assert chosen.shape == (3, 2)
+    assert eligible.gather(1, chosen).sum(1).tolist() == [2, 1, 2]
+    assert all(len(set(row)) == 2 for row in chosen.tolist())
+    drawn = torch.zeros(4)
+    for _ in range(400):  # uniform among the eligible entries
+        drawn += torch.zeros(4).index_add_(0, per_window_sample(eligible[2:], 2)[0], torch.ones(2))
+    assert drawn.min() > 150 and drawn.max() < 250
 
 
 def test_resumed_apn_run_equals_an_uninterrupted_one(tmp_path):

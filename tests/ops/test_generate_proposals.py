@@ -107,10 +107,13 @@ def batches(draw):
     return probs[0], probs[1], lengths
 
 
+search_space = given(data=st.data(), d_min=st.sampled_from([1, 1, 2, 5]),
+                     d_span=st.sampled_from([0, 3, 63, 200]), max_proposals=st.sampled_from([1, 7, 1000]))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), d_min=st.sampled_from([1, 1, 2, 5]), d_span=st.sampled_from([0, 3, 63, 200]),
-       max_proposals=st.sampled_from([1, 7, 1000]))
+@search_space
 def test_backend_equals_reference(backend, data, d_min, d_span, max_proposals):
     start_prob, end_prob, lengths = data.draw(batches())
     kwargs = dict(d_min=d_min, d_max=d_min + d_span, max_proposals=max_proposals)
@@ -143,8 +146,7 @@ def test_padded_hand_checked_ties_plateaus_and_tiny_videos(backend):
 
 @pytest.mark.parametrize("backend", ALL)
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), d_min=st.sampled_from([1, 1, 2, 5]), d_span=st.sampled_from([0, 3, 63, 200]),
-       max_proposals=st.sampled_from([1, 7, 1000]))
+@search_space
 def test_padded_rows_are_the_compacted_rows(backend, data, d_min, d_span, max_proposals):
     start_prob, end_prob, lengths = data.draw(batches())
     run_padded(backend, start_prob, end_prob, lengths, d_min=d_min, d_max=d_min + d_span,

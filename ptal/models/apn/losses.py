@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from ptal.models.apn.network import ProposalOutput
-from ptal.ops.internal import segment_iou
 
 PROBABILITY_EPS = 1e-6
 
@@ -92,63 +91,63 @@ def bdm_loss(start_prob: torch.Tensor, end_prob: torch.Tensor, instances: torch.
 # ---- L_PEM --------------------------------------------------------------------------------------------
 @dataclass
 class ProposalTargets:
-    """The proposals PEM trains on and what they should predict.
+    """What PEM should predict for proposals (shapes ``(...)``: (B, C) per window, or (P,) flattened).
 
-    keep: (P',) indices of the proposals that hold exactly one annotated snippet.
-    classes: (P', M) 1 for every class annotated at that snippet.
-    confidence: (P', M) the tIoU of the proposal with that point's pseudo-labelled instance, per class.
+    keep: (...) bool, the proposal holds exactly one annotated snippet: PEM trains on it.
+    classes: (..., M) 1 for every class annotated at that snippet.
+    confidence: (..., M) the tIoU of the proposal with that point's pseudo-labelled instance, per class.
     """
 
     keep: torch.Tensor
     classes: torch.Tensor
     confidence: torch.Tensor
 
-    def subset(self, positions: torch.Tensor) -> ProposalTargets:
-        return ProposalTargets(self.keep[positions], self.classes[positions], self.confidence[positions])
+    def chosen(self, index: torch.Tensor) -> ProposalTargets:
+        """The targets of proposals ``index`` (B, S) of each window, flattened to (B·S, ...)."""
+        flat = lambda t: t.flatten(0, 1)  # noqa: E731
+        rows = index[:, :, None].expand(-1, -1, self.classes.shape[-1])
+        return ProposalTargets(flat(self.keep.gather(1, index)), flat(self.classes.gather(1, rows)),
+                               flat(self.confidence.gather(1, rows)))
 
 
-def proposal_targets(proposals: torch.Tensor, points: torch.Tensor, num_classes: int) -> ProposalTargets:
-    """Targets of proposals (P, 3) ``[window, start, end]`` from the annotated points (Q, 5)
-    ``[window, snippet, class, instance start, instance end]``.
+def proposal_targets(pairs: torch.Tensor, valid: torch.Tensor, points: torch.Tensor, num_classes: int) -> ProposalTargets:
+    """Targets of each window's proposals (B, C, 2) ``[start, end]`` where ``valid`` (B, C), from its annotated
+    points (B, Q, 4) ``[snippet, class, instance start, instance end]`` ordered by snippet, padded with
+    snippet -1.
 
-    A proposal is kept when its window's points inside ``[start, end]`` lie on exactly one snippet
-    (several classes may be annotated at one snippet, e.g. THUMOS14's CliffDiving and Diving). IoUs are
-    over the snippets' spans, ``[start, end + 1]``.
+    A proposal is kept when the points inside ``[start, end]`` lie on exactly one snippet (several classes
+    may be annotated at one snippet, e.g. THUMOS14's CliffDiving and Diving). IoUs are over the snippets'
+    spans, ``[start, end + 1]``. Fixed shapes, no host read (the training step's rule, ptal.train.sync).
     """
-    device = proposals.device
-    snippet_key = points[:, 0] * (int(points[:, 1].max()) + 1 if len(points) else 1) + points[:, 1]
-    unique_keys, group = torch.unique(snippet_key, return_inverse=True)           # one group per annotated snippet
-    inside = ((proposals[:, None, 0] == points[None, :, 0]) & (proposals[:, None, 1] <= points[None, :, 1])
-              & (points[None, :, 1] <= proposals[:, None, 2]))                     # (P, Q)
-    groups_inside = torch.zeros(len(proposals), len(unique_keys), dtype=torch.bool, device=device)
-    groups_inside.index_put_((torch.nonzero(inside)[:, 0], group[torch.nonzero(inside)[:, 1]]),
-                             torch.ones((), dtype=torch.bool, device=device))
-    keep = torch.nonzero(groups_inside.sum(1) == 1).flatten()
-    holds = inside[keep]                                                           # (P', Q): the group's points
-    spans = lambda rows: torch.stack([rows[:, 0], rows[:, 1] + 1], 1).double()    # noqa: E731
-    iou = segment_iou(spans(proposals[keep, 1:3]), spans(points[:, 3:5])) * holds  # (P', Q)
-    classes = torch.zeros(len(keep), num_classes, dtype=torch.float32, device=device)
-    confidence = torch.zeros_like(classes)
-    pair_proposal, pair_point = torch.nonzero(holds, as_tuple=True)
-    classes[pair_proposal, points[pair_point, 2]] = 1
-    confidence.index_put_((pair_proposal, points[pair_point, 2]), iou[pair_proposal, pair_point].float(),
-                          accumulate=False)
+    snippet = points[:, None, :, 0]                                                    # (B, 1, Q)
+    inside = (pairs[:, :, None, 0] <= snippet) & (snippet <= pairs[:, :, None, 1]) & valid[:, :, None]  # (B, C, Q)
+    first_of_snippet = points[:, :, 0] != F.pad(points[:, :-1, 0], (1, 0), value=-2)  # (B, Q)
+    keep = (inside & first_of_snippet[:, None, :]).sum(-1) == 1
+    holds = inside & keep[:, :, None]                                                  # (B, C, Q): its points
+    start, end = pairs[:, :, None, 0].double(), pairs[:, :, None, 1].double() + 1
+    instance_start, instance_end = points[:, None, :, 2].double(), points[:, None, :, 3].double() + 1
+    overlap = (torch.minimum(end, instance_end) - torch.maximum(start, instance_start)).clamp(min=0)
+    iou = overlap / ((end - start) + (instance_end - instance_start) - overlap)          # (B, C, Q)
+    # A kept proposal holds one snippet, whose classes differ: at most one point per (proposal, class).
+    label = points[:, None, :, 1].clamp(min=0).expand(holds.shape)
+    empty = torch.zeros(*holds.shape[:2], num_classes, dtype=torch.float32, device=pairs.device)
+    classes = empty.scatter_reduce(2, label, holds.float(), "amax")
+    confidence = empty.scatter_reduce(2, label, torch.where(holds, iou, 0).float(), "amax")
     return ProposalTargets(keep, classes, confidence)
 
 
 def pem_loss(output: ProposalOutput, targets: ProposalTargets) -> torch.Tensor:
-    """L_PEM = mean over the kept proposals of BCE(class probabilities, classes), averaged over the M
-    classes, plus BCE(confidence, tIoU) of the annotated classes (averaged over them). Zero without
+    """L_PEM = mean over the kept proposals (P,) of BCE(class probabilities, classes), averaged over the M
+    classes, plus BCE(confidence, tIoU) of the annotated classes (averaged over them). Zero without kept
     proposals."""
-    if len(targets.keep) == 0:
-        return output.class_prob.sum() * 0 + output.confidence.sum() * 0
     class_prob = _probability(output.class_prob)
     classification = F.binary_cross_entropy(class_prob, targets.classes.to(class_prob.dtype), reduction="none").mean(1)
     confidence = _probability(output.confidence)
     labelled = targets.classes.to(confidence.dtype)
     confidence_loss = (F.binary_cross_entropy(confidence, targets.confidence.to(confidence.dtype), reduction="none")
                        * labelled).sum(1)
-    return (classification + confidence_loss / labelled.sum(1)).mean()
+    per_proposal = classification + confidence_loss / labelled.sum(1).clamp(min=1)
+    return (per_proposal * targets.keep).sum() / targets.keep.sum().clamp(min=1)
 
 
 # ---- L_CTR --------------------------------------------------------------------------------------------
@@ -175,28 +174,32 @@ def boundary_regions(instances: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
             torch.stack([window, end - reach, end + reach], 1))
 
 
-def contrastive_loss(features: torch.Tensor, groups: torch.Tensor, background: torch.Tensor,
-                     background_windows: torch.Tensor, windows: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
-    """The sum over anchors of paper eq. 1.
+def contrastive_loss(features: torch.Tensor, classes: torch.Tensor, background: torch.Tensor,
+                     background_windows: torch.Tensor, windows: torch.Tensor, tau: float = 0.1,
+                     ok: torch.Tensor | None = None,
+                     background_ok: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sum over anchors of paper eq. 1, and the number of anchors (tensors).
 
-    features (K, E): one boundary feature per instance; groups (K,): its (window, class) group; windows
-    (K,): its window; background (Q, E) with background_windows (Q,). For an anchor ``i`` whose group has
-    other members: ``-log(Σ_p exp(x_i·x_p/τ) / (Σ_p exp(x_i·x_p/τ) + Σ_k exp(x_i·x_k/τ)))``, p over the
-    other members of its group, k over the background features of its window; features L2-normalised.
+    features (K, E): one boundary feature per instance; classes (K,) and windows (K,): its class and window;
+    background (Q, E) with background_windows (Q,). Only rows where ``ok`` (K,) / ``background_ok`` (Q,) (default:
+    all) take part. For an anchor ``i`` whose (window, class) group has other members:
+    ``-log(Σ_p exp(x_i·x_p/τ) / (Σ_p exp(x_i·x_p/τ) + Σ_k exp(x_i·x_k/τ)))``, p over the other members of its
+    group, k over the background features of its window; features L2-normalised.
     """
     dtype = torch.promote_types(features.dtype, torch.float32)
     x = F.normalize(features.to(dtype), dim=-1)
     b = F.normalize(background.to(dtype), dim=-1)
-    positive = (groups[:, None] == groups[None, :]) & ~torch.eye(len(groups), dtype=torch.bool, device=groups.device)
+    ok = torch.ones_like(windows, dtype=torch.bool) if ok is None else ok
+    background_ok = torch.ones_like(background_windows, dtype=torch.bool) if background_ok is None else background_ok
+    positive = ((windows[:, None] == windows[None, :]) & (classes[:, None] == classes[None, :]) & ok[:, None]
+                & ok[None, :] & ~torch.eye(len(windows), dtype=torch.bool, device=windows.device))
     anchors = positive.any(1)
-    if not bool(anchors.any()):
-        return features.sum() * 0, 0
-    negative = windows[:, None] == background_windows[None, :]
+    negative = (windows[:, None] == background_windows[None, :]) & background_ok[None, :]
     logits = torch.cat([x @ x.T, x @ b.T], 1) / tau
     minus_inf = torch.finfo(logits.dtype).min
     numerator = torch.logsumexp(logits.masked_fill(~torch.cat([positive, torch.zeros_like(negative)], 1), minus_inf), 1)
     denominator = torch.logsumexp(logits.masked_fill(~torch.cat([positive, negative], 1), minus_inf), 1)
-    return (denominator - numerator)[anchors].sum(), int(anchors.sum())
+    return torch.where(anchors, denominator - numerator, 0).sum(), anchors.sum()
 
 
 def ctr_loss(embedded: torch.Tensor, lengths: torch.Tensor, instances: torch.Tensor, background: torch.Tensor,
@@ -207,15 +210,13 @@ def ctr_loss(embedded: torch.Tensor, lengths: torch.Tensor, instances: torch.Ten
     the window), background (Q, 3) ``[window, s, e]``; ranges are clipped to their window and an instance
     whose clipped region is empty takes no part. Only groups (window, class) of >= 2 instances contrast.
     ``mean``: divided by the number of anchors (instance boundaries that contrast) instead of windows.
+    Fixed shapes, no host read.
     """
-    num_windows = embedded.shape[0]
     background_means, background_ok = region_means(embedded, lengths, background)
-    background_means, background_windows = background_means[background_ok], background[background_ok, 0]
     total, anchors = embedded.sum() * 0, 0
-    groups = instances[:, 0] * (int(instances[:, 3].max()) + 1 if len(instances) else 1) + instances[:, 3]
     for regions in boundary_regions(instances):
         means, ok = region_means(embedded, lengths, regions)
-        loss, count = contrastive_loss(means[ok], groups[ok], background_means, background_windows,
-                                       instances[ok, 0], tau)
+        loss, count = contrastive_loss(means, instances[:, 3], background_means, background[:, 0], instances[:, 0],
+                                       tau, ok, background_ok)
         total, anchors = total + loss, anchors + count
-    return total / max(anchors if mean else num_windows, 1)
+    return total / (anchors.clamp(min=1) if mean else max(embedded.shape[0], 1))

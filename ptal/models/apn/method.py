@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pad_sequence
 
 from ptal.data import pad, valid_mask, windows
 from ptal.data.activitynet import Segments
@@ -17,11 +18,12 @@ from ptal.models.apn.config import ApnConfig
 from ptal.models.apn.inference import detect, suppress, to_seconds
 from ptal.models.apn.losses import bdm_loss, ctr_loss, pem_loss, proposal_targets
 from ptal.models.apn.network import ApnNetwork, embed_padded
-from ptal.models.apn.pseudo_labels import PseudoLabels, concatenate, kmedoids_pseudo_labels, point_rows
+from ptal.models.apn.pseudo_labels import (PseudoLabels, WindowTargets, concatenate, cut_into_windows,
+                                          kmedoids_pseudo_labels, point_rows)
 from ptal.models.apn.text import class_text_embeddings
 from ptal.models.base import VideoMethod
 from ptal.models.common import SeededSampler, detection_metrics, find_video, video_timeline
-from ptal.ops.internal import generate_proposals
+from ptal.ops.internal import generate_proposals_padded
 from ptal.train import all_gather, explicit_sync, shard_blocks, unwrap_model
 from ptal.viz import Timeline
 
@@ -30,27 +32,33 @@ from ptal.viz import Timeline
 class WindowBatch:
     """B training windows padded to the longest, in window coordinates (snippet 0 = the window's first).
 
-    instances: (K, 3) ``[window, start, end]`` every pseudo-labelled instance overlapping the window
-        (not clipped), the BDM targets.
-    points: (Q, 5) ``[window, snippet, class, start, end]`` the points inside the window with their
-        instance; ``points[:, [0, 3, 4, 2]]`` are the instances L_CTR contrasts.
-    background: (R, 3) ``[window, start, end]`` the background clusters overlapping the window.
+    instances: (K, 3) ``[window, start, end]`` every pseudo-labelled instance overlapping a window (not
+        clipped), the BDM targets.
+    points: (B, Q, 4) ``[snippet, class, start, end]`` each window's points with their instance, by snippet,
+        padded with -1 (PEM's targets).
+    point_instances: (Q', 4) ``[window, start, end, class]`` the instances of those points, L_CTR's.
+    background: (R, 3) ``[window, start, end]`` the background clusters overlapping a window.
     """
 
     features: torch.Tensor
     lengths: torch.Tensor
     instances: torch.Tensor
     points: torch.Tensor
+    point_instances: torch.Tensor
     background: torch.Tensor
 
 
-def per_window_sample(window: torch.Tensor, cap: int) -> torch.Tensor:
-    """Positions of at most ``cap`` entries per window, drawn uniformly with torch's generator."""
-    order = torch.argsort(torch.rand(len(window), device=window.device))
-    order = order[torch.argsort(window[order], stable=True)]
-    sorted_window = window[order]
-    rank = torch.arange(len(order), device=window.device) - torch.searchsorted(sorted_window, sorted_window)
-    return order[rank < cap]
+def per_window_sample(eligible: torch.Tensor, cap: int) -> torch.Tensor:
+    """(B, min(cap, C)) positions in each window of ``eligible`` (B, C): its eligible entries if at most
+    ``cap``, else ``cap`` of them drawn uniformly with torch's generator; the rest of a row is ineligible
+    entries. Fixed shapes, no host read."""
+    keys = torch.rand(eligible.shape, device=eligible.device).masked_fill(~eligible, -1)
+    return keys.topk(min(cap, eligible.shape[1]), dim=1).indices
+
+
+def window_column(tables: list[torch.Tensor]) -> torch.Tensor:
+    """The rows of each window's table, after a first column holding the window's position in the list."""
+    return torch.cat([F.pad(table, (1, 0), value=window) for window, table in enumerate(tables)])
 
 
 class ApnMethod(VideoMethod):
@@ -63,10 +71,15 @@ class ApnMethod(VideoMethod):
         super().__init__(config, device)
         data, model = config.data, config.model
         self.train_points = [point_rows(item.point_labels) for item in self.train_items]
+        # The training videos on the device, once: a batch is assembled there, without host copies.
+        self.train_features = [item.features.to(self.device) for item in self.train_items]
+        self.video_lengths = torch.tensor([len(f) for f in self.train_features], device=self.device).unbind()
         self.train_windows = [(video, start, stop) for video, item in enumerate(self.train_items)
                               for start, stop in windows(len(item.features), data.window, data.stride)
                               if bool(((self.train_points[video][:, 0] >= start)
                                        & (self.train_points[video][:, 0] < stop)).any())]
+        self.window_lengths = torch.tensor([stop - start for _, start, stop in self.train_windows],
+                                           device=self.device).unbind()
         text = class_text_embeddings(config.text.backend, self.class_names, config.text.prompts, model.pem_dim)
         self.model = ApnNetwork(self.train_items[0].features.shape[1], len(self.class_names), text,
                                 embed_dim=model.embed_dim, bdm_hidden=model.bdm_hidden,
@@ -78,7 +91,7 @@ class ApnMethod(VideoMethod):
         self.ema_embed = (copy.deepcopy(self.model.embed).requires_grad_(False)
                           if config.pseudo.features == "ema" else None)
         self.pseudo: PseudoLabels | None = None
-        self.pseudo_by_video: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.window_targets: list[WindowTargets] = []  # per training window, on the device
         self.sampler = SeededSampler(len(self.train_windows), config.train.seed)
 
     # ---- pseudo labels --------------------------------------------------------------------------------
@@ -97,16 +110,18 @@ class ApnMethod(VideoMethod):
         self.model.eval()
         parts = []
         for videos in shard_blocks(self.context, len(self.train_items), settings.batch_videos):
-            features, lengths = pad([item.features for item in self.train_items[videos.start:videos.stop]],
-                                    self.device)
-            parts.append((videos.start, kmedoids_pseudo_labels(self._clustered(features, lengths), lengths,
-                                                               self.train_points[videos.start:videos.stop],
-                                                               videos.start, **settings.clustering())))
+            features = pad_sequence(self.train_features[videos.start:videos.stop], batch_first=True)
+            lengths = torch.stack(self.video_lengths[videos.start:videos.stop])
+            clustered = self._clustered(features, lengths)
+            with explicit_sync():  # data-dependent sizes: the clusters, read once per batch of videos
+                parts.append((videos.start, kmedoids_pseudo_labels(clustered, lengths,
+                                                                   self.train_points[videos.start:videos.stop],
+                                                                   videos.start, **settings.clustering())))
         self.model.train(was_training)
-        if self.context.is_distributed:
-            with explicit_sync():  # every rank gets every video's labels
+        with explicit_sync():  # every rank gets every video's labels; their cut into windows goes to the device
+            if self.context.is_distributed:
                 parts = [part for rank_parts in all_gather(self.context, parts) for part in rank_parts]
-        self._set_pseudo_labels(concatenate([part for _, part in sorted(parts, key=lambda part: part[0])]))
+            self._set_pseudo_labels(concatenate([part for _, part in sorted(parts, key=lambda part: part[0])]))
 
     def _clustered(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The features (B, T, ·) the pseudo labels cluster, from padded input features (B, T, D)."""
@@ -122,26 +137,21 @@ class ApnMethod(VideoMethod):
 
     def _set_pseudo_labels(self, pseudo: PseudoLabels) -> None:
         self.pseudo = pseudo
-        self.pseudo_by_video = [pseudo.of_video(video) for video in range(len(self.train_items))]
+        self.window_targets = cut_into_windows(pseudo, self.train_windows, self.device)
 
     # ---- batches --------------------------------------------------------------------------------------
     def _window_batch(self, windows: list[int]) -> WindowBatch:
-        features, instances, points, background = [], [], [], []
-        for index, window in enumerate(windows):
-            video, start, stop = self.train_windows[window]
-            features.append(self.train_items[video].features[start:stop])
-            rows, bkg = self.pseudo_by_video[video]
-            rows = rows[(rows[:, 2] >= start) & (rows[:, 1] < stop)]
-            shifted = torch.stack([torch.full_like(rows[:, 0], index), rows[:, 1] - start, rows[:, 2] - start,
-                                   rows[:, 3], rows[:, 4] - start], 1)
-            instances.append(shifted[:, :3])
-            inside = (shifted[:, 4] >= 0) & (shifted[:, 4] < stop - start)
-            points.append(shifted[inside][:, [0, 4, 3, 1, 2]])
-            bkg = bkg[(bkg[:, 2] >= start) & (bkg[:, 1] < stop)]
-            background.append(torch.stack([torch.full_like(bkg[:, 0], index), bkg[:, 1] - start, bkg[:, 2] - start], 1))
-        padded, lengths = pad(features, self.device)
-        to = lambda parts: torch.cat(parts).to(self.device)  # noqa: E731
-        return WindowBatch(padded, lengths, to(instances), to(points), to(background))
+        """The training windows ``windows`` (indices) from their device copies: no host read or copy."""
+        features = [self.train_features[video][start:stop] for video, start, stop in
+                    (self.train_windows[window] for window in windows)]
+        targets = [self.window_targets[window] for window in windows]
+        points = [t.points for t in targets]
+        return WindowBatch(pad_sequence(features, batch_first=True),
+                           torch.stack([self.window_lengths[window] for window in windows]),
+                           window_column([t.instances for t in targets]),
+                           pad_sequence(points, batch_first=True, padding_value=-1),
+                           window_column([p[:, [2, 3, 1]] for p in points]),
+                           window_column([t.background for t in targets]))
 
     # ---- the trainer's interface ----------------------------------------------------------------------
     def before_iteration(self, iteration: int) -> None:
@@ -161,14 +171,16 @@ class ApnMethod(VideoMethod):
         chosen = {}
 
         def training_proposals(boundary):
-            proposals, _ = generate_proposals(boundary.start_prob.detach().float(), boundary.end_prob.detach().float(),
-                                              batch.lengths, d_min=proposal_settings.d_min,
-                                              d_max=proposal_settings.d_max,
-                                              max_proposals=proposal_settings.max_proposals)
-            targets = proposal_targets(proposals, batch.points, len(self.class_names))
-            sample = per_window_sample(proposals[targets.keep, 0], proposal_settings.train_per_window)
-            chosen["targets"] = targets.subset(sample)
-            return proposals[chosen["targets"].keep]
+            pairs, _, counts = generate_proposals_padded(
+                boundary.start_prob.detach().float(), boundary.end_prob.detach().float(), batch.lengths,
+                d_min=proposal_settings.d_min, d_max=proposal_settings.d_max,
+                max_proposals=proposal_settings.max_proposals)
+            valid = torch.arange(pairs.shape[1], device=pairs.device) < counts[:, None]
+            targets = proposal_targets(pairs, valid, batch.points, len(self.class_names))
+            index = per_window_sample(targets.keep, proposal_settings.train_per_window)  # (B, S)
+            chosen["targets"] = targets.chosen(index)
+            window = torch.arange(len(index), device=index.device)[:, None, None].expand(-1, index.shape[1], 1)
+            return torch.cat([window, pairs.gather(1, index[:, :, None].expand(-1, -1, 2))], 2).flatten(0, 1)
 
         out = self.model(batch.features, batch.lengths, training_proposals)
         valid = valid_mask(batch.lengths, batch.features.shape[1])
@@ -176,14 +188,13 @@ class ApnMethod(VideoMethod):
                  "pem": pem_loss(out.evaluation, chosen["targets"])}
         use_ctr = self.weights.ctr and iteration > self.weights.ctr_after
         if use_ctr:
-            parts["ctr"] = ctr_loss(out.boundary.embedded, batch.lengths, batch.points[:, [0, 3, 4, 2]],
-                                    batch.background, self.weights.tau,
-                                    mean=self.weights.ctr_reduction == "mean")
+            parts["ctr"] = ctr_loss(out.boundary.embedded, batch.lengths, batch.point_instances, batch.background,
+                                    self.weights.tau, mean=self.weights.ctr_reduction == "mean")
         total = self.weights.bdm * parts["bdm"] + self.weights.pem * parts["pem"]
         if use_ctr:
             total = total + self.weights.ctr * parts["ctr"]
-        logged = {name: value.detach() for name, value in parts.items()}
-        logged["proposals"] = float(len(chosen["targets"].keep)) / max(len(drawn), 1)
+        logged = {name: value.detach() for name, value in parts.items()}  # read by the trainer at its log lines
+        logged["proposals"] = chosen["targets"].keep.sum() / max(len(drawn), 1)
         return total, logged
 
     # ---- inference ------------------------------------------------------------------------------------

@@ -84,3 +84,35 @@ def kmedoids_pseudo_labels(embedded: torch.Tensor, lengths: torch.Tensor, points
 
 def concatenate(parts: list[PseudoLabels]) -> PseudoLabels:
     return PseudoLabels(torch.cat([p.instances for p in parts]), torch.cat([p.background for p in parts]))
+
+
+@dataclass
+class WindowTargets:
+    """One training window's pseudo labels, in its coordinates (snippet 0 = its first), on the device.
+
+    instances: (K, 2) ``[start, end]`` every instance overlapping the window (not clipped), the BDM targets.
+    points: (Q, 4) ``[snippet, class, start, end]`` the points inside the window with their instance, by
+        snippet then class (PEM's targets; L_CTR contrasts these instances).
+    background: (R, 2) ``[start, end]`` the background clusters overlapping the window.
+    """
+
+    instances: torch.Tensor
+    points: torch.Tensor
+    background: torch.Tensor
+
+
+def cut_into_windows(pseudo: PseudoLabels, windows: list[tuple[int, int, int]],
+                     device: torch.device) -> list[WindowTargets]:
+    """The pseudo labels of each window ``(video, start, stop)``, made on the host and copied to the device in
+    one copy per kind (a training step then assembles its batch without reading or copying anything)."""
+    instances, background = pseudo.instances, pseudo.background
+    parts: list[list[torch.Tensor]] = [[], [], []]
+    for video, start, stop in windows:
+        rows = instances[(instances[:, 0] == video) & (instances[:, 2] >= start) & (instances[:, 1] < stop)]
+        parts[0].append(rows[:, 1:3] - start)
+        inside = rows[(rows[:, 4] >= start) & (rows[:, 4] < stop)]
+        parts[1].append(torch.stack([inside[:, 4] - start, inside[:, 3], inside[:, 1] - start, inside[:, 2] - start], 1))
+        gaps = background[(background[:, 0] == video) & (background[:, 2] >= start) & (background[:, 1] < stop)]
+        parts[2].append(gaps[:, 1:3] - start)
+    on_device = [torch.cat(kind).to(device).split([len(t) for t in kind]) for kind in parts]
+    return [WindowTargets(*tables) for tables in zip(*on_device)]
