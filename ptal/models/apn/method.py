@@ -146,11 +146,12 @@ class ApnMethod(VideoMethod):
                     (self.train_windows[window] for window in windows)]
         targets = [self.window_targets[window] for window in windows]
         points = [t.points for t in targets]
+        in_window, _, label, start, end = window_column(points).unbind(1)
         return WindowBatch(pad_sequence(features, batch_first=True),
                            torch.stack([self.window_lengths[window] for window in windows]),
                            window_column([t.instances for t in targets]),
                            pad_sequence(points, batch_first=True, padding_value=-1),
-                           window_column([p[:, [2, 3, 1]] for p in points]),
+                           torch.stack([in_window, start, end, label], 1),
                            window_column([t.background for t in targets]))
 
     # ---- the trainer's interface ----------------------------------------------------------------------
