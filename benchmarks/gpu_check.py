@@ -49,7 +49,8 @@ H200_BANDWIDTH_GBS = 4800  # the vendor's figure; KINDS.md measured ~4 300 GB/s 
 # Python modules the run needs (pip name -> module name) and tools it needs on PATH or as Python packages.
 MODULES = {"scikit-build-core": "scikit_build_core", "pybind11": "pybind11", "hypothesis": "hypothesis",
            "pytest": "pytest", "pytest-benchmark": "pytest_benchmark", "orjson": "orjson", "pyyaml": "yaml",
-           "tqdm": "tqdm", "matplotlib": "matplotlib", "numba": "numba", "numpy": "numpy"}
+           "tqdm": "tqdm", "matplotlib": "matplotlib", "numba": "numba", "numpy": "numpy",
+           "pytest-xdist": "xdist"}  # xdist: the GPU tests in parallel processes (a compile-bound stage)
 TOOLS = ("cmake", "ninja", "nvcc")
 VERSIONS = ("torch", "triton", "cupy", "torchvision", "numba", "numpy")
 
@@ -158,7 +159,6 @@ def probe(run: Run, stage: Stage) -> None:
     found["missing_modules"] = [pip for pip, module in MODULES.items() if importlib.util.find_spec(module) is None]
     found["tools"] = {tool: shutil.which(tool) for tool in TOOLS}
     found["missing_tools"] = [tool for tool in ("cmake", "ninja") if shutil.which(tool) is None]
-    found["xdist"] = importlib.util.find_spec("xdist") is not None
     run.report["probe"] = found
     run.log(json.dumps(found, indent=1))
     if not run.dry_run and found["versions"]["torch"] is None:
@@ -208,7 +208,8 @@ def install(run: Run, stage: Stage) -> None:
 def tests(run: Run, stage: Stage, selection: list[str], report_name: str) -> None:
     junit = run.out / f"{report_name}.xml"
     workers = min(8, os.cpu_count() or 1)
-    parallel = ["-n", str(workers)] if run.report.get("probe", {}).get("xdist") and not run.dry_run else []
+    importlib.invalidate_caches()  # xdist may have been installed since the probe
+    parallel = ["-n", str(workers)] if importlib.util.find_spec("xdist") and not run.dry_run else []
     run.command(stage, [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *parallel,
                         f"--junitxml={junit}", *selection])
     counts = junit_counts(junit)

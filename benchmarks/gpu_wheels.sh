@@ -12,6 +12,6 @@ python3 -m pip download --quiet --only-binary=:all: --python-version 3.12 --impl
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
   --platform manylinux1_x86_64 -d .gpu-wheels \
   orjson==3.13.0 cmake==4.4.5 ninja==1.13.2 scikit-build-core==1.1.2 pybind11==3.1.0 pytest-benchmark==5.3.1 \
-  hypothesis==6.170.27
+  hypothesis==6.170.27 pytest-xdist==3.8.0
 ls .gpu-wheels
 du -sh .gpu-wheels
