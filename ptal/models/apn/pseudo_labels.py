@@ -105,14 +105,13 @@ def cut_into_windows(pseudo: PseudoLabels, windows: list[tuple[int, int, int]],
                      device: torch.device) -> list[WindowTargets]:
     """The pseudo labels of each window ``(video, start, stop)``, made on the host and copied to the device in
     one copy per kind (a training step then assembles its batch without reading or copying anything)."""
-    instances, background = pseudo.instances, pseudo.background
+    overlapping = lambda rows, start, stop: rows[(rows[:, 2] >= start) & (rows[:, 1] < stop)]  # noqa: E731
     parts: list[list[torch.Tensor]] = [[], [], []]
     for video, start, stop in windows:
-        rows = instances[(instances[:, 0] == video) & (instances[:, 2] >= start) & (instances[:, 1] < stop)]
+        rows, gaps = (overlapping(table, start, stop) for table in pseudo.of_video(video))
         parts[0].append(rows[:, 1:3] - start)
         inside = rows[(rows[:, 4] >= start) & (rows[:, 4] < stop)]
         parts[1].append(torch.stack([inside[:, 4] - start, inside[:, 3], inside[:, 1] - start, inside[:, 2] - start], 1))
-        gaps = background[(background[:, 0] == video) & (background[:, 2] >= start) & (background[:, 1] < stop)]
         parts[2].append(gaps[:, 1:3] - start)
     on_device = [torch.cat(kind).to(device).split([len(t) for t in kind]) for kind in parts]
     return [WindowTargets(*tables) for tables in zip(*on_device)]
