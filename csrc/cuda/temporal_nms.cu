@@ -1,7 +1,7 @@
 #include <cstdint>
 
 #include "common/iou.h"
-#include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "kernels_cuda.h"
 
 namespace ptal::cuda {
@@ -62,7 +62,7 @@ __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets,
 // of the rows kept so far.
 __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* mask_offsets,
                                  const uint64_t* mask, uint8_t* keep) {
-  extern __shared__ uint64_t removed[];
+  PTAL_DYNAMIC_SHARED(uint64_t, removed);
   const int64_t g = blockIdx.x;
   const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
   const int64_t words = (n + kTile - 1) / kTile;
@@ -85,12 +85,11 @@ void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t
                   T iou_threshold, T length_offset, bool suppress_at_threshold, uint64_t* mask,
                   uint8_t* keep, void* stream) {
   if (num_groups == 0 || num_tiles == 0) return;
-  auto s = static_cast<cudaStream_t>(stream);
-  nms_mask_kernel<T><<<static_cast<unsigned int>(num_tiles), kTile, 0, s>>>(segments, group_offsets, tile_offsets, mask_offsets, num_groups,
-                                                 iou_threshold, length_offset, suppress_at_threshold, mask);
-  check_launch("temporal_nms (mask)");
-  nms_sweep_kernel<<<num_groups, 32, max_words * sizeof(uint64_t), s>>>(group_offsets, mask_offsets, mask, keep);
-  check_launch("temporal_nms (sweep)");
+  launch("temporal_nms (mask)", nms_mask_kernel<T>, static_cast<unsigned int>(num_tiles), kTile, 0, stream, segments,
+         group_offsets, tile_offsets, mask_offsets, num_groups, iou_threshold, length_offset, suppress_at_threshold,
+         mask);
+  launch("temporal_nms (sweep)", nms_sweep_kernel, num_groups, 32, max_words * sizeof(uint64_t), stream, group_offsets,
+         mask_offsets, mask, keep);
 }
 
 template void temporal_nms<float>(const float*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
