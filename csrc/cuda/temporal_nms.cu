@@ -59,7 +59,9 @@ __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets,
 }
 
 // One warp per group walks its rows in score order; `removed` (shared) is the union of the mask rows
-// of the rows kept so far.
+// of the rows kept so far. The lanes test a row's bit, then (row kept) update `removed`: the first __syncwarp
+// orders every lane's tests before any update (without it, a lane still testing this word races with the
+// update, harmlessly, as a row's mask has only bits of later rows, but a data race all the same).
 __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* mask_offsets,
                                  const uint64_t* mask, uint8_t* keep) {
   PTAL_DYNAMIC_SHARED(uint64_t, removed);
@@ -72,6 +74,7 @@ __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* ma
   for (int64_t i = 0; i < n; ++i) {
     if (removed[i / kTile] & (1ull << (i % kTile))) continue;
     if (threadIdx.x == 0) keep[begin + i] = 1;
+    __syncwarp();
     for (int64_t w = i / kTile + threadIdx.x; w < words; w += blockDim.x) removed[w] |= group_mask[i * words + w];
     __syncwarp();
   }
