@@ -35,9 +35,12 @@ PLANTED_SOURCE, PLANTED_AFTER = "temporal_nms.cu", "cols[2 * threadIdx.x + 1] ="
 def planted_barrier() -> str:
     """``file.cu:line`` of the first ``__syncthreads()`` after PLANTED_AFTER in PLANTED_SOURCE."""
     lines = (ROOT / "csrc" / "cuda" / PLANTED_SOURCE).read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if PLANTED_AFTER in line)
-    line = next(i for i in range(start, len(lines)) if "__syncthreads();" in lines[i]) + 1
-    return f"{PLANTED_SOURCE}:{line}"
+    start = next((i for i, line in enumerate(lines) if PLANTED_AFTER in line), len(lines))
+    line = next((i for i in range(start, len(lines)) if "__syncthreads();" in lines[i]), None)
+    if line is None:
+        raise RuntimeError(f"no __syncthreads() after {PLANTED_AFTER!r} in csrc/cuda/{PLANTED_SOURCE}: update "
+                           "PLANTED_AFTER in tests/cuda_on_cpu/harness.py")
+    return f"{PLANTED_SOURCE}:{line + 1}"
 
 
 def build(*flavours: str) -> dict[str, Path]:
