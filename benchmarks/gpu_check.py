@@ -55,7 +55,7 @@ TOOLS = ("cmake", "ninja", "nvcc")
 VERSIONS = ("torch", "triton", "cupy", "torchvision", "numba", "numpy")
 
 GPU_TESTS = ["tests", "-m", "gpu"]
-SANITY_TESTS = ["tests/test_backends.py", "tests/ops/test_registered_ops.py", "-m", "not gpu"]
+SANITY_TESTS = ["tests/test_backends.py", "tests/ops/test_registered_ops.py", "-m", "not gpu and not cuda_on_cpu"]
 # The dry run's few tests: one op's Triton backend (interpreted) and the backend tables.
 DRY_GPU_TESTS = ["tests/ops/test_segment_iou.py", "-m", "gpu"]
 DRY_SANITY_TESTS = ["tests/test_backends.py", "-m", "not gpu"]

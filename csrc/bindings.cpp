@@ -1,6 +1,7 @@
-// Python bindings of the compiled kernels. Built twice: as ptal_core._cpu (C++ kernels) and, with
-// PTAL_CUDA_MODULE defined, as ptal_core._cuda (CUDA launchers). Arrays travel as integer addresses
-// (tensor.data_ptr()); Python has checked shapes, dtypes, devices and contiguity. The GIL is released.
+// Python bindings of the compiled kernels. Built as ptal_core._cpu (C++ kernels) and, with
+// PTAL_CUDA_MODULE defined, as ptal_core._cuda (CUDA launchers) or, with PTAL_CUDA_ON_CPU too, as the tests'
+// ptal_core._cuda_on_cpu (the same CUDA sources run on the CPU, csrc/cuda_on_cpu/). Arrays travel as integer
+// addresses (tensor.data_ptr()); Python has checked shapes, dtypes, devices and contiguity. The GIL is released.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -10,7 +11,12 @@
 
 #ifdef PTAL_CUDA_MODULE
 #include "kernels_cuda.h"
+#ifdef PTAL_CUDA_ON_CPU
+#include "cuda_on_cpu/control.h"
+#define PTAL_MODULE_NAME _cuda_on_cpu
+#else
 #define PTAL_MODULE_NAME _cuda
+#endif
 namespace kernels = ptal::cuda;
 #else
 #include "common/parallel.h"
@@ -254,6 +260,11 @@ PYBIND11_MODULE(PTAL_MODULE_NAME, m) {
 #ifdef PTAL_CUDA_MODULE
   m.attr("architectures") = kernels::architectures();
   m.attr("max_nms_group_size") = kernels::kMaxNmsGroupSize;
+#ifdef PTAL_CUDA_ON_CPU
+  m.def("set_block_order_seed", &ptal::cuda_on_cpu::set_block_order_seed);
+  m.def("launches", &ptal::cuda_on_cpu::launches);
+  m.def("blocks", &ptal::cuda_on_cpu::blocks);
+#endif
 #else
   m.def("num_threads", &ptal::max_threads);
 #ifdef PTAL_OPENMP

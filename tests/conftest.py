@@ -14,6 +14,8 @@ GPU_BACKENDS = ("cuda", "triton")
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: runs on a GPU when there is one (a CUDA or Triton backend, or a "
                                        "GPU-only check); benchmarks/gpu_check.py runs these")
+    config.addinivalue_line("markers", "cuda_on_cpu: runs the CUDA kernels and glue on the CPU harness "
+                                       "(tests/cuda_on_cpu); not in the default run: `pytest -m cuda_on_cpu`")
 
 
 def pytest_collection_modifyitems(items):
@@ -21,6 +23,26 @@ def pytest_collection_modifyitems(items):
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("backend") in GPU_BACKENDS:
             item.add_marker("gpu")
+
+
+@pytest.fixture(scope="session")
+def cuda_on_cpu_module():
+    """The CPU harness's module of the CUDA kernels (built, or brought up to date, on first use)."""
+    from tests.cuda_on_cpu.harness import build, load
+
+    return load(build("plain")["plain"])
+
+
+@pytest.fixture(autouse=True)
+def _cuda_on_cpu(request):
+    """In a test marked cuda_on_cpu, backend="cuda" runs the CUDA glue and kernels on CPU tensors."""
+    if request.node.get_closest_marker("cuda_on_cpu") is None:
+        yield
+        return
+    from tests.cuda_on_cpu.harness import emulating
+
+    with emulating(request.getfixturevalue("cuda_on_cpu_module")):
+        yield
 
 
 @pytest.fixture(scope="session")

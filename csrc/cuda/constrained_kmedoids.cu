@@ -1,7 +1,7 @@
 #include <cstdint>
 
 #include "common/kmedoids.h"
-#include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "kernels_cuda.h"
 
 namespace ptal::cuda {
@@ -135,11 +135,10 @@ void constrained_kmedoids(const T* features, const int64_t* points, const int64_
                           int64_t* slot_work, double* unit_sums, int64_t* clusters, int64_t* medoids, int64_t* slots,
                           int64_t* iterations, void* stream) {
   if (batch == 0) return;
-  kmedoids_kernel<T><<<batch, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      features, points, lengths, order, max_length, dim, max_points, distance, slot_begin, slot_end, layout,
-      fix_actions, max_iter, background_sample, work_offsets, norms, costs, previous, members, objective, nearest,
-      slot_work, unit_sums, clusters, medoids, slots, iterations);
-  check_launch("constrained_kmedoids");
+  launch("constrained_kmedoids", kmedoids_kernel<T>, batch, kThreads, 0, stream, features, points, lengths, order,
+         max_length, dim, max_points, distance, slot_begin, slot_end, layout, fix_actions, max_iter,
+         background_sample, work_offsets, norms, costs, previous, members, objective, nearest, slot_work, unit_sums,
+         clusters, medoids, slots, iterations);
 }
 
 #define PTAL_INSTANTIATE(T)                                                                                         \

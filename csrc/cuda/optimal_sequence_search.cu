@@ -1,7 +1,7 @@
 #include <cstdint>
 
 #include "common/sequence_search.h"
-#include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "kernels_cuda.h"
 
 namespace ptal::cuda {
@@ -64,11 +64,10 @@ void optimal_sequence_search_exact(const T* cas, const uint8_t* act_seed, const 
                                    int64_t* lo, int64_t* hi, uint8_t* pseudo_labels, double* pair_scores,
                                    int64_t* pair_segments, void* stream) {
   if (num_pairs == 0) return;
-  exact_search_kernel<T><<<num_pairs, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      cas, act_seed, background_seed, any_action, lengths, pairs, work_offsets, max_length, num_classes,
-      cas_channels, outer_ratio, prefix_action, prefix_background, best, next, labels, lo, hi, pseudo_labels,
-      pair_scores, pair_segments);
-  check_launch("optimal_sequence_search (exact)");
+  launch("optimal_sequence_search (exact)", exact_search_kernel<T>, num_pairs, kThreads, 0, stream, cas, act_seed,
+         background_seed, any_action, lengths, pairs, work_offsets, max_length, num_classes, cas_channels,
+         outer_ratio, prefix_action, prefix_background, best, next, labels, lo, hi, pseudo_labels, pair_scores,
+         pair_segments);
 }
 
 #define PTAL_INSTANTIATE(T)                                                                                       \

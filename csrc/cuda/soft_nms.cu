@@ -1,7 +1,7 @@
 #include <cstdint>
 
 #include "common/iou.h"
-#include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "kernels_cuda.h"
 
 namespace ptal::cuda {
@@ -80,10 +80,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
               double sigma, double iou_threshold, double min_score, int64_t max_keep, double* work,
               int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream) {
   if (num_groups == 0) return;
-  soft_nms_kernel<T><<<num_groups, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      segments, scores, group_offsets, method, sigma, iou_threshold, min_score, max_keep, work, out_rows,
-      out_scores, out_counts);
-  check_launch("soft_nms");
+  launch("soft_nms", soft_nms_kernel<T>, num_groups, kThreads, 0, stream, segments, scores, group_offsets, method,
+         sigma, iou_threshold, min_score, max_keep, work, out_rows, out_scores, out_counts);
 }
 
 template void soft_nms<float>(const float*, const float*, const int64_t*, int64_t, int, double, double, double,

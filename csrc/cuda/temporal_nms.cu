@@ -1,7 +1,7 @@
 #include <cstdint>
 
 #include "common/iou.h"
-#include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "kernels_cuda.h"
 
 namespace ptal::cuda {
@@ -59,10 +59,12 @@ __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets,
 }
 
 // One warp per group walks its rows in score order; `removed` (shared) is the union of the mask rows
-// of the rows kept so far.
+// of the rows kept so far. The lanes test a row's bit, then (row kept) update `removed`: the first __syncwarp
+// orders every lane's tests before any update (without it, a lane still testing this word races with the
+// update, harmlessly, as a row's mask has only bits of later rows, but a data race all the same).
 __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* mask_offsets,
                                  const uint64_t* mask, uint8_t* keep) {
-  extern __shared__ uint64_t removed[];
+  PTAL_DYNAMIC_SHARED(uint64_t, removed);
   const int64_t g = blockIdx.x;
   const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
   const int64_t words = (n + kTile - 1) / kTile;
@@ -72,6 +74,7 @@ __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* ma
   for (int64_t i = 0; i < n; ++i) {
     if (removed[i / kTile] & (1ull << (i % kTile))) continue;
     if (threadIdx.x == 0) keep[begin + i] = 1;
+    __syncwarp();
     for (int64_t w = i / kTile + threadIdx.x; w < words; w += blockDim.x) removed[w] |= group_mask[i * words + w];
     __syncwarp();
   }
@@ -85,12 +88,11 @@ void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t
                   T iou_threshold, T length_offset, bool suppress_at_threshold, uint64_t* mask,
                   uint8_t* keep, void* stream) {
   if (num_groups == 0 || num_tiles == 0) return;
-  auto s = static_cast<cudaStream_t>(stream);
-  nms_mask_kernel<T><<<static_cast<unsigned int>(num_tiles), kTile, 0, s>>>(segments, group_offsets, tile_offsets, mask_offsets, num_groups,
-                                                 iou_threshold, length_offset, suppress_at_threshold, mask);
-  check_launch("temporal_nms (mask)");
-  nms_sweep_kernel<<<num_groups, 32, max_words * sizeof(uint64_t), s>>>(group_offsets, mask_offsets, mask, keep);
-  check_launch("temporal_nms (sweep)");
+  launch("temporal_nms (mask)", nms_mask_kernel<T>, static_cast<unsigned int>(num_tiles), kTile, 0, stream, segments,
+         group_offsets, tile_offsets, mask_offsets, num_groups, iou_threshold, length_offset, suppress_at_threshold,
+         mask);
+  launch("temporal_nms (sweep)", nms_sweep_kernel, num_groups, 32, max_words * sizeof(uint64_t), stream, group_offsets,
+         mask_offsets, mask, keep);
 }
 
 template void temporal_nms<float>(const float*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import KMedoidsResult, constrained_kmedoids
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, op_backend
 from tests.ops.sequences import action_features
 
 BACKENDS = fast_backends("constrained_kmedoids")
@@ -15,7 +15,8 @@ BACKENDS = fast_backends("constrained_kmedoids")
 def run(backend, features, points, point_classes, lengths=None, **kwargs) -> KMedoidsResult:
     device = device_of(backend) if backend != "reference" else torch.device("cpu")
     result = constrained_kmedoids(features.to(device), points.to(device), point_classes.to(device),
-                                  None if lengths is None else lengths.to(device), backend=backend, **kwargs)
+                                  None if lengths is None else lengths.to(device), backend=op_backend(backend),
+                                  **kwargs)
     return KMedoidsResult(*(field.cpu() for field in result))
 
 

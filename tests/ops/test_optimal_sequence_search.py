@@ -7,10 +7,10 @@ from hypothesis import given, settings, strategies as st
 
 from ptal.ops import optimal_sequence_search
 from ptal_core.reference.optimal_sequence_search import build_transcript
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, op_backend, runs_cuda_kernels
 
 BACKENDS = fast_backends("optimal_sequence_search")
-BEAM_BACKENDS = [param for param in BACKENDS if param.values[0] != "cuda"]  # the beam runs on the CPU
+BEAM_BACKENDS = [param for param in BACKENDS if not runs_cuda_kernels(param.values[0])]  # the beam runs on the CPU
 
 
 def exact_oic(p: list[Fraction], start: int, end: int, outer_ratio: Fraction) -> Fraction:
@@ -91,7 +91,7 @@ def run(backend, cas, act_seed, bkg_seed, labels, lengths=None, **kwargs):
     device = device_of(backend) if backend != "reference" else torch.device("cpu")
     lengths = None if lengths is None else lengths.to(device)
     pseudo, score = optimal_sequence_search(cas.to(device), act_seed.to(device), bkg_seed.to(device),
-                                            labels.to(device), lengths, backend=backend, **kwargs)
+                                            labels.to(device), lengths, backend=op_backend(backend), **kwargs)
     assert pseudo.dtype == torch.uint8 and score.dtype == cas.dtype
     return pseudo.cpu(), score.cpu()
 
@@ -224,7 +224,7 @@ def test_long_videos(backend):
     got = run(backend, cas, act_seed, bkg_seed, labels, lengths)
     assert torch.equal(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)
-    if backend != "cuda":
+    if not runs_cuda_kernels(backend):
         expected = run("reference", cas, act_seed, bkg_seed, labels, lengths, method="beam")
         got = run(backend, cas, act_seed, bkg_seed, labels, lengths, method="beam")
         assert torch.equal(got[0], expected[0])
@@ -347,7 +347,7 @@ def test_beam_keeps_its_best_hypothesis_whatever_the_threshold(backend):
 def test_on_select_seeds_of_the_real_thumos14_points(backend, method):
     """The real point structure of THUMOS14's training videos (packaged annotations; every 10th video),
     seeds from select_seeds on a smooth random CAS, as LACP's training makes them."""
-    if method == "beam" and backend == "cuda":
+    if method == "beam" and runs_cuda_kernels(backend):
         pytest.skip("the beam search runs on the CPU")
     from ptal.data.annotations import PACKAGED_THUMOS14
     from ptal.ops import select_seeds

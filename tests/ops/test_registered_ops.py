@@ -12,7 +12,7 @@ import torch
 import ptal.ops
 from ptal.ops import _arrays
 from tests.gpu import needs_gpu
-from tests.ops.backends import device_of, fast_backends, table
+from tests.ops.backends import device_of, fast_backends, op_backend, table
 from tests.ops.sequences import seed_batch
 
 REGISTERED = ("segment_iou", "temporal_nms", "soft_nms", "oic_scores", "select_seeds", "threshold_proposals",
@@ -102,7 +102,7 @@ def every_backend():
 @pytest.mark.parametrize("op, backend", every_backend())
 def test_opcheck(op, backend):
     device = device_of(backend) if backend != "reference" else torch.device("cpu")
-    for registered, args in registered_calls(inputs(device), backend)[op]:
+    for registered, args in registered_calls(inputs(device), op_backend(backend))[op]:
         torch.library.opcheck(registered, args)
 
 

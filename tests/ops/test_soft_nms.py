@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import soft_nms, temporal_nms
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, op_backend
 from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
 
@@ -16,7 +16,8 @@ ALL = ["reference", *BACKENDS]
 def run(backend, segments, scores, idxs=None, **kwargs):
     device = device_of(backend) if backend != "reference" else torch.device("cpu")
     idxs = None if idxs is None else idxs.to(device)
-    out_segments, out_scores, indices = soft_nms(segments.to(device), scores.to(device), idxs, backend=backend,
+    out_segments, out_scores, indices = soft_nms(segments.to(device), scores.to(device), idxs,
+                                                 backend=op_backend(backend),
                                                  **kwargs)
     assert indices.dtype == torch.int64 and out_scores.dtype == scores.dtype
     assert torch.equal(out_segments.cpu(), segments[indices.cpu()])
@@ -74,7 +75,7 @@ def test_ties_pick_the_lower_index(backend):
 @pytest.mark.parametrize("backend", ALL)
 def test_empty(backend):
     device = device_of(backend) if backend != "reference" else "cpu"
-    out = soft_nms(torch.zeros((0, 2), device=device), torch.zeros(0, device=device), backend=backend)
+    out = soft_nms(torch.zeros((0, 2), device=device), torch.zeros(0, device=device), backend=op_backend(backend))
     assert [t.shape for t in out] == [(0, 2), (0,), (0,)]
 
 

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import temporal_nms
-from tests.ops.backends import device_of, fast_backends
+from tests.ops.backends import device_of, fast_backends, op_backend
 from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
 from tests.gpu import needs_gpu
@@ -15,7 +15,8 @@ ALL = ["reference", *BACKENDS]
 def run(backend, segments, scores, threshold, idxs=None, **kwargs):
     device = device_of(backend) if backend != "reference" else torch.device("cpu")
     idxs = None if idxs is None else idxs.to(device)
-    keep = temporal_nms(segments.to(device), scores.to(device), threshold, idxs, backend=backend, **kwargs)
+    keep = temporal_nms(segments.to(device), scores.to(device), threshold, idxs, backend=op_backend(backend),
+                        **kwargs)
     assert keep.dtype == torch.int64 and keep.device.type == device.type
     return keep.cpu().tolist()
 
