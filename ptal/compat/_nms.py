@@ -1,0 +1,190 @@
+"""The post-processing that ActionFormer's and OpenTAD's ``batched_nms`` share, for a whole test set at once.
+
+Per video they keep the candidates above a minimum score (hard NMS only), run NMS or soft-NMS per class
+(``multiclass``) or over all classes, cap each NMS run's selections, optionally refine each kept segment by
+score voting over all the video's candidates (class-agnostic only), then sort the video's detections by score
+and keep the best ``max_seg_num``. Here every video and class of a test set is one group of one call of ptal's
+``temporal_nms`` / ``soft_nms``; the rest is a handful of vectorised steps.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ptal.ops import soft_nms, temporal_nms
+
+# The soft-NMS method numbers of their C++ extension: 0 hard, 1 linear, 2 Gaussian (3, OpenTAD's improved
+# Gaussian, is handled by the caller).
+SOFT_METHODS = {0: "hard", 1: "linear", 2: "gaussian"}
+
+
+def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], *, iou_threshold: float,
+               min_score: float, max_seg_num: int, use_soft_nms: bool, multiclass: bool, sigma: float,
+               voting_thresh: float, method: int, voting_weighted_by_iou: bool):
+    """Post-process each video's (segments (N, 2), scores (N,), labels (N,)); returns one (segments, scores,
+    labels) tuple per video, as the originals' ``batched_nms`` does for one."""
+    counts = [int(scores.shape[0]) for _, scores, _ in videos]
+    if sum(counts) == 0:
+        return [_empty(labels) for _, _, labels in videos]
+    segments = torch.cat([s for s, _, _ in videos])
+    scores = torch.cat([s for _, s, _ in videos])
+    labels = torch.cat([lab for _, _, lab in videos])
+    video = torch.repeat_interleave(torch.arange(len(videos), device=scores.device),
+                                    torch.tensor(counts, device=scores.device))
+    group = video * _class_count(labels) + _class_rank(labels) if multiclass else video
+    # ascending groups: by video, then by class, the order of their per-video loop over torch.unique(labels)
+
+    if use_soft_nms:
+        rows, kept_scores = _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma,
+                                           method)
+    else:
+        rows = torch.arange(scores.shape[0], device=scores.device)
+        if min_score > 0:
+            rows = torch.nonzero(scores > min_score).flatten()
+        rows = rows[_hard_nms_rows(segments[rows], scores[rows], group[rows], iou_threshold, max_seg_num)]
+        kept_scores = scores[rows]
+    # rows: by group (video, then class), each group in its NMS order: the order their results are concatenated.
+    kept_segments = segments[rows]
+    if voting_thresh > 0 and not multiclass:
+        kept_segments = _voted(kept_segments, video[rows], segments, scores, video, voting_thresh,
+                               voting_weighted_by_iou)
+    return _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos)
+
+
+def _hard_nms_rows(segments, scores, group, iou_threshold, max_seg_num):
+    """Kept rows, grouped (ascending group), each group in NMS order, at most ``max_seg_num`` per group when
+    it is positive. Suppression at IoU >= threshold, their rule."""
+    keep = temporal_nms(segments, scores, iou_threshold, group, suppress_at_threshold=True)
+    keep = keep[torch.sort(group[keep], stable=True).indices]  # by group, NMS order within
+    return keep[_first_per_group(group[keep], max_seg_num)] if max_seg_num > 0 else keep
+
+
+def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma, method):
+    """Selected rows and their decayed scores, grouped, each group in selection order. Their soft-NMS always
+    selects a group's best segment, even below ``min_score``."""
+    threshold = iou_threshold
+    if method in (0, 1):  # they decay at IoU >= threshold, ptal at IoU > threshold: the next double below
+        threshold = float(torch.nextafter(torch.tensor(iou_threshold, dtype=torch.float64),
+                                          torch.tensor(-1.0, dtype=torch.float64)))
+    _, decayed, rows = soft_nms(segments, scores, group, method=SOFT_METHODS[method], sigma=sigma,
+                                iou_threshold=max(threshold, 0.0), min_score=min_score,
+                                max_keep=max_seg_num if max_seg_num > 0 else None)
+    unselected = _groups_without(group, group[rows])
+    if unselected.numel():
+        best = _best_row_of_groups(scores, group, unselected)
+        rows, decayed = torch.cat([rows, best]), torch.cat([decayed, scores[best]])
+    by_group = torch.sort(group[rows], stable=True).indices  # selection order (decreasing score) within a group
+    return rows[by_group], decayed[by_group]
+
+
+def _class_count(labels):
+    return int(labels.max() - labels.min()) + 1 if labels.numel() else 1
+
+
+def _class_rank(labels):
+    """Labels as 0, 1, ... in their order (integers shifted by the smallest)."""
+    return labels - labels.min()
+
+
+def _groups_without(group, selected_groups):
+    """The groups that have rows but no selection."""
+    size = int(group.max()) + 1
+    rows = torch.bincount(group, minlength=size)
+    selections = torch.bincount(selected_groups, minlength=size)
+    return torch.nonzero((rows > 0) & (selections == 0)).flatten()
+
+
+def _best_row_of_groups(scores, group, wanted):
+    """For each group in ``wanted``, its row of highest score (ties: the lowest row)."""
+    rows = torch.nonzero(torch.isin(group, wanted)).flatten()
+    order = rows[torch.sort(scores[rows], descending=True, stable=True).indices]
+    order = order[torch.sort(group[order], stable=True).indices]
+    return order[_first_per_group(group[order], 1)]
+
+
+def _first_per_group(group, n):
+    """Mask of the first ``n`` rows of each group in a grouped (sorted) sequence."""
+    starts = torch.ones_like(group, dtype=torch.bool)
+    starts[1:] = group[1:] != group[:-1]
+    first = torch.cummax(torch.where(starts, torch.arange(group.numel(), device=group.device), 0), 0).values
+    return torch.arange(group.numel(), device=group.device) - first < n
+
+
+def _voted(kept_segments, kept_video, segments, scores, video, threshold, weighted_by_iou):
+    """Score voting: each kept segment becomes the weighted mean of its video's candidates that overlap it with
+    IoU >= ``threshold``, weight ``score * IoU`` (ActionFormer) or ``score`` (OpenTAD).
+
+    Only candidates whose start lies within ``length * (1 - t) / t`` of the kept segment's can reach IoU t, so
+    each kept segment looks at that window of its video's candidates sorted by start; the IoU test and weights
+    use the originals' arithmetic in the segments' dtype, the weighted sums are taken in float64."""
+    if kept_segments.shape[0] == 0:
+        return kept_segments
+    # Candidates sorted by (video, start) under one float64 key: start + video * span.
+    span = float(segments.max() - segments.min()) * 2 + 1.0
+    key = segments[:, 0].double() + video.double() * span
+    order = torch.argsort(key)
+    key = key[order]
+    length = (kept_segments[:, 1] - kept_segments[:, 0]).double()
+    reach = length * ((1 - threshold) / threshold) * 1.001 + 1e-6
+    kept_key = kept_segments[:, 0].double() + kept_video.double() * span
+    first = torch.searchsorted(key, kept_key - reach)
+    pairs = torch.searchsorted(key, kept_key + reach, right=True) - first
+    kept_row = torch.repeat_interleave(torch.arange(kept_segments.shape[0], device=pairs.device), pairs)
+    position = torch.arange(kept_row.numel(), device=pairs.device) - torch.repeat_interleave(
+        torch.cumsum(pairs, 0) - pairs - first, pairs)
+    candidate = order[position]
+    kept_pair, candidate_pair = kept_segments[kept_row], segments[candidate]
+    inter = (torch.minimum(kept_pair[:, 1], candidate_pair[:, 1])
+             - torch.maximum(kept_pair[:, 0], candidate_pair[:, 0])).clamp(min=0)
+    iou = inter / ((kept_pair[:, 1] - kept_pair[:, 0]) + (candidate_pair[:, 1] - candidate_pair[:, 0]) - inter)
+    weight = (iou >= threshold).to(scores.dtype) * scores[candidate]
+    if weighted_by_iou:
+        weight = weight * iou
+    weight = weight.double()
+    total = torch.zeros(kept_segments.shape[0], dtype=torch.float64, device=pairs.device)
+    total.index_add_(0, kept_row, weight)
+    weighted = torch.zeros((kept_segments.shape[0], 2), dtype=torch.float64, device=pairs.device)
+    weighted.index_add_(0, kept_row, weight[:, None] * candidate_pair.double())
+    return (weighted / total[:, None]).to(kept_segments.dtype)
+
+
+def _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos):
+    """Each video's detections by decreasing score, the first ``max_seg_num``. Equal scores keep the order of
+    ``torch.sort(descending=True)`` on the video's concatenated results, as the originals sort them."""
+    kept_video = video[rows]
+    order = torch.sort(kept_scores, descending=True, stable=True).indices
+    order = order[torch.sort(kept_video[order], stable=True).indices]
+    sorted_video, sorted_scores = kept_video[order], kept_scores[order]
+    tied = (sorted_video[1:] == sorted_video[:-1]) & (sorted_scores[1:] == sorted_scores[:-1])
+    offsets = torch.searchsorted(kept_video, torch.arange(len(counts) + 1, device=rows.device)).tolist()
+    for v in torch.unique(sorted_video[1:][tied]).tolist():
+        a, b = offsets[v], offsets[v + 1]
+        order[a:b] = a + torch.sort(kept_scores[a:b], descending=True).indices
+    sizes = [min(max_seg_num, b - a) if count else 0 for a, b, count in zip(offsets, offsets[1:], counts)]
+    take = torch.cat([order[a:a + size] for a, size in zip(offsets, sizes)]) if sum(sizes) else order[:0]
+    out = zip(torch.split(kept_segments[take], sizes), torch.split(kept_scores[take], sizes),
+              torch.split(labels[rows[take]], sizes))
+    return [_empty(video_labels) if count == 0 else result
+            for result, count, (_, _, video_labels) in zip(out, counts, videos)]
+
+
+def _empty(labels):
+    return torch.zeros([0, 2]), torch.zeros([0]), torch.zeros([0], dtype=labels.dtype)
+
+
+def checked_video(segments, scores, labels, where: str):
+    """One video's (segments (N, 2), scores (N,), labels (N,)) as tensors (NumPy arrays are taken too), or a
+    ValueError/TypeError naming the video and the argument."""
+    segments, scores, labels = (torch.as_tensor(value) for value in (segments, scores, labels))
+    if segments.dim() != 2 or segments.shape[1] != 2 or not segments.is_floating_point():
+        raise ValueError(f"{where}: segs must be a float (N, 2) tensor, got {segments.dtype} {tuple(segments.shape)}")
+    if segments.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{where}: segs must be float32 or float64, got {segments.dtype}")
+    if scores.shape != (segments.shape[0],) or scores.dtype != segments.dtype:
+        raise ValueError(f"{where}: scores must have shape ({segments.shape[0]},) and the dtype of segs "
+                         f"({segments.dtype}), got {scores.dtype} {tuple(scores.shape)}")
+    if labels.shape != (segments.shape[0],) or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise ValueError(f"{where}: cls_idxs must be an integer ({segments.shape[0]},) tensor, got {labels.dtype} "
+                         f"{tuple(labels.shape)}")
+    return segments, scores, labels
