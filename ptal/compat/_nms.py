@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
+import numpy as np
 import torch
 
 from ptal.ops import soft_nms, temporal_nms
@@ -21,9 +23,11 @@ SOFT_METHODS = {0: "hard", 1: "linear", 2: "gaussian"}
 
 def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], *, iou_threshold: float,
                min_score: float, max_seg_num: int, use_soft_nms: bool, multiclass: bool, sigma: float,
-               voting_thresh: float, method: int, voting_weighted_by_iou: bool):
+               voting_thresh: float, method: int, voting_weighted_by_iou: bool,
+               improved_gaussian: tuple[float, float] = (0.0, 0.0)):
     """Post-process each video's (segments (N, 2), scores (N,), labels (N,)); returns one (segments, scores,
-    labels) tuple per video, as the originals' ``batched_nms`` does for one."""
+    labels) tuple per video, as the originals' ``batched_nms`` does for one. ``method``: their soft-NMS method
+    number; ``improved_gaussian``: (t1, t2) of method 3."""
     counts = [int(scores.shape[0]) for _, scores, _ in videos]
     if sum(counts) == 0:
         return [_empty(labels) for _, _, labels in videos]
@@ -37,7 +41,7 @@ def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
     if use_soft_nms:
         rows, kept_scores = _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma,
-                                           method)
+                                           method, improved_gaussian)
     else:
         rows = torch.arange(scores.shape[0], device=scores.device)
         if min_score > 0:
@@ -60,16 +64,20 @@ def _hard_nms_rows(segments, scores, group, iou_threshold, max_seg_num):
     return keep[_first_per_group(group[keep], max_seg_num)] if max_seg_num > 0 else keep
 
 
-def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma, method):
+def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma, method, improved_gaussian):
     """Selected rows and their decayed scores, grouped, each group in selection order. Their soft-NMS always
     selects a group's best segment, even below ``min_score``."""
-    threshold = iou_threshold
-    if method in (0, 1):  # they decay at IoU >= threshold, ptal at IoU > threshold: the next double below
-        threshold = float(torch.nextafter(torch.tensor(iou_threshold, dtype=torch.float64),
-                                          torch.tensor(-1.0, dtype=torch.float64)))
-    _, decayed, rows = soft_nms(segments, scores, group, method=SOFT_METHODS[method], sigma=sigma,
-                                iou_threshold=max(threshold, 0.0), min_score=min_score,
-                                max_keep=max_seg_num if max_seg_num > 0 else None)
+    max_keep = max_seg_num if max_seg_num > 0 else None
+    if method == 3:
+        rows, decayed = improved_gaussian_soft_nms(segments, scores, group, sigma, *improved_gaussian, min_score,
+                                                   max_keep)
+    else:
+        threshold = iou_threshold
+        if method in (0, 1):  # they decay at IoU >= threshold, ptal at IoU > threshold: the next double below
+            threshold = float(np.nextafter(iou_threshold, -np.inf))
+        _, decayed, rows = soft_nms(segments, scores, group, method=SOFT_METHODS[method], sigma=sigma,
+                                    iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
+                                    max_keep=max_keep)
     unselected = _groups_without(group, group[rows])
     if unselected.numel():
         best = _best_row_of_groups(scores, group, unselected)
@@ -85,6 +93,56 @@ def _class_count(labels):
 def _class_rank(labels):
     """Labels as 0, 1, ... in their order (integers shifted by the smallest)."""
     return labels - labels.min()
+
+
+def improved_gaussian_soft_nms(segments, scores, group, sigma, t1, t2, min_score, max_keep):
+    """Soft-NMS with BMN's improved Gaussian decay (OpenTAD's method 3), per group, with ``ptal.ops.soft_nms``'s
+    rules (select the highest current score, ties by lower row; stop below ``min_score`` or at ``max_keep``):
+    a segment's score is multiplied by ``exp(-IoU^2 / sigma)`` only where IoU >= ``t1 + t2 * (length of the
+    selected segment + 1e-6)`` (their threshold; IoU in float64). Returns (rows, decayed scores), grouped, each
+    group in selection order."""
+    order = torch.sort(group, stable=True).indices
+    offsets = torch.searchsorted(group[order], torch.arange(int(group.max()) + 2, device=group.device))
+    rows, decayed = _improved_gaussian(segments[order].double().cpu().numpy(), scores[order].double().cpu().numpy(),
+                                       offsets.cpu().numpy(), sigma, t1, t2, min_score,
+                                       -1 if max_keep is None else max_keep)
+    rows = order[torch.from_numpy(rows).to(order.device)]
+    return rows, torch.from_numpy(decayed).to(scores.dtype).to(scores.device)
+
+
+@numba.njit(cache=True)
+def _improved_gaussian(segments, scores, offsets, sigma, t1, t2, min_score, max_keep):
+    kept_rows = np.empty(scores.shape[0], dtype=np.int64)
+    kept_scores = np.empty(scores.shape[0])
+    n = 0
+    for g in range(offsets.shape[0] - 1):
+        current = scores[offsets[g]:offsets[g + 1]].copy()
+        remaining = np.ones(current.shape[0], dtype=np.bool_)
+        count = 0
+        while max_keep < 0 or count < max_keep:
+            best = -1
+            for i in range(current.shape[0]):
+                if remaining[i] and (best < 0 or current[i] > current[best]):
+                    best = i
+            if best < 0 or current[best] < min_score:
+                break
+            remaining[best] = False
+            kept_rows[n] = offsets[g] + best
+            kept_scores[n] = current[best]
+            n += 1
+            count += 1
+            s, e = segments[offsets[g] + best, 0], segments[offsets[g] + best, 1]
+            threshold = t1 + t2 * (e - s + 1e-6)
+            for i in range(current.shape[0]):
+                if not remaining[i]:
+                    continue
+                si, ei = segments[offsets[g] + i, 0], segments[offsets[g] + i, 1]
+                inter = max(min(e, ei) - max(s, si), 0.0)
+                union = (e - s) + (ei - si) - inter
+                iou = inter / union if union > 0 else 0.0
+                if iou >= threshold:
+                    current[i] *= np.exp(-(iou * iou) / sigma)
+    return kept_rows[:n], kept_scores[:n]
 
 
 def _groups_without(group, selected_groups):
