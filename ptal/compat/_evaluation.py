@@ -28,9 +28,11 @@ def average_precision(ground_truth: dict, predictions: dict, num_classes: int, t
     it, equal scores and equal tIoUs taken in its order (``detection_map(..., ties="official")``); a class
     without predictions has AP 0. ``ground_truth``: arrays video, start, end, label (in file order);
     ``predictions``: the same plus score, labels in [0, C)."""
+    ap = np.zeros((len(tiou_thresholds), num_classes))
+    if num_classes == 0 or len(predictions["label"]) == 0:
+        return ap
     result = detection_map(ground_truth, predictions, np.asarray(tiou_thresholds, dtype=np.float64),
                            ties="official")
-    ap = np.zeros((len(result.tiou_thresholds), num_classes))
     classes = np.array([int(name) for name in result.class_names])
     ap[:, classes] = np.nan_to_num(result.ap.T, nan=0.0)
     return ap
