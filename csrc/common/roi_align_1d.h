@@ -52,4 +52,27 @@ PTAL_HD RoiSample<T> roi_sample(const RoiGrid<T>& grid, int64_t i, int64_t j, in
   return {left, right, T(1) - right_weight, right_weight};
 }
 
+// The gradient row of one (video, channel c): zeroed, then every RoI of the video (by_video[first .. last), in
+// their order) adds grad_out[k, c, i] * weight / count to the two snippets of each of its samples, bin by bin
+// and sample by sample (torchvision's order). Shared by the CPU and CUDA backward kernels.
+template <typename T>
+PTAL_HD void roi_align_1d_gradient_row(const T* grad_out, int64_t channels, int64_t c, const T* rois,
+                                       const int64_t* by_video, int64_t first, int64_t last, int64_t output_size,
+                                       T spatial_scale, int64_t sampling_ratio, bool aligned, int64_t length,
+                                       T* grad) {
+  for (int64_t t = 0; t < length; ++t) grad[t] = T(0);
+  for (int64_t r = first; r < last; ++r) {
+    const int64_t k = by_video[r];
+    const RoiGrid<T> grid = roi_grid<T>(rois[3 * k + 1], rois[3 * k + 2], output_size, spatial_scale,
+                                        sampling_ratio, aligned);
+    const T* g = grad_out + (k * channels + c) * output_size;
+    for (int64_t i = 0; i < output_size; ++i)
+      for (int64_t j = 0; j < grid.samples; ++j) {
+        const RoiSample<T> s = roi_sample(grid, i, j, length);
+        grad[s.left] += g[i] * s.left_weight / grid.count;
+        grad[s.right] += g[i] * s.right_weight / grid.count;
+      }
+  }
+}
+
 }  // namespace ptal

@@ -43,21 +43,10 @@ void roi_align_1d_backward(const T* grad_out, int64_t num_videos, int64_t channe
   // bin by bin, sample by sample (torchvision's order), so the result does not depend on the threads.
 #pragma omp parallel for schedule(dynamic, 8)
   for (int64_t row = 0; row < num_videos * channels; ++row) {
-    const int64_t video = row / channels, c = row % channels;
-    T* grad = grad_features + row * length;
-    for (int64_t t = 0; t < length; ++t) grad[t] = T(0);
-    for (int64_t r = video_offsets[video]; r < video_offsets[video + 1]; ++r) {
-      const int64_t k = by_video[r];
-      const RoiGrid<T> grid = roi_grid<T>(rois[3 * k + 1], rois[3 * k + 2], output_size,
-                                          static_cast<T>(spatial_scale), sampling_ratio, aligned);
-      const T* g = grad_out + (k * channels + c) * output_size;
-      for (int64_t i = 0; i < output_size; ++i)
-        for (int64_t j = 0; j < grid.samples; ++j) {
-          const RoiSample<T> s = roi_sample(grid, i, j, length);
-          grad[s.left] += g[i] * s.left_weight / grid.count;
-          grad[s.right] += g[i] * s.right_weight / grid.count;
-        }
-    }
+    const int64_t video = row / channels;
+    roi_align_1d_gradient_row(grad_out, channels, row % channels, rois, by_video, video_offsets[video],
+                              video_offsets[video + 1], output_size, static_cast<T>(spatial_scale), sampling_ratio,
+                              aligned, length, grad_features + row * length);
   }
 }
 

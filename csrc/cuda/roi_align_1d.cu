@@ -40,21 +40,10 @@ __global__ void roi_align_1d_backward_kernel(const T* grad_out, int64_t num_vide
                                              bool aligned, T* grad_features) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= num_videos * channels) return;
-  const int64_t video = row / channels, c = row % channels;
-  T* grad = grad_features + row * length;
-  for (int64_t t = 0; t < length; ++t) grad[t] = T(0);
-  for (int64_t r = video_offsets[video]; r < video_offsets[video + 1]; ++r) {
-    const int64_t k = by_video[r];
-    const RoiGrid<T> grid = roi_grid<T>(rois[3 * k + 1], rois[3 * k + 2], output_size, spatial_scale,
-                                        sampling_ratio, aligned);
-    const T* g = grad_out + (k * channels + c) * output_size;
-    for (int64_t i = 0; i < output_size; ++i)
-      for (int64_t j = 0; j < grid.samples; ++j) {
-        const RoiSample<T> s = roi_sample(grid, i, j, length);
-        grad[s.left] += g[i] * s.left_weight / grid.count;
-        grad[s.right] += g[i] * s.right_weight / grid.count;
-      }
-  }
+  const int64_t video = row / channels;
+  roi_align_1d_gradient_row(grad_out, channels, row % channels, rois, by_video, video_offsets[video],
+                            video_offsets[video + 1], output_size, spatial_scale, sampling_ratio, aligned, length,
+                            grad_features + row * length);
 }
 
 int64_t blocks_for(int64_t n) { return (n + kThreads - 1) / kThreads; }

@@ -4,9 +4,11 @@ repository when they are there (the direct comparisons skip otherwise; the recor
     PTAL_ACTIONFORMER=/path/to/actionformer_release   (libs/utils: ``python setup.py build_ext --inplace``)
     PTAL_OPENTAD=/path/to/OpenTAD   (opentad/models/utils/post_processing/nms: ``python setup.py build_ext --inplace``)
 
-Both name their NMS extension ``nms_1d_cpu``; each is loaded from its own folder. Their evaluation needs pandas (and
-ActionFormer's joblib); ActionFormer's still calls ``np.float`` (removed in NumPy 1.24), read as Python's float;
-OpenTAD's imports ``mmengine.registry.Registry``, which is stood in for when mmengine is absent.
+Both name their NMS extension ``nms_1d_cpu``, and a process can load only one module of that name: the first
+one asked for wins, the other's comparisons skip (run ``pytest tests/compat/test_opentad.py`` on its own).
+Their evaluation needs pandas (and ActionFormer's joblib); ActionFormer's still calls ``np.float`` (removed in
+NumPy 1.24), read as Python's float; OpenTAD's imports ``mmengine.registry.Registry``, stood in for when
+mmengine is absent.
 """
 from __future__ import annotations
 
@@ -21,14 +23,23 @@ import numpy as np
 import torch  # noqa: F401  (loads libc10 and libtorch, which the extensions link to)
 
 
+_LOADED_EXTENSION: list = []  # (path, module): Python keeps one extension module named nms_1d_cpu per process
+
+
 def _extension(folder: Path):
+    """The ``nms_1d_cpu`` built in ``folder``, or None when there is none or another one is already loaded in
+    this process (run ActionFormer's and OpenTAD's comparisons in separate processes to have both)."""
     found = sorted(folder.glob("nms_1d_cpu*.so"))
     if not found:
         return None
+    if _LOADED_EXTENSION:
+        path, module = _LOADED_EXTENSION[0]
+        return module if path == found[0] else None
     loader = importlib.machinery.ExtensionFileLoader("nms_1d_cpu", str(found[0]))
     spec = importlib.util.spec_from_file_location("nms_1d_cpu", str(found[0]), loader=loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
+    _LOADED_EXTENSION.append((found[0], module))
     return module
 
 

@@ -118,6 +118,10 @@ def test_edge_cases_as_actionformer():
                             voting_thresh=0.85)
     w0, w1 = 0.9 * 1.0, 0.8 * 0.9
     assert s[0].tolist() == pytest.approx([(w1 * 1.0) / (w0 + w1), 10.0])
+    # Labels far apart are still separate classes, taken in increasing order.
+    far = torch.tensor([10**12, 10**12, -7])
+    s, c, lab = batched_nms(segs, scores, far, 0.9, 0.0, 100, use_soft_nms=False, multiclass=True)
+    assert lab.tolist() == [10**12, -7] and c.tolist() == pytest.approx([0.9, 0.7])
     # NumPy arrays and ActionFormer's result dicts are taken.
     as_dict = batched_nms_videos([{"segments": segs, "scores": scores, "labels": labels}], 0.5, 0.0, 10)
     assert torch.equal(as_dict[0][1], batched_nms(segs.numpy(), scores.numpy(), labels.numpy(), 0.5, 0.0, 10)[1])
@@ -131,6 +135,8 @@ def test_bad_input_names_the_video():
         batched_nms(segs[:, 0], scores, labels, 0.5, 0.001, 10)
     with pytest.raises(ValueError, match="video 0: cls_idxs must be an integer"):
         batched_nms(segs, scores, labels.float(), 0.5, 0.001, 10)
+    with pytest.raises(TypeError, match="one dtype"):
+        batched_nms_videos([(segs, scores, labels), (segs.double(), scores.double(), labels)], 0.5, 0.001, 10)
     with pytest.raises(ValueError, match="segments must have end >= start"):
         batched_nms(segs.flip(1) + torch.tensor([1.0, 0.0]), scores, labels, 0.5, 0.001, 10)
 
