@@ -23,8 +23,9 @@ import torch
 from benchmarks.machine import describe
 from ptal.compat import actionformer, opentad
 from tests.compat import originals
+from tests.compat.compare import assert_same_detections
 from tests.compat.evaluation_data import actionformer_ground_truth, actionformer_predictions, thumos14_documents
-from tests.compat.workloads import ANET, THUMOS14, nms_settings, test_set
+from tests.compat.workloads import ANET, THUMOS14, nms_settings, detector_outputs
 
 THUMOS_TIOUS = [0.3, 0.4, 0.5, 0.6, 0.7]
 SETS = {"thumos14": (THUMOS14, 213, True), "activitynet": (ANET, 1000, False)}  # multiclass as their configs
@@ -39,7 +40,7 @@ def timings():
 
 @pytest.fixture(scope="module")
 def inputs():
-    return {name: [tuple(torch.from_numpy(a) for a in video) for video in test_set(dataset, count)]
+    return {name: [tuple(torch.from_numpy(a) for a in video) for video in detector_outputs(dataset, count)]
             for name, (dataset, count, _) in SETS.items()}
 
 
@@ -85,10 +86,8 @@ def test_batched_nms_same_results_and_speedup(timings, case):
         pytest.skip("needs the three runs of test_batched_nms in the same session")
     original = timings[case, "original-loop"]
     for runner in ("ptal-loop", "ptal-batched"):
-        for theirs, ours in zip(original[1], timings[case, runner][1], strict=True):
-            assert torch.equal(theirs[2], ours[2])
-            torch.testing.assert_close(ours[0], theirs[0], rtol=1e-6, atol=1e-6)
-            torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=1e-6)
+        for v, (theirs, ours) in enumerate(zip(original[1], timings[case, runner][1], strict=True)):
+            assert_same_detections(ours, theirs, f"{case_id(case)} {runner} video {v}")
     loop, batched = timings[case, "ptal-loop"][0], timings[case, "ptal-batched"][0]
     print(f"\n{case_id(case)}: original loop {original[0]:.3f} s, ptal loop {loop:.3f} s "
           f"({original[0] / loop:.1f}x), ptal batched {batched:.3f} s ({original[0] / batched:.1f}x); same detections")

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from benchmarks.backends import device_for, runnable, synchronize, timed
+from benchmarks.machine import describe
 from ptal.ops import roi_align_1d
 
 WINDOWS, SNIPPETS, CHANNELS, PER_WINDOW, BINS = 8, 768, 256, 512, 16
@@ -32,6 +33,7 @@ def workload(seed: int = 0):
 
 @pytest.fixture(scope="module")
 def timings():
+    print(f"\nmachine: {describe()}")
     return {}
 
 

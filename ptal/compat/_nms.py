@@ -34,6 +34,27 @@ def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
         raise TypeError(f"every video's segs must have one dtype, got {sorted(map(str, dtypes))}")
     if sum(counts) == 0:
         return [_empty(labels) for _, _, labels in videos]
+    settings = dict(iou_threshold=iou_threshold, min_score=min_score, max_seg_num=max_seg_num,
+                    use_soft_nms=use_soft_nms, multiclass=multiclass, sigma=sigma, voting_thresh=voting_thresh,
+                    method=method, voting_weighted_by_iou=voting_weighted_by_iou, improved_gaussian=improved_gaussian)
+    results, exact = _post_process(videos, counts, settings, prune=max_seg_num > 0)
+    redo = [v for v, ok in enumerate(exact) if not ok]
+    if redo:  # the videos where the pruned run cannot vouch for its result: again with every candidate
+        for v, result in zip(redo, _post_process([videos[v] for v in redo], [counts[v] for v in redo], settings,
+                                                 prune=False)[0]):
+            results[v] = result
+    return results
+
+
+def _post_process(videos, counts, settings, prune):
+    """(results, exact): each video's detections, and whether they are certainly those of a run on all its
+    candidates. With ``prune``, NMS runs only on each video's candidates scoring at least its
+    (PRUNE_FACTOR * max_seg_num)-th best: the selections scoring above every left-out candidate are those of the
+    full run (a left-out candidate is never the best remaining while they are, so it neither is selected before
+    them nor decays them), so a video's result is exact when its last kept detection scores above its best
+    left-out candidate and no two kept detections tie."""
+    iou_threshold, min_score, max_seg_num = settings["iou_threshold"], settings["min_score"], settings["max_seg_num"]
+    use_soft_nms, multiclass, method = settings["use_soft_nms"], settings["multiclass"], settings["method"]
     segments = torch.cat([s for s, _, _ in videos])
     scores = torch.cat([s for _, s, _ in videos])
     labels = torch.cat([lab for _, _, lab in videos])
@@ -48,10 +69,14 @@ def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
     candidates = torch.arange(scores.shape[0], device=scores.device)
     if min_score > 0 and not use_soft_nms:
         candidates = torch.nonzero(scores > min_score).flatten()
+    left_out_best = torch.full((len(videos),), -torch.inf, dtype=torch.float64)
+    if prune:
+        candidates, left_out_best = _pruned(candidates, scores, video, counts, PRUNE_FACTOR * max_seg_num)
     candidates = candidates[_group_order(group[candidates])]  # the NMS ops then need not sort by group
     if use_soft_nms:
         selected, kept_scores = _soft_nms_rows(segments[candidates], scores[candidates], group[candidates],
-                                               iou_threshold, min_score, max_seg_num, sigma, method, improved_gaussian)
+                                               iou_threshold, min_score, max_seg_num, settings["sigma"], method,
+                                               settings["improved_gaussian"])
         rows = candidates[selected]
     else:
         rows = candidates[_hard_nms_rows(segments[candidates], scores[candidates], group[candidates], iou_threshold,
@@ -59,10 +84,40 @@ def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
         kept_scores = scores[rows]
     # rows: by group (video, then class), each group in its NMS order: the order their results are concatenated.
     kept_segments = segments[rows]
-    if voting_thresh > 0 and not multiclass:
-        kept_segments = _voted(kept_segments, video[rows], segments, scores, video, voting_thresh,
-                               voting_weighted_by_iou)
-    return _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos)
+    if settings["voting_thresh"] > 0 and not multiclass:
+        kept_segments = _voted(kept_segments, video[rows], segments, scores, video, settings["voting_thresh"],
+                               settings["voting_weighted_by_iou"])
+    results = _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos)
+    return results, [_vouched(result[1], best, max_seg_num) for result, best in zip(results, left_out_best.tolist())]
+
+
+PRUNE_FACTOR = 5
+
+
+def _pruned(candidates, scores, video, counts, keep):
+    """The candidates of each video scoring at least its ``keep``-th best score (all of a video with fewer),
+    and each video's best left-out score (-inf when none)."""
+    best_left_out = torch.full((len(counts),), -torch.inf, dtype=torch.float64)
+    threshold = torch.full((len(counts),), -torch.inf, dtype=scores.dtype, device=scores.device)
+    first = 0
+    for v, count in enumerate(counts):
+        if count > keep:
+            threshold[v] = torch.topk(scores[first:first + count], keep, sorted=False).values.min()
+        first += count
+    chosen = scores[candidates] >= threshold[video[candidates]]
+    left_out = candidates[~chosen]
+    if left_out.numel():
+        best_left_out.scatter_reduce_(0, video[left_out].cpu(), scores[left_out].double().cpu(), "amax")
+    return candidates[chosen], best_left_out
+
+
+def _vouched(result_scores, best_left_out, max_seg_num):
+    """Whether a pruned run's detections of a video are the full run's: none left out, or ``max_seg_num``
+    detections all scoring above every left-out candidate, without two equal scores."""
+    if best_left_out == -float("inf"):
+        return True
+    return (result_scores.shape[0] == max_seg_num and float(result_scores[-1]) > best_left_out
+            and bool((result_scores[1:] != result_scores[:-1]).all()))
 
 
 def _hard_nms_rows(segments, scores, group, iou_threshold, max_seg_num):

@@ -10,8 +10,9 @@ import torch
 
 from ptal.compat.actionformer import ANETdetection, batched_nms, batched_nms_videos
 from tests.compat import originals
+from tests.compat.compare import assert_same_detections
 from tests.compat.evaluation_data import actionformer_ground_truth, actionformer_predictions, thumos14_documents
-from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, test_set
+from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, detector_outputs
 
 FIXTURE = np.load(pathlib.Path(__file__).parent / "fixtures" / "originals.npz")
 RECORDED_VIDEOS = {THUMOS14.name: 300, ANET.name: 300}
@@ -26,7 +27,7 @@ def tensors(videos):
 def recorded_inputs():
     out = {}
     for dataset in (THUMOS14, ANET):
-        videos = test_set(dataset, RECORDED_VIDEOS[dataset.name])
+        videos = detector_outputs(dataset, RECORDED_VIDEOS[dataset.name])
         checksum = sum(float(np.float64(s).sum()) + float(np.float64(c).sum()) + float(lab.sum())
                        for s, c, lab in videos)
         assert checksum == pytest.approx(float(FIXTURE[f"actionformer/{dataset.name}/checksum"]), rel=1e-12)
@@ -34,26 +35,36 @@ def recorded_inputs():
     return out
 
 
-def assert_same_as_recorded(library, dataset_name, run, settings, videos, ours):
-    """Our detections against the recorded ones: same count, segments, classes, scores (1e-6) per video."""
+# Videos where hard NMS met an IoU exactly at the threshold: the originals add 1e-6 to every length, which puts
+# it just below and keeps the segment; ptal (exact IoU, suppression at IoU >= threshold) suppresses it. Each is
+# checked to be that case: ptal with the threshold raised by 1e-5 gives the recorded detections.
+LENGTH_EPSILON_VIDEOS = {("actionformer", "thumos14", "hard-agnostic-no-voting"): [150],
+                         ("actionformer", "thumos14", "hard-agnostic-voting"): [150]}
+
+
+def assert_same_as_recorded(library, dataset_name, run, settings, videos, ours, batched_nms_videos=batched_nms_videos):
+    """Our detections against the recorded ones, video by video (``assert_same_detections``)."""
     key = f"{library}/{dataset_name}/{run}"
+    if f"{key}/same_as" in FIXTURE:  # the originals gave exactly the detections of that run (stored once)
+        key = f"{library}/{dataset_name}/{FIXTURE[f'{key}/same_as']}"
     counts = FIXTURE[f"{key}/counts"].astype(np.int64)
     rows = np.split(FIXTURE[f"{key}/rows"].astype(np.int64), np.cumsum(counts)[:-1])
     scores = np.split(FIXTURE[f"{key}/scores"], np.cumsum(counts)[:-1]) if f"{key}/scores" in FIXTURE else None
     voted = np.split(FIXTURE[f"{key}/voted"], np.cumsum(counts)[:-1]) if f"{key}/voted" in FIXTURE else None
     assert len(ours) == len(videos) == counts.size
-    for v, ((segments, input_scores, labels), (got_segments, got_scores, got_labels)) in enumerate(zip(videos, ours)):
-        where = f"{key}, video {v}"
-        assert got_scores.shape[0] == counts[v], where
-        assert torch.equal(got_labels, labels[rows[v]]), where
-        if voted is None:
-            assert torch.equal(got_segments, segments[rows[v]]), where
-        else:
-            torch.testing.assert_close(got_segments, torch.from_numpy(voted[v]), rtol=1e-6, atol=1e-6, msg=where)
-        if scores is None:
-            assert torch.equal(got_scores, input_scores[rows[v]]), where
-        else:
-            torch.testing.assert_close(got_scores, torch.from_numpy(scores[v]), rtol=0, atol=1e-6, msg=where)
+    at_threshold = []
+    for v, ((segments, input_scores, labels), got) in enumerate(zip(videos, ours)):
+        theirs = (segments[rows[v]] if voted is None else torch.from_numpy(voted[v]),
+                  input_scores[rows[v]] if scores is None else torch.from_numpy(scores[v]), labels[rows[v]])
+        try:
+            assert_same_detections(got, theirs, f"{key}, video {v}")
+        except AssertionError:
+            if settings["use_soft_nms"]:
+                raise
+            raised = dict(settings, iou_threshold=settings["iou_threshold"] + 1e-5)
+            assert_same_detections(batched_nms_videos([videos[v]], **raised)[0], theirs, f"{key}, video {v}")
+            at_threshold.append(v)
+    assert at_threshold == LENGTH_EPSILON_VIDEOS.get((library, dataset_name, run), [])
 
 
 @pytest.mark.parametrize("mode", MODES, ids=mode_name)
@@ -68,7 +79,7 @@ def test_batched_nms_videos_equals_actionformer_recorded(recorded_inputs, datase
 
 @pytest.mark.parametrize("dataset", [THUMOS14, ANET], ids=lambda d: d.name)
 def test_batched_nms_one_video_equals_the_batched_form(dataset):
-    videos = tensors(test_set(dataset, 6, first_seed=5000))
+    videos = tensors(detector_outputs(dataset, 6, first_seed=5000))
     for mode in MODES:
         settings = nms_settings(dataset, mode)
         for video, batched in zip(videos, batched_nms_videos(videos, **settings)):
@@ -82,15 +93,12 @@ def test_batched_nms_equals_actionformer_directly():
     if actionformer is None:
         pytest.skip("set PTAL_ACTIONFORMER to an ActionFormer checkout with its NMS extension built")
     for dataset in (THUMOS14, ANET):
-        videos = tensors(test_set(dataset, 12, first_seed=90_000))
+        videos = tensors(detector_outputs(dataset, 12, first_seed=90_000))
         for mode in MODES:
             settings = nms_settings(dataset, mode)
-            for video, ours in zip(videos, batched_nms_videos(videos, **settings)):
-                theirs = actionformer.batched_nms(*video, **settings)
-                assert torch.equal(ours[2], theirs[2]) and torch.equal(ours[1].shape[0] * torch.ones(1),
-                                                                       theirs[1].shape[0] * torch.ones(1))
-                torch.testing.assert_close(ours[0], theirs[0], rtol=1e-6, atol=1e-6)
-                torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=1e-6)
+            for v, (video, ours) in enumerate(zip(videos, batched_nms_videos(videos, **settings))):
+                assert_same_detections(ours, actionformer.batched_nms(*video, **settings),
+                                       f"{dataset.name} {mode_name(mode)} video {v}")
 
 
 def test_edge_cases_as_actionformer():

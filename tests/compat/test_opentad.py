@@ -7,9 +7,10 @@ import torch
 
 from ptal.compat.opentad import batched_nms, batched_nms_videos, mAP
 from tests.compat import originals
+from tests.compat.compare import assert_same_detections
 from tests.compat.evaluation_data import actionformer_ground_truth, thumos14_documents
 from tests.compat.test_actionformer import FIXTURE, assert_same_as_recorded, tensors
-from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, test_set
+from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, detector_outputs
 
 RECORDED_VIDEOS = {THUMOS14.name: 40, ANET.name: 100}
 T1_T2 = dict(t1=0.1, t2=0.02)
@@ -27,7 +28,7 @@ def runs() -> list:
 
 @pytest.fixture(scope="module")
 def recorded_inputs():
-    return {dataset.name: tensors(test_set(dataset, RECORDED_VIDEOS[dataset.name])) for dataset in (THUMOS14, ANET)}
+    return {dataset.name: tensors(detector_outputs(dataset, RECORDED_VIDEOS[dataset.name])) for dataset in (THUMOS14, ANET)}
 
 
 @pytest.mark.parametrize("mode, method", runs())
@@ -36,7 +37,8 @@ def test_batched_nms_videos_equals_opentad_recorded(recorded_inputs, dataset, mo
     settings = dict(nms_settings(dataset, mode), method=method, **(T1_T2 if mode["use_soft_nms"] else {}))
     name = f"{mode_name(mode)}-method{method}" if mode["use_soft_nms"] else mode_name(mode)
     videos = recorded_inputs[dataset.name]
-    assert_same_as_recorded("opentad", dataset.name, name, settings, videos, batched_nms_videos(videos, **settings))
+    assert_same_as_recorded("opentad", dataset.name, name, settings, videos, batched_nms_videos(videos, **settings),
+                            batched_nms_videos)
 
 
 def test_batched_nms_equals_opentad_directly():
@@ -44,19 +46,15 @@ def test_batched_nms_equals_opentad_directly():
     if opentad is None:
         pytest.skip("set PTAL_OPENTAD to an OpenTAD checkout with its NMS extension built")
     for dataset in (THUMOS14, ANET):
-        videos = tensors(test_set(dataset, 6, first_seed=70_000))
+        videos = tensors(detector_outputs(dataset, 6, first_seed=70_000))
         for param in runs():
             mode, method = param.values
             settings = dict(nms_settings(dataset, mode), method=method, t1=0.05, t2=0.01)
-            for video, ours in zip(videos, batched_nms_videos(videos, **settings)):
-                theirs = opentad.batched_nms(*video, **settings)
-                assert torch.equal(ours[2], theirs[2])
-                torch.testing.assert_close(ours[0], theirs[0], rtol=1e-6, atol=1e-6)
-                torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=1e-6)
+            for v, (video, ours) in enumerate(zip(videos, batched_nms_videos(videos, **settings))):
+                assert_same_detections(ours, opentad.batched_nms(*video, **settings), f"{param.id} video {v}")
         # OpenTAD's defaults: Gaussian soft-NMS per class, min_score 0, 100 detections, no voting.
         for video in videos[:2]:
-            ours, theirs = batched_nms(*video), opentad.batched_nms(*video)
-            assert torch.equal(ours[2], theirs[2]) and torch.equal(ours[0], theirs[0])
+            assert_same_detections(batched_nms(*video), opentad.batched_nms(*video), "defaults")
 
 
 def test_defaults_float32_and_method_numbers():

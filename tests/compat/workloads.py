@@ -80,7 +80,7 @@ def video_outputs(dataset: Dataset, seed: int):
             np.concatenate(out_labels).astype(np.int64))
 
 
-def test_set(dataset: Dataset, num_videos: int, first_seed: int = 0):
+def detector_outputs(dataset: Dataset, num_videos: int, first_seed: int = 0):
     """``num_videos`` videos' outputs, a list of (segments, scores, labels)."""
     return [video_outputs(dataset, first_seed + v) for v in range(num_videos)]
 
