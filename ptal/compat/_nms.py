@@ -70,7 +70,7 @@ def _post_process(videos, counts, settings, prune):
     if min_score > 0 and not use_soft_nms:
         candidates = torch.nonzero(scores > min_score).flatten()
     left_out_best = torch.full((len(videos),), -torch.inf, dtype=torch.float64)
-    if prune:
+    if prune and max(counts) > PRUNE_FACTOR * max_seg_num:
         candidates, left_out_best = _pruned(candidates, scores, video, counts, PRUNE_FACTOR * max_seg_num)
     candidates = candidates[_group_order(group[candidates])]  # the NMS ops then need not sort by group
     if use_soft_nms:
