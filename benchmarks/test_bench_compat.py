@@ -14,8 +14,6 @@ skipped when its original is not importable. Work:
   16 processes, top-1/5x recall) beside ptal's.
 Each original runs once (rounds=1), ptal calibrated; every pair is checked equal before its ratio is printed.
 """
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -24,7 +22,7 @@ from benchmarks.machine import describe
 from ptal.compat import actionformer, opentad
 from tests.compat import originals
 from tests.compat.compare import assert_same_detections
-from tests.compat.evaluation_data import actionformer_ground_truth, actionformer_predictions, thumos14_documents
+from tests.compat.evaluation_data import actionformer_predictions, thumos14_files
 from tests.compat.workloads import ANET, THUMOS14, nms_settings, detector_outputs
 
 THUMOS_TIOUS = [0.3, 0.4, 0.5, 0.6, 0.7]
@@ -95,11 +93,8 @@ def test_batched_nms_same_results_and_speedup(timings, case):
 
 @pytest.fixture(scope="module")
 def thumos14(tmp_path_factory):
-    ground_truth, results = thumos14_documents()
-    af_ground_truth, classes = actionformer_ground_truth(ground_truth)
-    path = tmp_path_factory.mktemp("compat") / "thumos14.json"
-    path.write_text(json.dumps(af_ground_truth))
-    return str(path), results, actionformer_predictions(results, classes)
+    path, results, classes = thumos14_files(tmp_path_factory.mktemp("compat"))
+    return path, results, actionformer_predictions(results, classes)
 
 
 def evaluate(library, implementation, thumos14):

@@ -34,3 +34,13 @@ def actionformer_predictions(results: dict, classes: list, decimals: int | None 
     return {"video-id": [r[0] for r in rows], "t-start": np.array([r[1] for r in rows]),
             "t-end": np.array([r[2] for r in rows]), "label": np.array([r[3] for r in rows]),
             "score": score if decimals is None else np.round(score, decimals)}
+
+
+def thumos14_files(folder):
+    """THUMOS14 in ActionFormer's annotation layout written to ``folder``: (its path, the ActivityNet-style results
+    of ``thumos14_documents``, the class names by label id)."""
+    ground_truth, results = thumos14_documents()
+    af_ground_truth, classes = actionformer_ground_truth(ground_truth)
+    path = folder / "thumos14.json"
+    path.write_text(json.dumps(af_ground_truth))
+    return str(path), results, classes

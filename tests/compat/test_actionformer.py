@@ -11,7 +11,7 @@ import torch
 from ptal.compat.actionformer import ANETdetection, batched_nms, batched_nms_videos
 from tests.compat import originals
 from tests.compat.compare import assert_same_detections
-from tests.compat.evaluation_data import actionformer_ground_truth, actionformer_predictions, thumos14_documents
+from tests.compat.evaluation_data import actionformer_predictions, thumos14_files
 from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, detector_outputs
 
 FIXTURE = np.load(pathlib.Path(__file__).parent / "fixtures" / "originals.npz")
@@ -151,11 +151,7 @@ def test_bad_input_names_the_video():
 
 @pytest.fixture(scope="module")
 def thumos14_evaluation(tmp_path_factory):
-    ground_truth, results = thumos14_documents()
-    af_ground_truth, classes = actionformer_ground_truth(ground_truth)
-    path = tmp_path_factory.mktemp("actionformer") / "thumos14.json"
-    path.write_text(json.dumps(af_ground_truth))
-    return str(path), results, classes
+    return thumos14_files(tmp_path_factory.mktemp("actionformer"))
 
 
 @pytest.mark.parametrize("decimals", [None, 2], ids=["distinct-scores", "tied-scores"])

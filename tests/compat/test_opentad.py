@@ -8,7 +8,7 @@ import torch
 from ptal.compat.opentad import batched_nms, batched_nms_videos, mAP
 from tests.compat import originals
 from tests.compat.compare import assert_same_detections
-from tests.compat.evaluation_data import actionformer_ground_truth, thumos14_documents
+from tests.compat.evaluation_data import thumos14_files
 from tests.compat.test_actionformer import FIXTURE, assert_same_as_recorded, tensors
 from tests.compat.workloads import ANET, MODES, THUMOS14, mode_name, nms_settings, detector_outputs
 
@@ -77,11 +77,9 @@ def test_defaults_float32_and_method_numbers():
 
 
 @pytest.fixture(scope="module")
-def thumos14_files(tmp_path_factory):
-    ground_truth, results = thumos14_documents()
-    path = tmp_path_factory.mktemp("opentad") / "thumos14.json"
-    path.write_text(json.dumps(actionformer_ground_truth(ground_truth)[0]))
-    return str(path), results
+def thumos14(tmp_path_factory):
+    path, results, _ = thumos14_files(tmp_path_factory.mktemp("opentad"))
+    return path, results
 
 
 def rounded(results, decimals):
@@ -90,19 +88,19 @@ def rounded(results, decimals):
 
 
 @pytest.mark.parametrize("decimals", [None, 2], ids=["distinct-scores", "tied-scores"])
-def test_map_equals_opentad_recorded(thumos14_files, decimals):
-    path, results = thumos14_files
+def test_map_equals_opentad_recorded(thumos14, decimals):
+    path, results = thumos14
     metrics = mAP(path, rounded(results, decimals), "Test", THUMOS_TIOUS, top_k=(1, 5)).evaluate()
     key = f"opentad/map/{'exact' if decimals is None else f'rounded{decimals}'}"
     assert list(metrics) == FIXTURE[f"{key}/keys"].tolist()
     np.testing.assert_allclose([float(v) for v in metrics.values()], FIXTURE[f"{key}/values"], rtol=0, atol=1e-9)
 
 
-def test_map_equals_opentad_directly(thumos14_files):
+def test_map_equals_opentad_directly(thumos14):
     opentad = originals.opentad()
     if opentad is None or not hasattr(opentad, "mAP"):
         pytest.skip("set PTAL_OPENTAD (and install pandas) to compare with OpenTAD's mAP")
-    path, results = thumos14_files
+    path, results = thumos14
     for top_k in (None, (1, 5)):
         theirs = opentad.mAP(path, rounded(results, 1), "Test", THUMOS_TIOUS, top_k=top_k, thread=1).evaluate()
         ours = mAP(path, rounded(results, 1), "Test", THUMOS_TIOUS, top_k=top_k).evaluate()
@@ -110,8 +108,8 @@ def test_map_equals_opentad_directly(thumos14_files):
         np.testing.assert_allclose(list(ours.values()), list(theirs.values()), rtol=0, atol=1e-9)
 
 
-def test_map_blocked_videos_unknown_labels_and_logging(thumos14_files, tmp_path, capsys):
-    path, results = thumos14_files
+def test_map_blocked_videos_unknown_labels_and_logging(thumos14, tmp_path, capsys):
+    path, results = thumos14
     video = next(iter(results["results"]))
     blocked = tmp_path / "blocked.json"
     blocked.write_text(json.dumps([video]))
