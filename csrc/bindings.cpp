@@ -54,6 +54,25 @@ void bind_dtype(py::module_& m, const char* suffix) {
                              at<int64_t>(out_rows), at<double>(out_scores), at<int64_t>(out_counts) PTAL_PASS_STREAM);
       },
       release);
+  m.def(
+      (std::string("roi_align_1d_") + suffix).c_str(),
+      [](Address features, int64_t channels, int64_t length, Address rois, int64_t num_rois, int64_t output_size,
+         double spatial_scale, int64_t sampling_ratio, bool aligned, Address out PTAL_STREAM) {
+        kernels::roi_align_1d<T>(at<const T>(features), channels, length, at<const T>(rois), num_rois, output_size,
+                                 spatial_scale, sampling_ratio, aligned, at<T>(out) PTAL_PASS_STREAM);
+      },
+      release);
+  m.def(
+      (std::string("roi_align_1d_backward_") + suffix).c_str(),
+      [](Address grad_out, int64_t num_videos, int64_t channels, int64_t length, Address rois, Address by_video,
+         Address video_offsets, int64_t output_size, double spatial_scale, int64_t sampling_ratio, bool aligned,
+         Address grad_features PTAL_STREAM) {
+        kernels::roi_align_1d_backward<T>(at<const T>(grad_out), num_videos, channels, length, at<const T>(rois),
+                                          at<const int64_t>(by_video), at<const int64_t>(video_offsets), output_size,
+                                          spatial_scale, sampling_ratio, aligned, at<T>(grad_features)
+                                          PTAL_PASS_STREAM);
+      },
+      release);
 #ifdef PTAL_CUDA_MODULE
   m.def(
       (std::string("constrained_kmedoids_") + suffix).c_str(),

@@ -133,4 +133,18 @@ void constrained_kmedoids(const T* features, const int64_t* points, const int64_
                           int64_t max_iter, int64_t background_sample, int64_t* clusters, int64_t* medoids,
                           int64_t* slots, int64_t* iterations);
 
+// RoIAlign over time (common/roi_align_1d.h): out (K, C, L) from features (B, C, T) and rois (K, 3: video,
+// start, end), each output the mean of its bin's samples, linearly interpolated; parallel over the RoIs.
+template <typename T>
+void roi_align_1d(const T* features, int64_t channels, int64_t length, const T* rois, int64_t num_rois,
+                  int64_t output_size, double spatial_scale, int64_t sampling_ratio, bool aligned, T* out);
+
+// Gradient of roi_align_1d: grad_features (B, C, T) from grad_out (K, C, L). RoIs by video: video b's are
+// by_video[video_offsets[b] .. video_offsets[b + 1]), in their order; each (video, channel) row is summed by
+// one thread in that order (deterministic).
+template <typename T>
+void roi_align_1d_backward(const T* grad_out, int64_t num_videos, int64_t channels, int64_t length, const T* rois,
+                           const int64_t* by_video, const int64_t* video_offsets, int64_t output_size,
+                           double spatial_scale, int64_t sampling_ratio, bool aligned, T* grad_features);
+
 }  // namespace ptal::cpu

@@ -52,6 +52,19 @@ void constrained_kmedoids(const T* features, const int64_t* points, const int64_
                           int64_t* slot_work, double* unit_sums, int64_t* clusters, int64_t* medoids, int64_t* slots,
                           int64_t* iterations, void* stream);
 
+// RoIAlign over time, one thread per output value; arguments as ptal::cpu::roi_align_1d.
+template <typename T>
+void roi_align_1d(const T* features, int64_t channels, int64_t length, const T* rois, int64_t num_rois,
+                  int64_t output_size, double spatial_scale, int64_t sampling_ratio, bool aligned, T* out,
+                  void* stream);
+
+// Its gradient, one thread per (video, channel) row; arguments as ptal::cpu::roi_align_1d_backward.
+template <typename T>
+void roi_align_1d_backward(const T* grad_out, int64_t num_videos, int64_t channels, int64_t length, const T* rois,
+                           const int64_t* by_video, const int64_t* video_offsets, int64_t output_size,
+                           double spatial_scale, int64_t sampling_ratio, bool aligned, T* grad_features,
+                           void* stream);
+
 const char* architectures();
 
 }  // namespace ptal::cuda

@@ -88,6 +88,10 @@ def run_every_op(dtype: torch.dtype) -> None:
         proposals = torch.tensor([[0, 1.0, 5.5], [batch - 1, 0.0, 3.0]], dtype=dtype)
         ops.sample_proposal_features(features, proposals, num_samples=8, lengths=lengths,
                                      backend="triton").sum().backward()
+        half_types = (torch.float16, torch.bfloat16) if dtype == torch.float32 else ()
+        for features_dtype in (dtype, *half_types):  # half types are read as such, computed in float32
+            channels_first = features.detach().transpose(1, 2).to(features_dtype).contiguous().requires_grad_()
+            ops.roi_align_1d(channels_first, proposals, 5, sampling_ratio=2, backend="triton").sum().backward()
 
 
 def main() -> int:

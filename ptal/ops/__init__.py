@@ -11,6 +11,7 @@ from ptal.ops.constrained_kmedoids import KMedoidsResult, constrained_kmedoids
 from ptal.ops.generate_proposals import generate_proposals
 from ptal.ops.oic_scores import oic_scores
 from ptal.ops.optimal_sequence_search import optimal_sequence_search
+from ptal.ops.roi_align_1d import roi_align_1d
 from ptal.ops.sample_proposal_features import sample_proposal_features
 from ptal.ops.segment_iou import segment_iou
 from ptal.ops.select_seeds import select_seeds
@@ -19,4 +20,4 @@ from ptal.ops.temporal_nms import temporal_nms
 from ptal.ops.threshold_proposals import threshold_proposals
 
 __all__ = ["KMedoidsResult", "constrained_kmedoids", "generate_proposals", "oic_scores", "optimal_sequence_search",
-           "sample_proposal_features", "segment_iou", "select_seeds", "soft_nms", "temporal_nms", "threshold_proposals"]
+           "roi_align_1d", "sample_proposal_features", "segment_iou", "select_seeds", "soft_nms", "temporal_nms", "threshold_proposals"]

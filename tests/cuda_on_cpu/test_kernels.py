@@ -11,6 +11,7 @@ from ptal.ops import constrained_kmedoids, temporal_nms
 from tests.cuda_on_cpu.harness import emulating
 from tests.ops import test_constrained_kmedoids as kmedoids_tests
 from tests.ops import test_optimal_sequence_search as search_tests
+from tests.ops import test_roi_align_1d as roi_align_tests
 from tests.ops import test_soft_nms as soft_nms_tests
 from tests.ops import test_temporal_nms as nms_tests
 from tests.ops.backends import CUDA_ON_CPU
@@ -105,6 +106,21 @@ def test_constrained_kmedoids_on_random_inputs(cuda_on_cpu_module):
         action_medoids=st.sampled_from(["points", "update"])), check)
 
 
+def test_roi_align_1d_on_random_inputs(cuda_on_cpu_module):
+    def check(seed, videos, channels, snippets, count, output_size, sampling_ratio, aligned, scale, dtype):
+        features, rois = roi_align_tests.random_case(seed, videos, channels, snippets, count, dtype)
+        roi_align_tests.assert_matches_reference(CUDA_ON_CPU, features, rois, output_size, aligned=aligned,
+                                                 sampling_ratio=sampling_ratio, spatial_scale=scale)
+        return 2 if count else 0  # forward and backward; no RoIs: zeros, no launch
+
+    # Up to 700 outputs per call: one to three 256-thread blocks, the last partial.
+    on_random_inputs(cuda_on_cpu_module, dict(
+        seed=st.integers(0, 2**31 - 1), videos=st.integers(1, 3), channels=st.integers(1, 6),
+        snippets=st.integers(1, 40), count=st.integers(0, 12), output_size=st.integers(1, 9),
+        sampling_ratio=st.integers(-1, 3), aligned=st.booleans(), scale=st.sampled_from([1.0, 0.5, 2.0]),
+        dtype=st.sampled_from([torch.float32, torch.float64])), check)
+
+
 # ---- launch geometry ----
 
 def test_nms_groups_around_the_tile_size():
@@ -173,6 +189,14 @@ def test_many_videos_for_the_kmedoids():
     kwargs = dict(action_medoids="update", max_iter=3)
     kmedoids_tests.assert_same(kmedoids_tests.run(CUDA_ON_CPU, *batch, **kwargs),
                                kmedoids_tests.run("reference", *batch, **kwargs))
+
+
+def test_roi_align_1d_over_many_blocks():
+    """ActionFormer-like sizes, cut down: 4 videos x 16 channels, 200 RoIs x 8 bins (25 600 outputs: 100 blocks of
+    the forward, 64 gradient rows in one block of the backward), both conventions."""
+    features, rois = roi_align_tests.random_case(21, 4, 16, 120, 200, torch.float32)
+    for aligned in (False, True):
+        roi_align_tests.assert_matches_reference(CUDA_ON_CPU, features, rois, 8, aligned=aligned)
 
 
 def test_a_group_too_large_for_the_sweep_is_refused(cuda_on_cpu_module):

@@ -12,6 +12,7 @@ from benchmarks.workloads import proposals
 from tests.cuda_on_cpu.harness import emulating, load
 from tests.ops import test_constrained_kmedoids as kmedoids_tests
 from tests.ops import test_optimal_sequence_search as search_tests
+from tests.ops import test_roi_align_1d as roi_align_tests
 from tests.ops import test_soft_nms as soft_nms_tests
 from tests.ops import test_temporal_nms as nms_tests
 from tests.ops.backends import CUDA_ON_CPU
@@ -69,6 +70,15 @@ def check_constrained_kmedoids():
         kmedoids_tests.assert_same(got, kmedoids_tests.run("reference", *batch, max_iter=4, **kwargs))
 
 
+def check_roi_align_1d():
+    for seed, (videos, channels, snippets, count, dtype) in enumerate([(1, 1, 1, 1, torch.float64),
+                                                                      (2, 3, 30, 9, torch.float32),
+                                                                      (3, 4, 50, 40, torch.float64)]):
+        features, rois = roi_align_tests.random_case(seed, videos, channels, snippets, count, dtype)
+        for kwargs in (dict(), dict(aligned=True, sampling_ratio=2)):
+            roi_align_tests.assert_matches_reference(CUDA_ON_CPU, features, rois, 5, **kwargs)
+
+
 def write_past_a_buffer():
     """Not a check: the NMS sweep on a `keep` buffer one byte short, which it writes past (its last row is kept).
     AddressSanitizer must report it."""
@@ -83,7 +93,8 @@ def write_past_a_buffer():
 
 
 CHECKS = {"temporal_nms": check_temporal_nms, "soft_nms": check_soft_nms,
-          "optimal_sequence_search": check_optimal_sequence_search, "constrained_kmedoids": check_constrained_kmedoids}
+          "optimal_sequence_search": check_optimal_sequence_search, "constrained_kmedoids": check_constrained_kmedoids,
+          "roi_align_1d": check_roi_align_1d}
 PLANTED = {"write_past_a_buffer": write_past_a_buffer}
 
 

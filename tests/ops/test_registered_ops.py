@@ -16,7 +16,8 @@ from tests.ops.backends import device_of, fast_backends, op_backend, table
 from tests.ops.sequences import seed_batch
 
 REGISTERED = ("segment_iou", "temporal_nms", "soft_nms", "oic_scores", "select_seeds", "threshold_proposals",
-              "generate_proposals", "sample_proposal_features", "optimal_sequence_search", "constrained_kmedoids")
+              "generate_proposals", "sample_proposal_features", "optimal_sequence_search", "constrained_kmedoids",
+              "roi_align_1d")
 
 
 def inputs(device: torch.device) -> SimpleNamespace:
@@ -36,7 +37,8 @@ def inputs(device: torch.device) -> SimpleNamespace:
         thresholds=torch.tensor([0.2, 0.5, 0.8], dtype=torch.float64),
         features=torch.rand(2, 12, 3, generator=gen, dtype=torch.float64),
         proposals=torch.tensor([[0, 1.5, 6.0], [1, 0.0, 8.0], [1, 7.5, 7.5], [0, -2.0, 3.0]], dtype=torch.float64),
-        point_snippets=torch.tensor([[2, 7], [4, -1]]), point_classes=torch.tensor([[0, 1], [1, 0]]))
+        point_snippets=torch.tensor([[2, 7], [4, -1]]), point_classes=torch.tensor([[0, 1], [1, 0]]),
+        channels_first=torch.rand(2, 3, 12, generator=gen, dtype=torch.float64))
     return SimpleNamespace(**{name: value.to(device) for name, value in vars(x).items()})
 
 
@@ -58,6 +60,7 @@ def public_calls(x: SimpleNamespace) -> dict:
                                     (x.cas, x.act_seed, x.bkg_seed, x.video_labels, x.lengths), {}),
         "constrained_kmedoids": (ptal.ops.constrained_kmedoids, (x.features, x.point_snippets, x.point_classes,
                                                                  x.lengths), dict(max_iter=3)),
+        "roi_align_1d": (ptal.ops.roi_align_1d, (x.channels_first, x.proposals, 4), dict(aligned=True)),
     }
 
 
@@ -66,6 +69,7 @@ def registered_calls(x: SimpleNamespace, backend: str) -> dict:
     flows to require it."""
     scores = x.sequences.clone().requires_grad_()
     features = x.features.clone().requires_grad_()
+    channels_first = x.channels_first.clone().requires_grad_()
     ops = torch.ops.ptal
     return {
         "segment_iou": [(ops.segment_iou.default, (x.segments, x.segments[:5], 0.0, backend, True))],
@@ -89,6 +93,10 @@ def registered_calls(x: SimpleNamespace, backend: str) -> dict:
         "constrained_kmedoids": [(ops.constrained_kmedoids.default, (x.features, x.point_snippets, x.point_classes,
                                                                      x.lengths, "cosine", 3, "gap", 0, "points", 512, 0,
                                                                      backend, True))],
+        "roi_align_1d": [
+            (ops.roi_align_1d.default, (channels_first, x.proposals, 4, 1.0, 0, False, backend, True)),
+            (ops.roi_align_1d_backward.default, (x.channels_first.new_ones((4, 3, 5)), x.proposals, 2, 12, 0.5, 2,
+                                                 True, backend))],
     }
 
 
@@ -117,7 +125,7 @@ ON_GPU = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), rea
 
 @pytest.mark.parametrize("device, backend", [("cpu", "reference"), ("cpu", None),
                                              pytest.param("cuda", None, marks=ON_GPU)])
-def test_compile_full_graph_through_nms_oic_and_sampling_forward_and_backward(device, backend):
+def test_compile_full_graph_through_nms_oic_sampling_and_roi_align_forward_and_backward(device, backend):
     """A post-processing step as a TAL model would compile it: NMS on proposals, then the OIC score and the
     sampled features of the kept ones, differentiated w.r.t. the scores and the features. One graph."""
     from torch._dynamo.testing import CompileCounterWithBackend
@@ -132,7 +140,8 @@ def test_compile_full_graph_through_nms_oic_and_sampling_forward_and_backward(de
         oic = ptal.ops.oic_scores(sequences, kept, x.lengths, backend=backend)
         sampled = ptal.ops.sample_proposal_features(features, kept.double(), num_samples=4, lengths=x.lengths,
                                                     backend=backend)
-        return (oic[:, None, None] * sampled).sum() + oic.sum()
+        aligned = ptal.ops.roi_align_1d(features.transpose(1, 2), kept.double(), 3, backend=backend)
+        return (oic[:, None, None] * sampled).sum() + oic.sum() + (oic[:, None, None] * aligned).sum()
 
     def value_and_gradients(function):
         sequences, features = x.sequences.clone().requires_grad_(), x.features.clone().requires_grad_()
@@ -154,6 +163,7 @@ def test_meta_tensors_get_shapes():
     assert ptal.ops.segment_iou(meta.segments, meta.segments[:5]).shape == (12, 5)
     assert ptal.ops.oic_scores(meta.sequences, meta.runs).shape == (4,)
     assert ptal.ops.sample_proposal_features(meta.features, meta.proposals, num_samples=4).shape == (4, 4, 3)
+    assert ptal.ops.roi_align_1d(meta.channels_first, meta.proposals, 5).shape == (4, 3, 5)
     act_seed, bkg_seed = ptal.ops.select_seeds(meta.cas, meta.points)
     assert act_seed.shape == (2, 12, 2) and bkg_seed.shape == (2, 12)
     pseudo_labels, score = ptal.ops.optimal_sequence_search(meta.cas, meta.act_seed, meta.bkg_seed, meta.video_labels)
