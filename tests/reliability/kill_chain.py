@@ -3,10 +3,9 @@
 
     python -m tests.reliability.kill_chain FAMILY ANNOTATIONS WORK --kills N --seed S
 
-This process is a fork server: it runs the uninterrupted reference run itself (one thread: no thread
-pool exists to be inherited), which imports and initialises everything a run touches, then forks every
-run of the chain from there, so that a run costs its work, not a Python start. Each child runs
-``ptal.cli.main`` unchanged; what the driver adds is observation and the kill:
+This process is a fork server (tests/reliability/forks.py): it runs the uninterrupted reference run itself,
+then forks every run of the chain. Each child runs ``ptal.cli.main`` unchanged; what the driver adds is
+observation and the kill:
 
 * a pipe on which the child reports every iteration it completes (``_LossWindow.add``);
 * the moment of the kill, drawn from a seeded generator: after a random delay (anywhere: building the
@@ -22,7 +21,6 @@ child completed, the first iteration it started from, its exit status and its st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -32,7 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported
+os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported (tests/reliability/forks.py)
+
+from tests.reliability.forks import fork_ptal, run_ptal_here  # noqa: E402
 
 ITERATIONS, EVAL_EVERY, LOG_EVERY = 100, 4, 2
 TRAPS = ("checkpoint bytes", "checkpoint before fsync", "checkpoint before rename", "checkpoint after rename",
@@ -56,15 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from ptal.cli import main as ptal_main
-
     out = args.work / "run"
     fresh = command(args.family, args.annotations, out)
     rng = random.Random(args.seed)
     started = time.monotonic()
-    with open(args.work / "reference.err", "w") as stderr, contextlib.redirect_stderr(stderr), \
-            contextlib.redirect_stdout(stderr):
-        status = ptal_main(fresh[:-1] + [f"train.out_dir={args.work / 'reference'}"])
+    status = run_ptal_here(fresh[:-1] + [f"train.out_dir={args.work / 'reference'}"], args.work / "reference.err")
     reference = {"status": status, "seconds": time.monotonic() - started}
     sizes = {"checkpoint": min((args.work / "reference" / name).stat().st_size for name in ("last.pt", "best.pt")),
              "log": 200}  # a log line is longer
@@ -120,27 +116,16 @@ def run_child(argv: list[str], stderr_path: Path, plan: dict | None) -> dict:
     """Fork a child running ``ptal.cli.main(argv)`` under ``plan``; wait for it (killing it after the plan's
     delay when the plan is a timer). Returns what happened."""
     progress_read, progress_write = os.pipe()
-    stderr_path.write_text("")  # the child may be killed before it opens it
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(progress_read)
-        status = 1
-        try:
-            with open(stderr_path, "a") as stderr, open(os.devnull, "w") as null:
-                os.dup2(stderr.fileno(), 2)
-                os.dup2(null.fileno(), 1)
-                _observe_iterations(progress_write)
-                if plan is not None and plan["kind"] != "timer":
-                    _arm_trap(plan, Path(argv[argv.index("--resume") + 1]).parent if "--resume" in argv
-                              else Path(argv[-1].split("=", 1)[1]))
-                from ptal.cli import main as ptal_main
 
-                status = ptal_main(argv)
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(status)
+    def prepare() -> None:
+        os.close(progress_read)
+        _observe_iterations(progress_write)
+        if plan is not None and plan["kind"] != "timer":
+            _arm_trap(plan, Path(argv[argv.index("--resume") + 1]).parent if "--resume" in argv
+                      else Path(argv[-1].split("=", 1)[1]))
+
+    started = time.monotonic()
+    pid = fork_ptal(argv, stderr_path, prepare)
     os.close(progress_write)
     iterations: list[int] = []
     wait_status = _kill_on_time(pid, plan, progress_read, iterations) if plan and plan["kind"] == "timer" else None
