@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import filecmp
 import math
 import time
 import warnings
@@ -210,8 +211,9 @@ class _Run:
             else:
                 warnings.warn(f"no {LOG_NAME} next to {path}: the new log starts at iteration {self.iteration + 1}",
                               stacklevel=3)
-            if self.best_iteration == self.iteration:  # a crash may have come between last.pt and best.pt
-                copy_file_atomic(path, self.out_dir / BEST_CHECKPOINT)
+            best = self.out_dir / BEST_CHECKPOINT
+            if self.best_iteration == self.iteration and not (best.is_file() and filecmp.cmp(path, best, shallow=False)):
+                copy_file_atomic(path, best)  # a crash came between last.pt and its copy best.pt
 
     def _restore(self, checkpoint: dict, path: str) -> None:
         """The model, optimiser, method, trainer and generator states of a checkpoint."""
