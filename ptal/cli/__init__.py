@@ -36,8 +36,15 @@ def main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its errors in one line like the commands' (argparse prints the usage first)."""
+
+    def error(self, message: str):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {' '.join(message.split())} ({self.prog} --help shows the usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ptal", description="Point-supervised temporal action localization.")
+    parser = _Parser(prog="ptal", description="Point-supervised temporal action localization.")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error instead of its one-line message (any position)")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -124,10 +131,13 @@ def _stopped_by_another_process(error: Exception, prefix: str) -> bool:
 
 
 def _end_distributed() -> None:
+    """End the process group of a torchrun run that ended well: every process waits for the others first (a
+    process leaving while another still talks to it makes Gloo abort that one, "terminate called ...")."""
     if "torch.distributed" in sys.modules:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            dist.barrier()
             dist.destroy_process_group()
 
 

@@ -81,7 +81,11 @@ def stored_config(checkpoint: dict, path: str):
     model = stored.get("model") if isinstance(stored, dict) else None
     if not isinstance(model, dict):
         raise CheckpointError(f"checkpoint {path}: its config has no model section")
-    return config_from_dict(method_class(model.get("name")).config_class, stored, source=f"checkpoint {path}")
+    if model.get("name") not in FAMILY_NAMES:
+        raise CheckpointError(f"checkpoint {path}: its config's model.name is {model.get('name')!r:.40}, not one of "
+                              f"{', '.join(FAMILY_NAMES)}")
+    family = method_class(model["name"])
+    return config_from_dict(family.config_class, stored, source=f"checkpoint {path}")
 
 
 def resumed_config(checkpoint: dict, path: str, config_path: str | None, overrides: list[str]):
@@ -194,9 +198,12 @@ def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     and state. The checkpoint is read and checked before any data is built."""
     from ptal.models import build_method
     from ptal.train import CheckpointError, load_checkpoint
+    from ptal.train.checkpoint import check_like
 
     checkpoint = load_checkpoint(checkpoint_path)
     method = build_method(stored_config(checkpoint, checkpoint_path), device)
+    check_like(method.model.state_dict(), checkpoint["model"], checkpoint_path, "model")
+    check_like(method.state_dict(), checkpoint["method"], checkpoint_path, "method")
     try:
         method.model.load_state_dict(checkpoint["model"])
         method.load_state_dict(checkpoint["method"])
@@ -224,18 +231,13 @@ def _infer(args) -> int:
             write_predictions(out, predictions)
         print(f"predictions of {len(method.eval_items)} {method.config.data.eval_split} videos: {out}")
     if args.video:
-        # A video id is not a path: its separators do not lead out of the checkpoint's folder.
-        plot = args.plot or str(checkpoint.parent / f"timeline_{_file_name_part(args.video)}.png")
+        plot = args.plot or str(checkpoint.parent / f"timeline_{args.video}.png")  # video ids are file names
         timeline = method.timeline(args.video)
         if main_process():
             draw_timeline(timeline, plot)
         print(f"timeline of {args.video}: {plot}")
     return 0
 
-
-def _file_name_part(text: str) -> str:
-    """``text`` with path separators and other characters unsafe in a file name replaced by ``_``."""
-    return "".join(c if c.isalnum() or c in "-_.+=" else "_" for c in text).lstrip(".") or "_"
 
 
 # ---- demo --------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ptal.data.atomic import append_json_line, copy_file_atomic, remove_stray_temporaries
-from ptal.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ptal.train.checkpoint import CheckpointError, check_like, load_checkpoint, save_checkpoint
 from ptal.train.distributed import (
     DistributedContext,
     broadcast_from_main,
@@ -216,7 +216,26 @@ class _Run:
                 copy_file_atomic(path, best)  # a crash came between last.pt and its copy best.pt
 
     def _restore(self, checkpoint: dict, path: str) -> None:
-        """The model, optimiser, method, trainer and generator states of a checkpoint."""
+        """The model, optimiser, method, trainer and generator states of a checkpoint, each first checked to be
+        shaped like this run's own (:func:`~ptal.train.checkpoint.check_like`)."""
+        for key, expected in self._state_reference().items():
+            check_like(expected, checkpoint[key], path, key)
+        groups = checkpoint["optimizer"]["param_groups"]
+        if not isinstance(groups, list) or len(groups) != len(self.optimizer.param_groups):
+            raise CheckpointError(f"checkpoint {path}: optimizer/param_groups is not a list of "
+                                  f"{len(self.optimizer.param_groups)} parameter group(s)")
+        for index, (expected, found) in enumerate(zip(self.optimizer.state_dict()["param_groups"], groups)):
+            if not isinstance(found, dict):
+                raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index} is not a dict")
+            for key in expected.keys() & found.keys():  # (torch fills in settings an older checkpoint lacks)
+                check_like(expected[key], found[key], path, f"optimizer/param_groups/{index}/{key}")
+        parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
+        for index, state in checkpoint["optimizer"]["state"].items():  # Adam's, of the parameters it stepped
+            if not isinstance(index, int) or not 0 <= index < len(parameters):
+                raise CheckpointError(f"checkpoint {path}: optimizer/state has an entry {index!r} for no parameter")
+            parameter = parameters[index]
+            check_like({"step": torch.zeros(()), "exp_avg": torch.zeros_like(parameter),
+                        "exp_avg_sq": torch.zeros_like(parameter)}, state, path, f"optimizer/state/{index}")
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         for group in self.optimizer.param_groups:
@@ -235,6 +254,13 @@ class _Run:
                           f"{self.context.world_size}: it continues, but not exactly as the original run would",
                           stacklevel=4)
         restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
+
+    def _state_reference(self) -> dict:
+        """What a checkpoint of this run holds, as far as it is known before any is read."""
+        return {"model": self.model.state_dict(), "method": self.method.state_dict(), "rng": [capture_rng_state()],
+                "trainer": {"best_value": None, "best_iteration": None, "last_metrics": None, "elapsed_s": 0.0,
+                            "grad_scaler": self.scaler.state_dict()},
+                "optimizer": {"state": None, "param_groups": None}}
 
     def train(self) -> None:
         settings, context = self.settings, self.context

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ def no_space() -> OSError:
 
 
 class FullDisk:
-    """Once armed, writes to the files named ``name`` (and their temporaries, ``.name.<hex>.tmp``) store
+    """Once armed, writes to the files named ``name`` (and their temporaries, ``.name.<hex>.tmp``; ``"*"``:
+    every regular file under the current directory written through these calls) store
     ``room`` more bytes, then fail with ENOSPC: a file object's ``write`` raises, ``os.write`` stores what
     fits and returns a short count (as the kernel does), or raises when nothing fits; with ``at_fsync`` the
     writes succeed and ``fsync`` fails."""
@@ -60,10 +62,13 @@ class FullDisk:
         if self.name is None:
             return False
         try:
-            name = Path(os.readlink(f"/proc/self/fd/{descriptor}")).name
+            path = Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+            regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
         except OSError:
             return False
-        return name == self.name or (name.startswith(f".{self.name}.") and name.endswith(".tmp"))
+        if self.name == "*":
+            return regular and path.is_relative_to(Path.cwd())
+        return path.name == self.name or (path.name.startswith(f".{self.name}.") and path.name.endswith(".tmp"))
 
 
 class _FillingFile:
