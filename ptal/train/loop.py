@@ -229,6 +229,7 @@ class _Run:
                 raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index} is not a dict")
             for key in expected.keys() & found.keys():  # (torch fills in settings an older checkpoint lacks)
                 check_like(expected[key], found[key], path, f"optimizer/param_groups/{index}/{key}")
+        _check_trainer_state(checkpoint["trainer"], checkpoint["iteration"], path)
         parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
         for index, state in checkpoint["optimizer"]["state"].items():  # Adam's, of the parameters it stepped
             if not isinstance(index, int) or not 0 <= index < len(parameters):
@@ -377,6 +378,26 @@ class _Run:
             "last_checkpoint": str(self.out_dir / LAST_CHECKPOINT),
             "log": str(self.out_dir / LOG_NAME),
         }
+
+
+def _check_trainer_state(trainer: dict, iteration: int, path: str) -> None:
+    """CheckpointError unless the trainer's bookkeeping of a checkpoint (its keys already checked) is what
+    :meth:`_Run._save_checkpoints` writes: the best value finite or None, at an iteration up to the
+    checkpoint's; metrics by name; a finite elapsed time."""
+    best_value, best_iteration, metrics = trainer["best_value"], trainer["best_iteration"], trainer["last_metrics"]
+    valid = {
+        "best_value": best_value is None or isinstance(best_value, (int, float)) and not isinstance(best_value, bool)
+        and math.isfinite(best_value),
+        "best_iteration": best_iteration is None and best_value is None or isinstance(best_iteration, int)
+        and not isinstance(best_iteration, bool) and 0 < best_iteration <= iteration,
+        "last_metrics": metrics is None or isinstance(metrics, dict) and all(
+            isinstance(name, str) and isinstance(value, float) for name, value in metrics.items()),
+        "elapsed_s": trainer["elapsed_s"] >= 0,
+    }
+    for key, fits in valid.items():
+        if not fits:
+            raise CheckpointError(f"checkpoint {path}: trainer/{key} is {trainer[key]!r:.40}: it does not come from "
+                                  f"this run's trainer")
 
 
 @contextlib.contextmanager

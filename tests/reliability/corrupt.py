@@ -57,31 +57,31 @@ def corrupted_bytes(draw, content: bytes):
     return f"byte {position} flipped", content[:position] + flipped + content[position + 1:]
 
 
-def _paths(node, prefix=()):
-    """Every (path, node) of a nested dict/list document, the root first."""
+def node_paths(node, prefix=()):
+    """Every (path, node) of a nested dict/list/tuple document, the root first."""
     yield prefix, node
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
+            yield from node_paths(value, (*prefix, key))
+    elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
+            yield from node_paths(value, (*prefix, index))
 
 
-def _replace(document, path, value):
+def replaced(document, path, value):
     """A copy of ``document`` with the node at ``path`` replaced by ``value``."""
     if not path:
         return value
     head, *rest = path
     copy = dict(document) if isinstance(document, dict) else list(document)
-    copy[head] = _replace(document[head], rest, value)
+    copy[head] = replaced(document[head], rest, value)
     return copy
 
 
 @st.composite
 def corrupted_document(draw, document):
     """``(how, corrupted document)``: one structural change at a node drawn anywhere in ``document``."""
-    paths = list(_paths(document))
+    paths = list(node_paths(document))
     path, node = draw(st.sampled_from(paths))
     where = "/".join(map(str, path)) or "the top"
     containers = isinstance(node, (dict, list))
@@ -90,30 +90,30 @@ def corrupted_document(draw, document):
     kind = draw(st.sampled_from(kinds))
     if kind == "other value":
         value = draw(odd_values())
-        return f"{where} = {value!r:.60}", _replace(document, path, value)
+        return f"{where} = {value!r:.60}", replaced(document, path, value)
     if kind == "odd number":
         value = draw(st.sampled_from(ODD_NUMBERS))
-        return f"{where} = {value!r:.60}", _replace(document, path, value)
+        return f"{where} = {value!r:.60}", replaced(document, path, value)
     if isinstance(node, dict):
         keys = list(node)
         key = draw(st.sampled_from(keys)) if keys else None
         if kind == "remove item":
-            return f"{where}: {key!r} removed", _replace(document, path, {k: v for k, v in node.items() if k != key})
+            return f"{where}: {key!r} removed", replaced(document, path, {k: v for k, v in node.items() if k != key})
         if kind == "rename key":  # an id that looks like a path, or one already there
             new = draw(st.sampled_from([*PATH_LIKE, *keys]))
             renamed = {(new if k == key else k): v for k, v in node.items()}
-            return f"{where}: key {key!r} renamed {new!r}", _replace(document, path, renamed)
+            return f"{where}: key {key!r} renamed {new!r}", replaced(document, path, renamed)
         if kind == "duplicate item":  # written twice in the text: handled by dumps_with_duplicate
-            return f"{where}: key {key!r} twice", _replace(document, path, _Duplicated(node, key))
+            return f"{where}: key {key!r} twice", replaced(document, path, _Duplicated(node, key))
         name, value = draw(st.sampled_from([*PATH_LIKE, "extra", "subset", "annotations", "segment", "label"])), draw(odd_values())
-        return f"{where}: extra key {name!r}", _replace(document, path, {**node, name: value})
+        return f"{where}: extra key {name!r}", replaced(document, path, {**node, name: value})
     if kind == "remove item":
         index = draw(st.integers(0, len(node) - 1))
-        return f"{where}: item {index} removed", _replace(document, path, node[:index] + node[index + 1:])
+        return f"{where}: item {index} removed", replaced(document, path, node[:index] + node[index + 1:])
     if kind in ("duplicate item", "rename key"):
         index = draw(st.integers(0, len(node) - 1))
-        return f"{where}: item {index} twice", _replace(document, path, [*node, node[index]])
-    return f"{where}: extra item", _replace(document, path, [*node, draw(odd_values())])
+        return f"{where}: item {index} twice", replaced(document, path, [*node, node[index]])
+    return f"{where}: extra item", replaced(document, path, [*node, draw(odd_values())])
 
 
 class _Duplicated(dict):
@@ -155,18 +155,19 @@ def corrupted_yaml(content: bytes):
     def as_yaml(found):
         how, changed = found
         try:
-            return how, yaml.safe_dump(_plain(changed), sort_keys=False, allow_unicode=True).encode()
+            return how, yaml.safe_dump(plain(changed), sort_keys=False, allow_unicode=True).encode()
         except yaml.YAMLError:
             return how, dumps(changed).encode()  # JSON is YAML
     structural = corrupted_document(document).map(as_yaml)
     return st.one_of(structural, structural, corrupted_bytes(text))
 
 
-def _plain(document):
+def plain(document):
+    """A corrupted document without the markers of duplicated keys (plain dicts and lists)."""
     if isinstance(document, dict):
-        return {key: _plain(value) for key, value in document.items()}
+        return {key: plain(value) for key, value in document.items()}
     if isinstance(document, list):
-        return [_plain(value) for value in document]
+        return [plain(value) for value in document]
     return document
 
 

@@ -71,9 +71,26 @@ class FullDisk:
         return path.name == self.name or (path.name.startswith(f".{self.name}.") and path.name.endswith(".tmp"))
 
 
-class _FillingFile:
+class WrappedFile:
+    """A file object standing for ``file``, whose ``write`` a subclass intercepts."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *details):
+        return self._file.__exit__(*details)
+
+
+class _FillingFile(WrappedFile):
     def __init__(self, file, disk: FullDisk):
-        self._file, self._disk = file, disk
+        super().__init__(file)
+        self._disk = disk
 
     def write(self, data) -> int:
         data = bytes(data)
@@ -84,12 +101,3 @@ class _FillingFile:
         self._disk.room = 0
         self._disk.failures += 1
         raise no_space()
-
-    def __getattr__(self, name):
-        return getattr(self._file, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *details):
-        return self._file.__exit__(*details)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported (tests/reliability/forks.py)
 
+from tests.reliability.faults import WrappedFile  # noqa: E402
 from tests.reliability.forks import fork_ptal, run_ptal_here  # noqa: E402
 
 ITERATIONS, EVAL_EVERY, LOG_EVERY = 100, 4, 2
@@ -258,11 +259,12 @@ def _arm_trap(plan: dict, out_dir: Path) -> None:
         os.write = trapped_write
 
 
-class _KillingFile:
+class _KillingFile(WrappedFile):
     """A file that writes ``budget`` bytes, then SIGKILLs its process in the middle of the write."""
 
     def __init__(self, file, budget: int):
-        self._file, self._budget = file, budget
+        super().__init__(file)
+        self._budget = budget
 
     def write(self, data) -> int:
         data = bytes(data)
@@ -272,15 +274,6 @@ class _KillingFile:
             _die()
         self._budget -= len(data)
         return self._file.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._file, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *details):
-        return self._file.__exit__(*details)
 
 
 if __name__ == "__main__":

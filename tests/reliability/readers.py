@@ -30,7 +30,8 @@ from ptal.eval import detection_map
 from ptal.models import method_config
 from ptal.train import config_to_dict, load_checkpoint
 from tests.reliability.corrupt import (PATH_LIKE, corrupted_bytes, corrupted_csv, corrupted_document, corrupted_json,
-                                       corrupted_lines, corrupted_npy, corrupted_yaml, dumps, odd_scalars)
+                                       corrupted_lines, corrupted_npy, corrupted_yaml, dumps, node_paths, odd_scalars,
+                                       plain, replaced)
 
 CLASSES = list(THUMOS14_CLASSES)
 
@@ -183,7 +184,7 @@ def corrupted_checkpoint(draw, content: bytes):
     if draw(st.integers(0, 3)) == 0:
         return draw(corrupted_bytes(content))
     checkpoint = torch.load(io.BytesIO(content), weights_only=True)
-    tensors = [(path, value) for path, value in _tensor_paths(checkpoint)]
+    tensors = [(path, value) for path, value in node_paths(checkpoint) if isinstance(value, torch.Tensor)]
     if tensors and draw(st.booleans()):
         path, tensor = draw(st.sampled_from(tensors))
         kind = draw(st.sampled_from(("nan", "inf", "shape", "dtype", "empty")))
@@ -192,41 +193,12 @@ def corrupted_checkpoint(draw, content: bytes):
                    "shape": lambda t: torch.zeros(*(size + 1 for size in t.shape), 2),
                    "dtype": lambda t: t.to(torch.int8 if t.is_floating_point() else torch.float64),
                    "empty": lambda t: torch.zeros(0)}[kind](tensor)
-        how, checkpoint = f"{'/'.join(map(str, path))}: {kind}", _set(checkpoint, path, changed)
+        how, checkpoint = f"{'/'.join(map(str, path))}: {kind}", replaced(checkpoint, path, changed)
     else:
         how, checkpoint = draw(corrupted_document(checkpoint))
     out = io.BytesIO()
-    torch.save(_plain_dicts(checkpoint), out)
+    torch.save(plain(checkpoint), out)
     return how, out.getvalue()
-
-
-def _tensor_paths(node, prefix=()):
-    if isinstance(node, torch.Tensor):
-        yield prefix, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _tensor_paths(value, (*prefix, key))
-    elif isinstance(node, (list, tuple)):
-        for index, value in enumerate(node):
-            yield from _tensor_paths(value, (*prefix, index))
-
-
-def _set(node, path, value):
-    if not path:
-        return value
-    head, *rest = path
-    copy = dict(node) if isinstance(node, dict) else list(node)
-    copy[head] = _set(node[head], rest, value)
-    return copy
-
-
-def _plain_dicts(node):
-    """(The corruption's duplicated-key marker is a dict subclass: saved as a plain dict.)"""
-    if isinstance(node, dict):
-        return {key: _plain_dicts(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain_dicts(value) for value in node]
-    return node
 
 
 def check_checkpoint(folder: Path, checkpoint) -> None:
