@@ -239,7 +239,6 @@ def _infer(args) -> int:
     return 0
 
 
-
 # ---- demo --------------------------------------------------------------------------------------------------
 def _split_overrides(overrides: list[str], models: list[str]) -> dict[str, list[str]]:
     """Overrides per model: ``apn.KEY=V`` for APN only, ``KEY=V`` for every model."""

@@ -216,27 +216,8 @@ class _Run:
                 copy_file_atomic(path, best)  # a crash came between last.pt and its copy best.pt
 
     def _restore(self, checkpoint: dict, path: str) -> None:
-        """The model, optimiser, method, trainer and generator states of a checkpoint, each first checked to be
-        shaped like this run's own (:func:`~ptal.train.checkpoint.check_like`)."""
-        for key, expected in self._state_reference().items():
-            check_like(expected, checkpoint[key], path, key)
-        groups = checkpoint["optimizer"]["param_groups"]
-        if not isinstance(groups, list) or len(groups) != len(self.optimizer.param_groups):
-            raise CheckpointError(f"checkpoint {path}: optimizer/param_groups is not a list of "
-                                  f"{len(self.optimizer.param_groups)} parameter group(s)")
-        for index, (expected, found) in enumerate(zip(self.optimizer.state_dict()["param_groups"], groups)):
-            if not isinstance(found, dict):
-                raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index} is not a dict")
-            for key in expected.keys() & found.keys():  # (torch fills in settings an older checkpoint lacks)
-                check_like(expected[key], found[key], path, f"optimizer/param_groups/{index}/{key}")
-        _check_trainer_state(checkpoint["trainer"], checkpoint["iteration"], path)
-        parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
-        for index, state in checkpoint["optimizer"]["state"].items():  # Adam's, of the parameters it stepped
-            if not isinstance(index, int) or not 0 <= index < len(parameters):
-                raise CheckpointError(f"checkpoint {path}: optimizer/state has an entry {index!r} for no parameter")
-            parameter = parameters[index]
-            check_like({"step": torch.zeros(()), "exp_avg": torch.zeros_like(parameter),
-                        "exp_avg_sq": torch.zeros_like(parameter)}, state, path, f"optimizer/state/{index}")
+        """The model, optimiser, method, trainer and generator states of a checkpoint, first checked."""
+        self._check_state(checkpoint, path)
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         for group in self.optimizer.param_groups:
@@ -255,6 +236,29 @@ class _Run:
                           f"{self.context.world_size}: it continues, but not exactly as the original run would",
                           stacklevel=4)
         restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
+
+    def _check_state(self, checkpoint: dict, path: str) -> None:
+        """CheckpointError unless every state of ``checkpoint`` is shaped like this run's own
+        (:func:`~ptal.train.checkpoint.check_like`): the model's, the method's as built, Adam's for these
+        parameters, the trainer's bookkeeping, the generators'."""
+        for key, expected in self._state_reference().items():
+            check_like(expected, checkpoint[key], path, key)
+        groups = checkpoint["optimizer"]["param_groups"]
+        if not isinstance(groups, list) or len(groups) != len(self.optimizer.param_groups):
+            raise CheckpointError(f"checkpoint {path}: optimizer/param_groups is not a list of "
+                                  f"{len(self.optimizer.param_groups)} parameter group(s)")
+        for index, (expected, found) in enumerate(zip(self.optimizer.state_dict()["param_groups"], groups)):
+            if not isinstance(found, dict):
+                raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index} is not a dict")
+            for key in expected.keys() & found.keys():  # (torch fills in settings an older checkpoint lacks)
+                check_like(expected[key], found[key], path, f"optimizer/param_groups/{index}/{key}")
+        parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
+        for index, state in checkpoint["optimizer"]["state"].items():  # Adam's, of the parameters it stepped
+            if not isinstance(index, int) or not 0 <= index < len(parameters):
+                raise CheckpointError(f"checkpoint {path}: optimizer/state has an entry {index!r} for no parameter")
+            check_like({"step": torch.zeros(()), "exp_avg": torch.zeros_like(parameters[index]),
+                        "exp_avg_sq": torch.zeros_like(parameters[index])}, state, path, f"optimizer/state/{index}")
+        _check_trainer_state(checkpoint["trainer"], checkpoint["iteration"], path)
 
     def _state_reference(self) -> dict:
         """What a checkpoint of this run holds, as far as it is known before any is read."""
@@ -321,8 +325,10 @@ class _Run:
 
     def _check_finite_weights(self) -> None:
         """FloatingPointError when a parameter is not finite (a non-finite gradient under a finite loss)."""
-        bad = [name for name, parameter in self.model.named_parameters() if not torch.isfinite(parameter).all()]
-        if bad:
+        names, parameters = zip(*self.model.named_parameters())
+        finite = torch.stack([torch.isfinite(parameter).all() for parameter in parameters])
+        if not finite.all():  # one read of the device
+            bad = [name for name, good in zip(names, finite.tolist()) if not good]
             raise FloatingPointError(f"the weights are not finite at iteration {self.iteration} ({', '.join(bad[:3])}"
                                      f"{', ...' if len(bad) > 3 else ''}) although the loss was: a gradient was not "
                                      f"finite; the run stops, {self._last_good()}")
