@@ -150,3 +150,39 @@ def test_malformed_input(reader: Reader, base: Path, tmp_path: Path):
     case()
     CASES[reader.name] = len(outcomes)
     assert len(outcomes) >= reader.examples, outcomes
+
+
+def one_case(tmp_path: Path, read, command: bool) -> tuple[Reader, Path]:
+    case = tmp_path / "case"
+    (case / "in").mkdir(parents=True)
+    (case / "in" / "input.txt").write_text("x")
+    (case / "deep" / "er" / "working" / "directory").mkdir(parents=True)
+    return Reader("probe", 1, lambda base: {}, {}, read, command=command), case
+
+
+def test_the_harness_fails_a_write_outside_the_output_folder(tmp_path):
+    from ptal.data.atomic import write_json_atomic
+
+    def escaping(folder, out):
+        write_json_atomic(out.parent / "escaped.json", {})
+        return 0
+
+    reader, case = one_case(tmp_path, escaping, command=True)
+    with pytest.raises(AssertionError, match="wrote outside the output folder"):
+        run_case(reader, case, "probe", str(case / "in" / "input.txt"))
+
+
+def test_the_harness_fails_a_traceback_and_an_error_naming_no_file(tmp_path):
+    def crashing(folder, out):
+        raise KeyError("video_x")
+
+    reader, case = one_case(tmp_path, crashing, command=False)
+    with pytest.raises(KeyError):
+        run_case(reader, case, "probe", str(case / "in" / "input.txt"))
+
+    def vague(folder, out):
+        raise ValueError("something is wrong")
+
+    reader, case = one_case(tmp_path / "again", vague, command=False)
+    with pytest.raises(AssertionError, match="the error names no file"):
+        run_case(reader, case, "probe", str(case / "in" / "input.txt"))
