@@ -2,6 +2,8 @@ import os
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
+
 
 # Triton kernels run on the CPU through Triton's interpreter when there is no GPU. It must be chosen
 # before Triton is imported.
@@ -9,6 +11,12 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 GPU_BACKENDS = ("cuda", "triton")
+
+# No test depends on the machine's speed: Hypothesis neither times examples out (its default deadline is
+# 200 ms an example) nor fails a test whose data generation is slow (the too_slow health check). Settings a
+# test gives (max_examples, ...) apply over these.
+settings.register_profile("ptal", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ptal")
 
 
 def pytest_configure(config):

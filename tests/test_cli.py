@@ -10,7 +10,7 @@ import yaml
 
 from ptal.cli import main
 from ptal.models import method_config
-from ptal.train import ConfigError, config_to_dict
+from ptal.train import ConfigError, config_to_dict, load_checkpoint
 from tests.tiny import TINY_LACP
 
 
@@ -139,3 +139,57 @@ def test_the_same_seed_gives_the_same_numbers_in_another_process(tmp_path):
         logs.append([{k: v for k, v in json.loads(line).items() if not k.endswith("_s")}
                      for line in (tmp_path / run / "log.jsonl").read_text().splitlines()])
     assert logs[0] == logs[1] and "metrics" in logs[0][-1]
+
+
+def test_resuming_a_run_stopped_before_its_first_checkpoint_says_what_to_do(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "log.jsonl").write_text('{"iteration": 2, "loss": 1.0}\n')
+    line = one_line_error(capsys, ["train", "--resume", str(tmp_path / "run" / "last.pt")])
+    assert (f"--resume {tmp_path / 'run' / 'last.pt'}: no such file: the run in {tmp_path / 'run'} stopped before "
+            f"its first checkpoint; start it again with the command that started it (without --resume)") in line
+
+
+def test_argument_errors_are_one_line(capsys):
+    assert main(["train", "--device"]) == 2
+    assert capsys.readouterr().err == ("ptal train: error: argument --device: expected one argument "
+                                       "(ptal train --help shows the usage)\n")
+
+
+@pytest.fixture(scope="module")
+def mini_annotations(tmp_path_factory):
+    from tests.reliability.mini import write_mini_thumos14
+
+    return write_mini_thumos14(tmp_path_factory.mktemp("mini"))
+
+
+def test_a_loss_that_is_not_finite_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch, mini_annotations):
+    from ptal.models.lacp.method import LacpMethod
+    from tests.reliability.mini import mini_overrides
+
+    training_loss = LacpMethod.training_loss
+
+    def diverging(self, iteration):
+        loss, parts = training_loss(self, iteration)
+        if iteration >= 3:
+            parts = {**parts, "point": parts["point"] * torch.inf}
+            loss = loss + parts["point"]
+        return loss, parts
+
+    monkeypatch.setattr(LacpMethod, "training_loss", diverging)
+    run = tmp_path / "run"
+    assert main(["train", *mini_overrides("lacp", mini_annotations), "train.iterations=4", "train.eval_every=2",
+                 "train.log_every=2", "train.progress=false", f"train.out_dir={run}"]) == 2
+    # (The mini data set's evaluations warn that most classes have no instance.)
+    [line] = [line for line in capsys.readouterr().err.splitlines() if ": warning: " not in line]
+    assert (f"the training loss is inf at iteration 3, in the loss term(s) point = inf; the run stops, {run / 'last.pt'} "
+            f"(iteration 2) is the last good checkpoint") in line
+    assert load_checkpoint(run / "last.pt")["iteration"] == 2 and not (run / "ptal.lock").exists()
+
+
+def test_memory_exhausted_is_one_line(capsys, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("ptal.models.method_config", exhausted)
+    line = one_line_error(capsys, ["train"])
+    assert "out of memory: the data or a setting needs more memory than is free" in line

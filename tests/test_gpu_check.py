@@ -1,16 +1,21 @@
 """The GPU check's dry run (benchmarks/gpu_check.py --dry-run): every stage runs on the CPU, so that the
 script is tested before a GPU minute is spent on it."""
+import importlib.util
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.limits import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_dry_run_runs_every_stage_and_writes_the_report(tmp_path):
+    """However slow the machine: the dry run enforces no stage limit (the GPU machine's budget)."""
     result = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--out", str(tmp_path), "--dry-run"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "gpu.json").read_text())
     assert [(s["name"], s["status"]) for s in report["stages"]] == [
@@ -29,3 +34,23 @@ def test_dry_run_runs_every_stage_and_writes_the_report(tmp_path):
     assert sampled["anchor_ms"] > 0 and sampled["ratio"] > 0 and "gb_per_s" in sampled
     markdown = (tmp_path / "gpu.md").read_text()
     assert "| workload | ptal |" in markdown and "dry run" in markdown
+
+
+def load_gpu_check():
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gpu_check", module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stage_limits_apply_on_the_gpu_machine_only(tmp_path):
+    gpu_check = load_gpu_check()
+    dry = gpu_check.Run(tmp_path / "dry", dry_run=True, wheels=tmp_path)
+    assert dry.left() == math.inf and dry.timeout(15) is None
+    gpu = gpu_check.Run(tmp_path / "gpu", dry_run=False, wheels=tmp_path)
+    assert 0 < gpu.left() <= gpu_check.TOTAL_SECONDS and gpu.timeout(15) == 15
+    stage = gpu_check.Stage("tiny", seconds=5)  # at most 5 s: not even started on the GPU machine
+    assert gpu.command(stage, [sys.executable, "-c", "pass"]) is None and stage.status == "timed out"
+    stage = gpu_check.Stage("tiny", seconds=5)
+    assert dry.command(stage, [sys.executable, "-c", "pass"]).returncode == 0 and stage.status == "not run"

@@ -9,6 +9,7 @@ import torch
 import ptal_core
 from ptal_core import backends
 from ptal_core.backends import source_tree_root, why_unavailable
+from tests.limits import HANG_GUARD_S
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -69,7 +70,7 @@ def test_python_started_in_the_repository_root(tmp_path):
               "from ptal_core.backends import why_unavailable\n"
               "print(why_unavailable('cpu', torch.device('cpu')))\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True,
-                            timeout=120)
+                            timeout=HANG_GUARD_S)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == message(REPOSITORY)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.limits import HANG_GUARD_S
 from tests.triton_compile import launched_kernels
 
 pytest.importorskip("triton")
@@ -31,7 +32,7 @@ def in_subprocess(tmp_path, *args: str, interpret: bool = False) -> subprocess.C
     env.update(TRITON_CACHE_DIR=str(tmp_path / "triton-cache"), PYTHONPATH=str(ROOT))
     if interpret:
         env["TRITON_INTERPRET"] = "1"
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
 
 
 def test_every_triton_kernel_compiles_for_sm90(tmp_path):

@@ -2,7 +2,7 @@
 trained checkpoint on its evaluation split."""
 from __future__ import annotations
 
-from ptal.cli import UsageError
+from ptal.cli import UsageError, main_process
 from ptal.data.atomic import write_json_atomic
 from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS, detection_map
 
@@ -45,7 +45,7 @@ def run(args) -> int:
         if result.subset.automatic and len(result.subset.video_counts) > 1:
             print(f"{result.subset.describe()}; --subset to choose")
         print(result.table(per_class=args.per_class))
-    if args.out:
+    if args.out and main_process():
         write_json_atomic(args.out, result.to_dict())
     return 0
 

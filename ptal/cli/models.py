@@ -1,12 +1,13 @@
 """``ptal train``, ``ptal infer`` and ``ptal demo``, for every model family (``model.name`` of a config)."""
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 import torch
 
-from ptal.cli import UsageError
+from ptal.cli import UsageError, main_process
 
 FAMILY_NAMES = ("lacp", "apn")
 # What ``ptal demo`` changes from each family's defaults: small features and networks, a short run (2 CPU cores).
@@ -74,11 +75,17 @@ def add_parser(subparsers) -> None:
 def stored_config(checkpoint: dict, path: str):
     """The typed configuration a checkpoint holds (its family from ``model.name``)."""
     from ptal.models.registry import method_class
-    from ptal.train import config_from_dict
+    from ptal.train import CheckpointError, config_from_dict
 
     stored = checkpoint["config"]
-    return config_from_dict(method_class(stored.get("model", {}).get("name")).config_class, stored,
-                            source=f"checkpoint {path}")
+    model = stored.get("model") if isinstance(stored, dict) else None
+    if not isinstance(model, dict):
+        raise CheckpointError(f"checkpoint {path}: its config has no model section")
+    if model.get("name") not in FAMILY_NAMES:
+        raise CheckpointError(f"checkpoint {path}: its config's model.name is {model.get('name')!r:.40}, not one of "
+                              f"{', '.join(FAMILY_NAMES)}")
+    family = method_class(model["name"])
+    return config_from_dict(family.config_class, stored, source=f"checkpoint {path}")
 
 
 def resumed_config(checkpoint: dict, path: str, config_path: str | None, overrides: list[str]):
@@ -139,11 +146,12 @@ def _run(config, device, resume: str | None = None):
 
 def _train(args) -> int:
     from ptal.models import method_config
-    from ptal.train import config_yaml, load_checkpoint
+    from ptal.train import config_yaml, init_distributed
+    from ptal.train.lock import run_lock
     from ptal.train.loop import check_out_dir_is_free
 
     if args.resume:
-        checkpoint = load_checkpoint(args.resume)
+        checkpoint = _checkpoint_to_resume(args.resume)
         config = resumed_config(checkpoint, args.resume, args.config, args.overrides)
         if checkpoint["iteration"] == config.train.iterations and not args.print_config:
             print(f"{args.resume}: the run is complete ({checkpoint['iteration']} of train.iterations="
@@ -155,11 +163,28 @@ def _train(args) -> int:
         print(config_yaml(config), end="")
         return 0
     device = checked_device(args.device)
-    if not args.resume:
-        check_out_dir_is_free(config.train.out_dir)  # before the data is built
-    _, summary, seconds = _run(config, device, args.resume)
+    context = init_distributed()
+    # Process 0 holds the run folder's lock from here to the end (before the data is built: a second run
+    # into the same folder is refused at once).
+    with run_lock(config.train.out_dir) if context.is_main else contextlib.nullcontext():
+        if not args.resume and context.is_main:
+            check_out_dir_is_free(config.train.out_dir)
+        _, summary, seconds = _run(config, device, args.resume)
     _print_summary(summary, seconds)
     return 0
+
+
+def _checkpoint_to_resume(path: str) -> dict:
+    """The checkpoint of ``--resume``; a missing ``last.pt`` next to a log says what to do."""
+    from ptal.train import load_checkpoint
+    from ptal.train.loop import LAST_CHECKPOINT
+    from ptal.train.run_log import LOG_NAME
+
+    path_ = Path(path)
+    if not path_.exists() and path_.name == LAST_CHECKPOINT and (path_.parent / LOG_NAME).is_file():
+        raise UsageError(f"--resume {path}: no such file: the run in {path_.parent} stopped before its first "
+                         f"checkpoint; start it again with the command that started it (without --resume)")
+    return load_checkpoint(path)
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
@@ -172,12 +197,19 @@ def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     """The method of a checkpoint (its family and configuration from the checkpoint), with its weights
     and state. The checkpoint is read and checked before any data is built."""
     from ptal.models import build_method
-    from ptal.train import load_checkpoint
+    from ptal.train import CheckpointError, load_checkpoint
+    from ptal.train.checkpoint import check_like
 
     checkpoint = load_checkpoint(checkpoint_path)
     method = build_method(stored_config(checkpoint, checkpoint_path), device)
-    method.model.load_state_dict(checkpoint["model"])
-    method.load_state_dict(checkpoint["method"])
+    check_like(method.model.state_dict(), checkpoint["model"], checkpoint_path, "model")
+    check_like(method.state_dict(), checkpoint["method"], checkpoint_path, "method")
+    try:
+        method.model.load_state_dict(checkpoint["model"])
+        method.load_state_dict(checkpoint["method"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        raise CheckpointError(f"checkpoint {checkpoint_path}: its state does not fit the model and method of its "
+                              f"config ({type(error).__name__}: {error})") from error
     return method
 
 
@@ -194,11 +226,15 @@ def _infer(args) -> int:
         out = str(checkpoint.parent / f"predictions_{checkpoint.stem}.json")
     method = load_method(args.checkpoint, device)
     if out:
-        write_predictions(out, method.predictions())
+        predictions = method.predictions()
+        if main_process():
+            write_predictions(out, predictions)
         print(f"predictions of {len(method.eval_items)} {method.config.data.eval_split} videos: {out}")
     if args.video:
-        plot = args.plot or str(checkpoint.parent / f"timeline_{args.video}.png")
-        draw_timeline(method.timeline(args.video), plot)
+        plot = args.plot or str(checkpoint.parent / f"timeline_{args.video}.png")  # video ids are file names
+        timeline = method.timeline(args.video)
+        if main_process():
+            draw_timeline(timeline, plot)
         print(f"timeline of {args.video}: {plot}")
     return 0
 
@@ -269,13 +305,16 @@ def _demo(args) -> int:
         method, summary, seconds = _run(config, device)
         _print_summary(summary, seconds)
         predictions = method.predictions()
-        write_predictions(out / "predictions.json", predictions)
+        if main_process():
+            write_predictions(out / "predictions.json", predictions)
         results[model] = detection_map(method.eval_ground_truth, predictions)
         print(results[model].table())
         # A short evaluation video with a few instances (a readable picture), drawn with the final model.
         few = [item for item in method.eval_items if 3 <= len(item.segment_labels) <= 8] or method.eval_items
         video = min(few, key=lambda item: len(item.features)).video_id
-        draw_timeline(method.timeline(video), out / "timeline.png")
+        timeline = method.timeline(video)
+        if main_process():
+            draw_timeline(timeline, out / "timeline.png")
         print(f"predictions: {out / 'predictions.json'}; timeline of {video}: {out / 'timeline.png'}; "
               f"log: {out / 'log.jsonl'}; checkpoints: {out / 'best.pt'}, {out / 'last.pt'}")
     if len(results) > 1:

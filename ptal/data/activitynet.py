@@ -134,7 +134,7 @@ def read_json_document(source, kind: str) -> JsonDocument:
             document = orjson.loads(text)
     except orjson.JSONDecodeError:
         try:  # what orjson refuses but Python's json reads, e.g. NaN, is then reported row by row
-            document = json.loads(text)
+            document = json.loads(text.decode("utf-8"))  # strictly: json.loads(bytes) lets surrogates through
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{name}: not valid JSON ({error})") from None
     if not isinstance(document, dict):
@@ -410,7 +410,7 @@ def _columns(entries: list[tuple[str, list]], kind: str, with_score: bool) -> _C
             if (np.isfinite(bounds).all() and (bounds[:, 1] >= bounds[:, 0]).all()
                     and (not with_score or np.isfinite(score_array).all())):
                 return _Columns(bounds, labels, score_array, counts)
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, OverflowError):  # OverflowError: an integer no float holds
         pass
     parsed = [_parse_row(row, f"{where}, {kind} {i}", with_score)
               for where, entry_rows in entries for i, row in enumerate(entry_rows)]
@@ -445,7 +445,10 @@ def _parse_number(value, what: str, where: str) -> float:
         except ValueError:
             raise ValueError(f"{where}: {what} must be a number, got {value!r}") from None
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
     else:
         raise ValueError(f"{where}: {what} must be a number, got {value!r}")
     if not math.isfinite(number):

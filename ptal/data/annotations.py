@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ptal.data.activitynet import Segments, load_ground_truth
+from ptal.data.features import check_video_id
 
 FEATURE_FPS = 25
 SNIPPET_FRAMES = 16
@@ -40,6 +42,7 @@ THUMOS14_CLASSES = (
 )
 
 PACKAGED_THUMOS14 = Path(__file__).with_name("thumos14")
+MAX_VIDEO_SECONDS = 86_400  # a day: THUMOS14's videos are minutes long; a segment beyond is a malformed file
 
 POINT_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id", "point")
 
@@ -99,9 +102,12 @@ class PointLabels:
 
 
 def read_split(path: str | PathLike) -> list[str]:
-    """Video ids listed one per line in ``path`` (blank lines ignored, duplicates rejected)."""
+    """Video ids listed one per line in ``path`` (blank lines ignored, duplicates and ids that are not plain
+    file names rejected)."""
     path = Path(path)
     video_ids = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+    for video_id in video_ids:
+        check_video_id(video_id, str(path))
     duplicates = sorted({v for v in video_ids if video_ids.count(v) > 1})
     if duplicates:
         raise ValueError(f"{path}: video ids listed more than once: {duplicates[:5]}")
@@ -118,7 +124,8 @@ def read_fps(path: str | PathLike) -> dict[str, float]:
     if not isinstance(fps, dict):
         raise ValueError(f"{path}: expected a JSON object video_id -> fps, got a {type(fps).__name__}")
     for video_id, rate in fps.items():
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        number = isinstance(rate, (int, float)) and not isinstance(rate, bool) and abs(rate) <= sys.float_info.max
+        if not number or not math.isfinite(rate) or rate <= 0:
             raise ValueError(f"{path}: video {video_id!r} has frame rate {rate!r}; expected a number > 0")
     return {video_id: float(rate) for video_id, rate in fps.items()}
 
@@ -263,11 +270,24 @@ def load_thumos14(directory: str | PathLike | None = None) -> Thumos14:
         raise FileNotFoundError(f"THUMOS14 annotation directory {files['gt'].parent} lacks {', '.join(missing)}")
     fps = read_fps(files["fps"])
     class_names = list(THUMOS14_CLASSES)
+    splits = {split: read_split(files[f"split_{split}"]) for split in ("train", "test")}
+    ground_truth = load_ground_truth(files["gt"], class_names=class_names)
+    outside = np.flatnonzero((ground_truth.start < 0) | (ground_truth.end > MAX_VIDEO_SECONDS))
+    if len(outside):
+        row = outside[0]
+        raise ValueError(f"{files['gt']}: video {ground_truth.video_ids[ground_truth.video[row]]!r} has the segment "
+                         f"[{ground_truth.start[row]}, {ground_truth.end[row]}] s, outside [0, {MAX_VIDEO_SECONDS}] s")
+    for split, video_ids in splits.items():
+        for role, known in (("fps", fps), ("gt", set(ground_truth.video_ids))):
+            without = [video_id for video_id in video_ids if video_id not in known]
+            if without:
+                raise ValueError(f"{files[f'split_{split}']}: {len(without)} video(s) not in {files[role]}, "
+                                 f"e.g. {without[0]!r}")
     return Thumos14(
         directory=files["gt"].parent,
         class_names=class_names,
-        splits={split: read_split(files[f"split_{split}"]) for split in ("train", "test")},
+        splits=splits,
         fps=fps,
-        ground_truth=load_ground_truth(files["gt"], class_names=class_names),
+        ground_truth=ground_truth,
         points=load_point_labels(files["points"], fps, class_names),
     )

@@ -40,6 +40,14 @@ class FeatureSource(Protocol):
         float32, a new array."""
 
 
+def check_video_id(video_id: str, where: str) -> None:
+    """ValueError naming ``where`` unless ``video_id`` is a plain file name (it names feature files): not
+    empty, no path separator or NUL, not ``.`` or ``..``."""
+    if not isinstance(video_id, str) or video_id in ("", ".", "..") or any(c in video_id for c in "/\\\0"):
+        raise ValueError(f"{where}: video id {video_id!r} is not a plain file name (video ids name feature files: "
+                         f"no '/', '\\', '..')")
+
+
 class NpyFeatures:
     """One ``(T, dim)`` array per video: ``<directory>/<video_id>.npy`` (any float dtype)."""
 
@@ -48,11 +56,16 @@ class NpyFeatures:
         self.dim = dim
 
     def length(self, video_id: str) -> int:
-        return len(_open(self.directory / f"{video_id}.npy", video_id, self.dim))
+        return len(_open(self.path(video_id), video_id, self.dim))
 
     def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        path = self.directory / f"{video_id}.npy"
+        path = self.path(video_id)
         return _read_rows(_open(path, video_id, self.dim), path, start, stop)
+
+    def path(self, video_id: str) -> Path:
+        """The file of a video."""
+        check_video_id(video_id, str(self.directory))
+        return self.directory / f"{video_id}.npy"
 
 
 class LacpFeatures:
@@ -69,6 +82,7 @@ class LacpFeatures:
     def paths(self, video_id: str) -> tuple[Path, Path]:
         """The RGB and flow files of a video."""
         streams = self.root / "features" / self.split
+        check_video_id(video_id, str(streams))
         return streams / "rgb" / f"{video_id}.npy", streams / "flow" / f"{video_id}.npy"
 
     def length(self, video_id: str) -> int:
@@ -110,8 +124,11 @@ def map_npy(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: not a NumPy .npy file (it does not start with the .npy magic bytes)")
     try:
         return np.load(path, mmap_mode="r")
-    except (ValueError, EOFError) as error:
-        raise ValueError(f"{path}: unreadable .npy file, truncated or corrupt ({error})") from None
+    except OSError:
+        raise
+    except Exception as error:  # a damaged header fails in NumPy's parser (ValueError, SyntaxError, TokenError, ...)
+        raise ValueError(f"{path}: unreadable .npy file, truncated or corrupt ({type(error).__name__}: "
+                         f"{' '.join(str(error).split())})") from None
 
 
 def _read_rows(array: np.ndarray, path: Path, start: int, stop: int | None) -> np.ndarray:

@@ -25,7 +25,11 @@ def method_config(config_path: str | None = None, overrides: list[str] = (), def
     """The typed configuration of a run: the defaults of the family ``model.name`` names (in the overrides,
     else the YAML file, else ``default_model``), then the file, then the ``key=value`` overrides
     (``data=PATH`` is short for ``data.source=PATH``)."""
-    family = method_class(_model_name(config_path, list(overrides), default_model))
+    name, source = _model_name(config_path, list(overrides), default_model)
+    try:
+        family = method_class(name)
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
     return load_typed_config(family.config_class(), config_path, expanded_overrides(overrides))
 
 
@@ -41,16 +45,18 @@ def expanded_overrides(overrides) -> list[str]:
     return [f"data.source={o.split('=', 1)[1]}" if o.startswith("data=") else o for o in overrides]
 
 
-def _model_name(config_path: str | None, overrides: list[str], default: str) -> str:
+def _model_name(config_path: str | None, overrides: list[str], default: str) -> tuple[str, str]:
+    """``model.name`` and where it comes from (for messages)."""
     for override in reversed(overrides):
         if override.startswith("model.name="):
-            return override.split("=", 1)[1]
+            return override.split("=", 1)[1], f"override {override!r}"
     if config_path is not None:
         try:
             document = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             document = None  # load_typed_config reports it
-        name = ((document or {}).get("model") or {}).get("name") if isinstance(document, dict) else None
+        model = document.get("model") if isinstance(document, dict) else None
+        name = model.get("name") if isinstance(model, dict) else None  # another shape: load_typed_config reports it
         if isinstance(name, str):
-            return name
-    return default
+            return name, f"config file {config_path}"
+    return default, "default"

@@ -2,6 +2,7 @@
 ``torch.load(..., weights_only=True)`` (tensors, numbers, strings, lists, tuples and dicts only)."""
 from __future__ import annotations
 
+import math
 from os import PathLike
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from ptal.data.atomic import atomic_file
 from ptal.train.distributed import unwrap_model
 
 CHECKPOINT_FORMAT = "ptal.train.checkpoint/1"
-_REQUIRED_KEYS = ("iteration", "model", "optimizer", "method", "config", "rng", "trainer")
+_REQUIRED_KEYS = {"iteration": int, "model": dict, "optimizer": dict, "method": dict, "config": dict, "rng": list,
+                  "trainer": dict}
 
 
 class CheckpointError(ValueError):
@@ -76,4 +78,54 @@ def load_checkpoint(path: str | PathLike, map_location: str | torch.device = "cp
     missing = [key for key in _REQUIRED_KEYS if key not in checkpoint]
     if missing:
         raise CheckpointError(f"checkpoint {path}: incomplete, missing {', '.join(missing)}")
+    for key, kind in _REQUIRED_KEYS.items():
+        if not isinstance(checkpoint[key], kind) or isinstance(checkpoint[key], bool):
+            raise CheckpointError(f"checkpoint {path}: its {key} is {checkpoint[key]!r:.40}, not a {kind.__name__}")
+    if checkpoint["iteration"] < 0:
+        raise CheckpointError(f"checkpoint {path}: its iteration is {checkpoint['iteration']}, not >= 0")
     return checkpoint
+
+
+def check_like(expected, found, path: str | PathLike, where: str) -> None:
+    """Raise CheckpointError (naming the checkpoint ``path`` and the entry ``where``) when ``found``, a part of
+    a loaded checkpoint, is not shaped like ``expected``, the state of the run that is to take it: the same
+    keys, types, and tensor dtypes and shapes, with finite floating-point values. None in ``expected`` (a
+    state not yet made, e.g. pseudo labels before the first search) accepts anything; a list may have
+    another length, its items shaped like ``expected``'s first."""
+    def refuse(what: str):
+        raise CheckpointError(f"checkpoint {path}: {where} {what}: it does not come from this run's model and method")
+
+    if expected is None:
+        return
+    if isinstance(expected, dict):
+        if not isinstance(found, dict):
+            refuse(f"is a {type(found).__name__}, not a dict")
+        if found.keys() != expected.keys():
+            missing, extra = sorted(map(str, expected.keys() - found.keys())), sorted(map(str, found.keys() - expected.keys()))
+            refuse(f"has {'missing ' + ', '.join(missing) if missing else ''}{' and ' if missing and extra else ''}"
+                   f"{'unknown ' + ', '.join(extra) if extra else ''} entries")
+        for key in expected:
+            check_like(expected[key], found[key], path, f"{where}/{key}")
+    elif isinstance(expected, (list, tuple)):
+        if not isinstance(found, (list, tuple)):
+            refuse(f"is a {type(found).__name__}, not a list")
+        for index, item in enumerate(found):
+            if expected:
+                check_like(expected[min(index, len(expected) - 1)], item, path, f"{where}/{index}")
+    elif isinstance(expected, torch.Tensor):
+        if not isinstance(found, torch.Tensor):
+            refuse(f"is a {type(found).__name__}, not a tensor")
+        if found.dtype != expected.dtype or found.shape != expected.shape:
+            refuse(f"is a {found.dtype} tensor of shape {tuple(found.shape)}, not {expected.dtype} {tuple(expected.shape)}")
+        if found.is_floating_point() and not torch.isfinite(found).all():
+            refuse("holds values that are not finite")
+    elif isinstance(expected, bool) or isinstance(found, bool):
+        if type(found) is not type(expected):
+            refuse(f"is {found!r}, not {type(expected).__name__}")
+    elif isinstance(expected, (int, float)):
+        if not isinstance(found, (int, float)) or isinstance(expected, int) and not isinstance(found, int):
+            refuse(f"is {found!r:.40}, not a {type(expected).__name__}")
+        if isinstance(found, float) and not math.isfinite(found):
+            refuse(f"is {found!r}, not finite")
+    elif not isinstance(found, type(expected)):
+        refuse(f"is {found!r:.40}, not a {type(expected).__name__}")

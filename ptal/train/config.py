@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import types
 import typing
 from collections.abc import Mapping
 from os import PathLike
@@ -66,6 +67,8 @@ def _read_yaml_file(path: str | PathLike) -> dict:
         raise ConfigError(f"config file {path}: cannot read it ({error.strerror})") from error
     except yaml.YAMLError as error:
         raise ConfigError(f"config file {path}: not valid YAML: {error}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path}: not UTF-8 text ({error})") from None
     if document is None:
         return {}
     if not isinstance(document, Mapping):
@@ -121,6 +124,8 @@ def _fitted(value, default, *, key: str, source: str):
         if isinstance(default, bool) and isinstance(value, bool):
             return value
     elif isinstance(default, float) and isinstance(value, (int, float)):
+        if isinstance(value, int) and abs(value) > _LARGEST_FLOAT:
+            raise ConfigError(f"{source}: {key!r} must be a number a float can hold, got {value!r:.40}")
         return float(value)
     elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
         if len(value) != len(default):
@@ -167,6 +172,9 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
     Raises:
         ConfigError: an unknown key, or a value a section's ``__post_init__`` refuses.
     """
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'the config'} must be a section of keys, "
+                          f"got {values!r:.40}")
     hints = typing.get_type_hints(config_class)
     fields = [field.name for field in dataclasses.fields(config_class)]
     unknown = set(values) - set(fields)
@@ -176,8 +184,13 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
     for name, value in values.items():
         if dataclasses.is_dataclass(hints[name]):
             value = config_from_dict(hints[name], value, source=source, prefix=f"{prefix}{name}.")
-        elif hints[name] in _SCALARS and not _fits(value, hints[name]):
-            raise ConfigError(f"{source}: {prefix}{name!s} must be {_SCALARS[hints[name]]}, got {value!r}")
+        elif _scalar_kinds(hints[name]) and not (value is None and _optional(hints[name])) and \
+                not any(_fits(value, kind) for kind in _scalar_kinds(hints[name])):
+            expected = " or ".join(_SCALARS[kind] for kind in _scalar_kinds(hints[name]))
+            raise ConfigError(f"{source}: {prefix}{name!s} must be {expected}"
+                              f"{' or null' if _optional(hints[name]) else ''}, got {value!r:.60}")
+        elif typing.get_origin(hints[name]) in (list, tuple) and not _fits_sequence(value, hints[name]):
+            raise ConfigError(f"{source}: {prefix}{name!s} must be a list like its default, got {value!r:.60}")
         arguments[name] = value
     try:
         return config_class(**arguments)
@@ -188,14 +201,39 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
 
 
 _SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_LARGEST_FLOAT = 1.7976931348623157e308
+
+
+def _scalar_kinds(hint) -> tuple:
+    """The scalar types a field takes: ``(int,)`` for ``int``, ``(str,)`` for ``str | None``; () for others."""
+    kinds = tuple(kind for kind in (typing.get_args(hint) if _is_union(hint) else (hint,)) if kind is not type(None))
+    return kinds if kinds and all(kind in _SCALARS for kind in kinds) else ()
+
+
+def _optional(hint) -> bool:
+    return _is_union(hint) and type(None) in typing.get_args(hint)
+
+
+def _is_union(hint) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
 
 
 def _fits(value, kind: type) -> bool:
     if kind is bool or isinstance(value, bool):
         return kind is bool and isinstance(value, bool)
     if kind is float:
-        return isinstance(value, (int, float))
+        return isinstance(value, float) or isinstance(value, int) and abs(value) <= _LARGEST_FLOAT
     return isinstance(value, kind)
+
+
+def _fits_sequence(value, hint) -> bool:
+    """Whether ``value`` is a list or tuple fitting ``list[X]``, ``tuple[X, ...]`` or ``tuple[X, Y]`` (of scalars)."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    kinds = typing.get_args(hint)
+    if len(kinds) == 2 and kinds[1] is Ellipsis or typing.get_origin(hint) is list:
+        kinds = kinds[:1] * len(value)
+    return len(kinds) == len(value) and all(kind not in _SCALARS or _fits(item, kind) for item, kind in zip(value, kinds))
 
 
 def load_typed_config(defaults, path: str | PathLike | None = None, overrides: list[str] = ()):

@@ -65,6 +65,31 @@ def init_distributed() -> DistributedContext:
     return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
 
 
+_FAILURE_KEY = "ptal/failure"
+
+
+def report_failure(message: str) -> None:
+    """Tell the other processes of a torchrun run why this one stops (best effort; nothing without a process
+    group): they then stop without repeating it (:func:`failure_of_another_process`)."""
+    if dist.is_initialized():
+        try:
+            dist.distributed_c10d._get_default_store().set(_FAILURE_KEY, message)
+        except Exception:  # noqa: BLE001 (the store may be gone with the process that hosted it)
+            pass
+
+
+def failure_of_another_process() -> str | None:
+    """The message of the process that stopped the run (:func:`report_failure`), when this process can read
+    it: the run's store lives in rank 0 (``env://``) or in torchrun's agent. None otherwise."""
+    if not dist.is_initialized() or not (dist.get_rank() == 0 or os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"):
+        return None
+    try:
+        store = dist.distributed_c10d._get_default_store()
+        return store.get(_FAILURE_KEY).decode("utf-8", errors="replace") if store.check([_FAILURE_KEY]) else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     """The module inside a DistributedDataParallel wrapper, or ``model`` itself."""
     if isinstance(model, torch.nn.parallel.DistributedDataParallel):

@@ -145,11 +145,51 @@ def test_a_fresh_run_refuses_an_out_dir_holding_a_run(tmp_path):
     train(make_toy(), settings_for(tmp_path, iterations=4))
     with pytest.raises(FileExistsError, match="already holds a run"):
         train(make_toy(), settings_for(tmp_path, iterations=4))
-    shutil.copy(tmp_path / "last.pt", tmp_path / "copy.pt")
     (tmp_path / "other").mkdir()
-    shutil.copy(tmp_path / "log.jsonl", tmp_path / "other" / "log.jsonl")
+    shutil.copy(tmp_path / "last.pt", tmp_path / "other" / "last.pt")
     with pytest.raises(FileExistsError, match="already holds a run"):  # resuming into another run's folder
         train(make_toy(), settings_for(tmp_path / "other", iterations=8), resume=str(tmp_path / "last.pt"))
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path):
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(make_toy(crash_at=3), settings_for(tmp_path / "run"))  # the log has iteration 2, no last.pt
+    assert [record["iteration"] for record in read_run_log(tmp_path / "run" / "log.jsonl")] == [2]
+    (tmp_path / "run" / ".last.pt.0123456789ab.tmp").write_bytes(b"half a checkpoint")
+    with pytest.warns(UserWarning) as caught:
+        restarted = make_toy()
+        train(restarted, settings_for(tmp_path / "run"))
+    assert [str(warning.message).split(": ", 1)[1] for warning in caught] == [
+        "removed 1 temporary file(s) of an interrupted write (.last.pt.0123456789ab.tmp)",
+        "the run there stopped before its first checkpoint (no last.pt); starting it again"]
+    uninterrupted = make_toy()
+    train(uninterrupted, settings_for(tmp_path / "uninterrupted"))
+    assert_same_data(restarted.model.state_dict(), uninterrupted.model.state_dict())
+    assert without_timing(read_run_log(tmp_path / "run" / "log.jsonl")) == \
+        without_timing(read_run_log(tmp_path / "uninterrupted" / "log.jsonl"))
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["best.pt", "last.pt", "log.jsonl"]
+
+
+def test_a_crash_between_last_and_best_is_repaired_on_resume(tmp_path, monkeypatch):
+    """last.pt is saved first, best.pt is its copy: a crash in between leaves a last.pt that knows it is
+    the best, and resuming from it writes best.pt."""
+    import ptal.train.loop
+
+    copies = []
+
+    def crash_on_the_second_copy(source, destination):
+        copies.append(destination)
+        if len(copies) == 2:
+            raise RuntimeError("simulated crash")
+        ptal.data.atomic.copy_file_atomic(source, destination)
+
+    monkeypatch.setattr(ptal.train.loop, "copy_file_atomic", crash_on_the_second_copy)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(make_toy(scores={4: 0.1, 8: 0.2, 12: 0.3}), settings_for(tmp_path))
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 8 and load_checkpoint(tmp_path / "best.pt")["iteration"] == 4
+    monkeypatch.undo()
+    train(make_toy(scores={4: 0.1, 8: 0.2, 12: 0.3}), settings_for(tmp_path, iterations=8), resume=str(tmp_path / "last.pt"))
+    assert load_checkpoint(tmp_path / "best.pt")["iteration"] == 8
 
 
 def test_select_by_must_be_a_metric(tmp_path):
@@ -160,8 +200,45 @@ def test_select_by_must_be_a_metric(tmp_path):
 def test_a_non_finite_loss_stops_the_run(tmp_path):
     method = make_toy()
     method.targets[:] = math.nan
-    with pytest.raises(FloatingPointError, match="training loss is nan at iteration 2"):
+    with pytest.raises(FloatingPointError, match="training loss is nan at iteration 1, in the loss term.s. mse = nan; "
+                                                 "the run stops, before its first checkpoint"):
         train(method, settings_for(tmp_path))
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_non_finite_loss_term_is_named_and_last_pt_stays_the_last_good_one(tmp_path, value):
+    method = make_toy()
+    original = method.training_loss
+
+    def training_loss(iteration):
+        loss, parts = original(iteration)
+        if iteration == 7:  # after the checkpoint of iteration 4, within the log window of iterations 7-8
+            parts["completeness"] = torch.tensor(value, dtype=torch.float64)
+            loss = loss + parts["completeness"]
+        return loss, parts
+
+    method.training_loss = training_loss
+    with pytest.raises(FloatingPointError, match=f"loss is {value} at iteration 7, in the loss term.s. completeness = "
+                                                 f"{value}; the run stops, .*last.pt .iteration 4. is the last good"):
+        train(method, settings_for(tmp_path))
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 4
+    assert [record["iteration"] for record in read_run_log(tmp_path / "log.jsonl")] == [2, 4, 6]
+
+
+def test_non_finite_weights_under_a_finite_loss_are_never_saved(tmp_path):
+    method = make_toy()
+    original = method.training_loss
+
+    def training_loss(iteration):
+        loss, parts = original(iteration)
+        if iteration == 8:  # a finite loss with an infinite gradient
+            loss = loss + 0 * torch.sqrt(next(method.model.parameters()).abs().sum() * 0)
+        return loss, parts
+
+    method.training_loss = training_loss
+    with pytest.raises(FloatingPointError, match="weights are not finite at iteration 8 .*iteration 4. is the last good"):
+        train(method, settings_for(tmp_path))
+    assert load_checkpoint(tmp_path / "last.pt")["iteration"] == 4
 
 
 def test_amp_needs_cuda(tmp_path):
