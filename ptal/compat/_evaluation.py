@@ -2,17 +2,68 @@
 of ptal's evaluation with the official code's tie orders, and top-kx recall."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from ptal.data.activitynet import JsonDocument, json_field, json_number
 from ptal.eval.detection import detection_map
 
 
+def video_entries(document: JsonDocument, key: str, kind: type) -> list[tuple[str, str, object]]:
+    """``(video, where, entry)`` of each video of ``document[key]`` (an object of videos), each entry checked to
+    be a ``kind`` (``where`` names the file and the video, for errors)."""
+    name, content = document
+    entries = []
+    for video, entry in json_field(content, key, dict, name).items():
+        where = f"{name}, video {video!r}"
+        if not isinstance(entry, kind):
+            raise ValueError(f"{where}: must be a JSON {'object' if kind is dict else 'list'}, got "
+                             f"{type(entry).__name__}")
+        entries.append((video, where, entry))
+    return entries
+
+
+def checked_rows(rows: list, where: str, labels: tuple[str, ...], score: str | None = None) -> list[dict]:
+    """Each row an object with a ``segment`` of two finite numbers and the fields ``labels`` (a class name, an
+    integer id or a list of ids) and ``score`` (a finite number), as ``{"segment": (start, end), label fields...,
+    score}`` with the numbers as floats. Scored rows (predictions) must have end >= start; the originals drop
+    ground-truth rows that do not."""
+    checked = []
+    for i, row in enumerate(rows):
+        at = f"{where}, row {i}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{at}: must be an object with 'segment', got {type(row).__name__}")
+        segment = json_field(row, "segment", list, at)
+        if len(segment) != 2:
+            raise ValueError(f"{at}: segment must be [start, end], got {segment!r}")
+        fields = {"segment": (json_number(segment[0], "segment start", at),
+                              json_number(segment[1], "segment end", at))}
+        for label in labels:
+            fields[label] = _label(json_field(row, label, (str, int, list), at), label, at)
+        if score is not None:
+            fields[score] = json_number(row.get(score), score, at)
+            if fields["segment"][1] < fields["segment"][0]:
+                raise ValueError(f"{at}: segment end < start: {segment!r}")
+        checked.append(fields)
+    return checked
+
+
+def _label(value, field: str, where: str):
+    ids = value if isinstance(value, list) else [value]
+    if any(isinstance(x, bool) or (isinstance(value, list) and not isinstance(x, numbers.Integral)) for x in ids):
+        raise ValueError(f"{where}: field {field!r} must be a class name, an integer id or a list of ids, "
+                         f"got {value!r}")
+    return value
+
+
 def kept_annotations(annotations: list, label_of, tolerance: float, keep_short) -> list:
-    """The annotations of one video that both originals keep: those ``keep_short(end - start)`` accepts and
-    that do not repeat an already kept one of the same label (both bounds within ``tolerance``), in order."""
+    """The annotations of one video (rows of :func:`checked_rows`) that both originals keep: those
+    ``keep_short(end - start)`` accepts and that do not repeat an already kept one of the same label (both
+    bounds within ``tolerance``), in order."""
     kept, seen = [], []
     for annotation in annotations:
-        start, end = annotation["segment"][0], annotation["segment"][1]
+        start, end = annotation["segment"]
         if not keep_short(end - start):
             continue
         label = label_of(annotation)

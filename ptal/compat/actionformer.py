@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ptal.compat import _evaluation, _nms
-from ptal.data.activitynet import read_json_document
+from ptal.data.activitynet import json_field, read_json_document
 
 GAUSSIAN = 2  # the only soft-NMS method ActionFormer's batched_nms uses
 
@@ -129,37 +129,40 @@ class ANETdetection:
         return mAP, average_mAP, mRecall
 
 
-def _actionformer_label(value, label_offset):
+def _actionformer_label(value, label_offset, where: str):
     """ActionFormer's label id: the value, or for a list of ids the sum it computes (kept as is, quirk included:
     ``sum(label_offset ** i + x)`` over the reversed list)."""
-    if isinstance(value, (list, tuple)):
-        return sum(label_offset ** i + int(x) for i, x in enumerate(value[::-1]))
-    return int(value)
+    if isinstance(value, str):
+        raise ValueError(f"{where}: a label id must be an integer or a list of integers, got {value!r}")
+    label = sum(label_offset ** i + int(x) for i, x in enumerate(value[::-1])) if isinstance(value, list) else value
+    if not -2**63 <= label < 2**63:
+        raise ValueError(f"{where}: label id {label} does not fit in 64 bits")
+    return int(label)
 
 
 def _actionformer_ground_truth(ant_file, split, label, label_offset) -> dict:
-    name, document = read_json_document(ant_file, "ground truth")
+    document = read_json_document(ant_file, "ground truth")
     video, start, end, labels = [], [], [], []
-    for video_id, entry in document["database"].items():
-        if split is not None and entry["subset"].lower() != split:
+    for video_id, where, entry in _evaluation.video_entries(document, "database", dict):
+        if split is not None and json_field(entry, "subset", str, where).lower() != split:
             continue
-        kept = _evaluation.kept_annotations(entry["annotations"], lambda a: a["label_id"], 1e-3,
-                                            lambda duration: duration >= 1e-3)
+        rows = _evaluation.checked_rows(json_field(entry, "annotations", list, where), where, ("label_id", label))
+        kept = _evaluation.kept_annotations(rows, lambda a: a["label_id"], 1e-3, lambda duration: duration >= 1e-3)
         for annotation in kept:
             video.append(video_id)
-            start.append(float(annotation["segment"][0]))
-            end.append(float(annotation["segment"][1]))
-            labels.append(_actionformer_label(annotation[label], label_offset))
+            start.append(annotation["segment"][0])
+            end.append(annotation["segment"][1])
+            labels.append(_actionformer_label(annotation[label], label_offset, where))
     return {"video-id": np.array(video, dtype=object), "t-start": np.array(start, dtype=np.float64),
             "t-end": np.array(end, dtype=np.float64), "label": np.array(labels, dtype=np.int64)}
 
 
 def _actionformer_predictions(path) -> dict:
     """ActionFormer's prediction file: ``{"database": {video: [{"segment", "label_id", "scores"}]}}``."""
-    _, document = read_json_document(path, "predictions")
-    rows = [(video_id, float(event["segment"][0]), float(event["segment"][1]),
-             _actionformer_label(event["label_id"], 0), float(event["scores"]))
-            for video_id, events in document["database"].items() for event in events]
+    rows = [(video_id, *event["segment"], _actionformer_label(event["label_id"], 0, where), event["scores"])
+            for video_id, where, events in _evaluation.video_entries(read_json_document(path, "predictions"),
+                                                                     "database", list)
+            for event in _evaluation.checked_rows(events, where, ("label_id",), "scores")]
     names = ("video-id", "t-start", "t-end", "label", "score")
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ptal.compat import _evaluation, _nms
-from ptal.data.activitynet import read_json_document
+from ptal.data.activitynet import json_field, read_json_document
 
 METHODS = (0, 1, 2, 3)
 
@@ -81,8 +81,7 @@ differs from an exact division only for unions below 1e-8.)
         self.thread = thread
         self.blocked_videos = []
         if blocked_videos is not None:
-            with open(blocked_videos) as handle:
-                self.blocked_videos = json.load(handle)
+            self.blocked_videos = _blocked_videos(blocked_videos)
         blocked = set(self.blocked_videos)
         self.ground_truth, self.activity_index = _opentad_ground_truth(ground_truth_filename, subset, blocked)
         self.prediction = _opentad_predictions(prediction_filename, self.activity_index, blocked)
@@ -125,37 +124,51 @@ differs from an exact division only for unions below 1e-8.)
                 write(f"Recall at tIoU {tiou:.2f}: {text}")
 
 
+def _blocked_videos(path) -> list:
+    with open(path, "rb") as handle:
+        text = handle.read()
+    try:
+        videos = json.loads(text.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(videos, list) or not all(isinstance(video, str) for video in videos):
+        raise ValueError(f"{path}: blocked videos must be a JSON list of video names")
+    return videos
+
+
 def _opentad_ground_truth(source, subset, blocked):
-    name, document = read_json_document(source, "ground truth")
-    if "database" not in document:
-        raise OSError("Please input a valid ground truth file.")
+    document = read_json_document(source, "ground truth")
+    if "database" not in document.content:
+        raise OSError(f"{document.name}: not a ground truth file: no field 'database'")
     activity_index = {}
     video, start, end, label = [], [], [], []
-    for video_id, entry in document["database"].items():
-        if subset != entry["subset"] or video_id in blocked:
+    for video_id, where, entry in _evaluation.video_entries(document, "database", dict):
+        if subset != json_field(entry, "subset", str, where) or video_id in blocked:
             continue
-        for annotation in _evaluation.kept_annotations(entry["annotations"], lambda a: a["label"], 1e-3,
-                                                       lambda duration: duration > 0):
-            label.append(activity_index.setdefault(annotation["label"], len(activity_index)))
+        rows = _evaluation.checked_rows(json_field(entry, "annotations", list, where), where, ("label",))
+        for annotation in _evaluation.kept_annotations(rows, lambda a: a["label"], 1e-3, lambda duration: duration > 0):
+            label.append(activity_index.setdefault(_hashable(annotation["label"]), len(activity_index)))
             video.append(video_id)
-            start.append(float(annotation["segment"][0]))
-            end.append(float(annotation["segment"][1]))
+            start.append(annotation["segment"][0])
+            end.append(annotation["segment"][1])
     return _evaluation.class_arrays(video, start, end, label), activity_index
 
 
 def _opentad_predictions(source, activity_index, blocked):
     """Predictions as arrays; a label outside the ground truth gets index C (not scored)."""
-    if isinstance(source, str):
-        _, document = read_json_document(source, "predictions")
-    elif isinstance(source, dict):
-        document = source
-    else:
+    if not isinstance(source, (str, dict)):
         raise OSError(f"Type of prediction file is {type(source)}.")
-    if "results" not in document:
-        raise OSError("Please input a valid prediction file.")
-    rows = [(video_id, float(p["segment"][0]), float(p["segment"][1]),
-             activity_index.get(p["label"], len(activity_index)), p["score"])
-            for video_id, predictions in document["results"].items() if video_id not in blocked
-            for p in predictions]
+    document = read_json_document(source, "predictions")
+    if "results" not in document.content:
+        raise OSError(f"{document.name}: not a prediction file: no field 'results'")
+    rows = [(video_id, *p["segment"], activity_index.get(_hashable(p["label"]), len(activity_index)), p["score"])
+            for video_id, where, predictions in _evaluation.video_entries(document, "results", list)
+            if video_id not in blocked
+            for p in _evaluation.checked_rows(predictions, where, ("label",), "score")]
     return _evaluation.class_arrays(*(list(column) for column in zip(*rows))) if rows else _evaluation.class_arrays(
         [], [], [], [], [])
+
+
+def _hashable(label):
+    """A label as a dictionary key: a list of ids as a tuple."""
+    return tuple(label) if isinstance(label, list) else label

@@ -149,13 +149,13 @@ def subset_videos(source) -> dict[str, list[str]]:
     ``subset`` field has no subsets ({}); one where only some have it is a ValueError naming a video without.
     """
     name, document = read_json_document(source, "ground truth")
-    database = _field(document, "database", dict, name)
+    database = json_field(document, "database", dict, name)
     if not any(isinstance(entry, dict) and "subset" in entry for entry in database.values()):
         return {}
     spelling, videos = {}, {}
     for video_id, entry in database.items():
         where = f"{name}: video {video_id!r}"
-        subset = _field(_video_entry(entry, where), "subset", str, where)
+        subset = json_field(_video_entry(entry, where), "subset", str, where)
         key = spelling.setdefault(subset.casefold(), subset)
         videos.setdefault(key, []).append(video_id)
     return videos
@@ -164,7 +164,7 @@ def subset_videos(source) -> dict[str, list[str]]:
 def predicted_video_ids(source) -> list[str]:
     """The videos of an ActivityNet results file, with or without predictions, in file order."""
     name, document = read_json_document(source, "predictions")
-    return list(_field(document, "results", dict, name))
+    return list(json_field(document, "results", dict, name))
 
 
 @dataclass(frozen=True)
@@ -261,16 +261,16 @@ def load_ground_truth(source, subset: str | None = None, class_names: list[str] 
         ``Segments`` without scores; ``video_ids`` are the kept videos in file order.
     """
     name, document = read_json_document(source, "ground truth")
-    database = _field(document, "database", dict, name)
+    database = json_field(document, "database", dict, name)
     wanted = None if subset is None else subset.casefold()
     video_ids, entries = [], []
     for video_id, entry in database.items():
         where = f"{name}: video {video_id!r}"
         entry = _video_entry(entry, where)
-        if wanted is not None and _field(entry, "subset", str, where).casefold() != wanted:
+        if wanted is not None and json_field(entry, "subset", str, where).casefold() != wanted:
             continue
         video_ids.append(video_id)
-        entries.append((where, _field(entry, "annotations", list, where)))
+        entries.append((where, json_field(entry, "annotations", list, where)))
     if wanted is not None and not video_ids:
         counts = {subset_name: len(ids) for subset_name, ids in subset_videos(JsonDocument(name, document)).items()}
         raise ValueError(_unknown_subset_message(name, subset, counts))
@@ -297,7 +297,7 @@ def load_predictions(source, video_ids: list[str], class_names: list[str]) -> Se
         ``Segments`` with scores, rows in file order; ``video_ids`` starts with the given ones.
     """
     name, document = read_json_document(source, "predictions")
-    results = _field(document, "results", dict, name)
+    results = json_field(document, "results", dict, name)
     all_video_ids = list(video_ids)
     video_index = {video_id: i for i, video_id in enumerate(all_video_ids)}
     entries, videos, unknown_video_rows = [], [], 0
@@ -370,12 +370,14 @@ def _no_garbage_collection():
             gc.enable()
 
 
-def _field(mapping: dict, key: str, kind: type, where: str):
+def json_field(mapping: dict, key: str, kind: type | tuple[type, ...], where: str):
+    """``mapping[key]``, checked to be there and a ``kind``; the errors name ``where``."""
     if key not in mapping:
         raise ValueError(f"{where}: missing field {key!r}")
     value = mapping[key]
     if not isinstance(value, kind):
-        raise ValueError(f"{where}: field {key!r} must be a {kind.__name__}, got {type(value).__name__}")
+        kinds = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ValueError(f"{where}: field {key!r} must be a {kinds}, got {type(value).__name__}")
     return value
 
 
@@ -422,11 +424,11 @@ def _parse_row(entry, where: str, with_score: bool) -> tuple[float, float, objec
     """(start, end, label, score) of one row, each checked."""
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: must be an object with 'segment' and 'label', got {type(entry).__name__}")
-    segment = _field(entry, "segment", list, where)
+    segment = json_field(entry, "segment", list, where)
     if len(segment) != 2:
         raise ValueError(f"{where}: segment must be [start, end], got {segment!r}")
-    start = _parse_number(segment[0], "segment start", where)
-    end = _parse_number(segment[1], "segment end", where)
+    start = json_number(segment[0], "segment start", where)
+    end = json_number(segment[1], "segment end", where)
     if end < start:
         raise ValueError(f"{where}: segment end < start: {segment!r}")
     if "label" not in entry:
@@ -434,11 +436,12 @@ def _parse_row(entry, where: str, with_score: bool) -> tuple[float, float, objec
     label = entry["label"]
     if not isinstance(label, (str, int)) or isinstance(label, bool):
         raise ValueError(f"{where}: field 'label' must be a class name or an integer id, got {label!r}")
-    score = _parse_number(entry.get("score"), "score", where) if with_score else None
+    score = json_number(entry.get("score"), "score", where) if with_score else None
     return start, end, label, score
 
 
-def _parse_number(value, what: str, where: str) -> float:
+def json_number(value, what: str, where: str) -> float:
+    """``value`` (a number, or a string of one) as a finite float; the errors name ``what`` and ``where``."""
     if isinstance(value, str):
         try:
             number = float(value)

@@ -122,5 +122,5 @@ def test_map_blocked_videos_unknown_labels_and_logging(thumos14, tmp_path, capsy
     assert evaluator.evaluate() == mAP(path, kept, "Test", THUMOS_TIOUS, blocked_videos=str(blocked)).evaluate()
     evaluator.logging()
     assert "Average-mAP" in capsys.readouterr().out
-    with pytest.raises(OSError, match="valid prediction file"):
+    with pytest.raises(OSError, match="not a prediction file: no field 'results'"):
         mAP(path, {"database": {}}, "Test", THUMOS_TIOUS)

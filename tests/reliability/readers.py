@@ -283,6 +283,42 @@ def activitynet_predictions(base: Path, integer_labels: bool) -> bytes:
     return json.dumps({"version": "ptal", "external_data": {}, "results": results}).encode()
 
 
+def actionformer_predictions(base: Path) -> bytes:
+    """The predictions in ActionFormer's own file layout: ``{"database": {video: [{segment, label_id, scores}]}}``."""
+    results = json.loads(activitynet_predictions(base, True))["results"]
+    return json.dumps({"database": {video: [{"segment": row["segment"], "label_id": row["label"], "scores": row["score"]}
+                                            for row in rows] for video, rows in results.items()}}).encode()
+
+
+def compat_files(base: Path) -> dict[str, bytes]:
+    return {"gt.json": actionformer_ground_truth(base), "predictions.json": actionformer_predictions(base),
+            "activitynet_predictions.json": activitynet_predictions(base, False), "blocked.json": b'["video_x"]'}
+
+
+def check_compat_map(folder: Path, result) -> None:
+    """The mAPs of an accepted input: one per threshold, in [0, 1], their mean the average."""
+    maps, average = result
+    assert len(maps) == len(COMPAT_TIOUS) and all(0 <= value <= 1 for value in maps)
+    assert math.isclose(average, float(np.mean(maps)), abs_tol=1e-12)
+
+
+def read_actionformer_map(folder: Path, out: Path):
+    from ptal.compat.actionformer import ANETdetection
+
+    maps, average, _ = ANETdetection(str(folder / "gt.json"), "test", tiou_thresholds=COMPAT_TIOUS).evaluate(
+        str(folder / "predictions.json"), verbose=False)
+    return list(maps), average
+
+
+def read_opentad_map(folder: Path, out: Path):
+    from ptal.compat.opentad import mAP
+
+    metrics = mAP(str(folder / "gt.json"), str(folder / "activitynet_predictions.json"), "Test", COMPAT_TIOUS,
+                  top_k=[1, 5], blocked_videos=str(folder / "blocked.json")).evaluate()
+    return [metrics[f"mAP@{tiou}"] for tiou in COMPAT_TIOUS], metrics["average_mAP"]
+
+
+COMPAT_TIOUS = (0.3, 0.5, 0.7)
 THUMOS14_FILES = ("gt.json", "fps_dict.json", "split_train.txt", "split_test.txt", "point_labels.csv")
 
 
@@ -320,6 +356,11 @@ READERS = [
            {"gt.json": corrupted_json, "predictions.json": corrupted_json},
            _cli("eval", "--gt", "{in}/gt.json", "--pred", "{in}/predictions.json", "--out", "{out}/result.json"),
            lambda folder, status: None, command=True),
+    Reader("ActionFormer's ANETdetection (ptal.compat)", 80, compat_files,
+           {"gt.json": corrupted_json, "predictions.json": corrupted_json}, read_actionformer_map, check_compat_map),
+    Reader("OpenTAD's mAP (ptal.compat)", 80, compat_files,
+           {"gt.json": corrupted_json, "activitynet_predictions.json": corrupted_json, "blocked.json": corrupted_json},
+           read_opentad_map, check_compat_map),
     Reader("point labels CSV", 120, _copy("point_labels.csv", "fps_dict.json"), {"point_labels.csv": lambda c: corrupted_csv(c.decode())},
            lambda folder, out: load_point_labels(folder / "point_labels.csv", read_fps(folder / "fps_dict.json")),
            check_points),
