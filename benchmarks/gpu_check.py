@@ -16,7 +16,8 @@ machine running it is.
    The dry run prints these commands instead of running them.
 3. gpu tests: ``pytest -m gpu``: every test of a CUDA or Triton backend (Triton compiled, not interpreted) and
    the GPU-only checks (launches at the grid limits, the torchvision ``batched_nms`` equivalence, the
-   sync-free training steps, the CUDA kernels against the CPU harness's recorded results). The rest of the suite runs the CPU kernels, which the CPU machines test.
+   sync-free training steps, the CUDA kernels against the CPU harness's recorded results). The rest of the
+   suite runs the CPU kernels, which the CPU machines test.
 4. cpu sanity: a quick subset of CPU tests (backend choice, registered ops), that the install works there.
 5. benchmarks: ``benchmarks/test_bench_gpu.py`` (pytest-benchmark): each GPU goal of the issue, ptal beside
    its anchor in one run.
