@@ -66,7 +66,7 @@ def test_print_config_round_trips(tmp_path, capsys):
 
 
 def test_used_run_folder_is_refused_before_any_data_is_built(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     line = one_line_error(capsys, ["train", *TINY_LACP, f"train.out_dir={demo_run / 'lacp'}"])
     assert "already holds a run" in line and "--resume" in line
 
@@ -74,20 +74,20 @@ def test_used_run_folder_is_refused_before_any_data_is_built(demo_run, capsys, m
 @pytest.mark.parametrize("content", [b"\x00" * 64, bytes(range(256)) * 4])
 def test_corrupt_checkpoint_is_refused_before_any_data_is_built(tmp_path, capsys, monkeypatch, content):
     (tmp_path / "last.pt").write_bytes(content)
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     for command in (["train", "--resume"], ["infer", "--checkpoint"], ["eval", "--checkpoint"]):
         line = one_line_error(capsys, [*command, str(tmp_path / "last.pt")])
         assert "last.pt" in line and "weights_only" not in line
 
 
 def test_resume_refuses_a_conflicting_setting(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     line = one_line_error(capsys, ["train", "--resume", str(demo_run / "lacp" / "last.pt"), "model.hidden=32"])
     assert "model.hidden is 16 in the checkpoint, 32 here" in line and "train.iterations" in line
 
 
 def test_resuming_a_complete_run_says_how_to_go_on(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     assert main(["train", "--resume", str(demo_run / "lacp" / "last.pt")]) == 0
     assert "the run is complete (12 of train.iterations=12); give train.iterations=N" in capsys.readouterr().out
 

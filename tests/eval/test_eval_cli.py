@@ -102,8 +102,9 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, capsys):
     (["eval"], "give either --gt and --pred, or --checkpoint"),
     (["eval", "--gt", "gt.json"], "give either --gt and --pred, or --checkpoint"),
     (["eval", "--gt", "g", "--pred", "p", "--checkpoint", "c"], "give either --gt and --pred, or --checkpoint"),
-    (["eval", "--checkpoint", "c.pt", "--subset", "test"], "--subset and --ties apply to --gt/--pred"),
-    (["eval", "--checkpoint", "c.pt", "--ties", "official"], "--subset and --ties apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--subset", "test"], "--subset, --ties and --dataset apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--ties", "official"], "--subset, --ties and --dataset apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--dataset", "gtea"], "--subset, --ties and --dataset apply to --gt/--pred"),
 ])
 def test_needs_gt_and_pred_or_a_checkpoint(argv, message, capsys):
     assert main(argv) == 2
