@@ -4,14 +4,16 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from ptal.cli import main
+from ptal.data import SfnetFeatures, SyntheticBenchmark, load_annotations
 from ptal.models import method_config
 from ptal.train import ConfigError, config_to_dict
-from tests.tiny import TINY_LACP
+from tests.tiny import TINY_APN, TINY_LACP
 
 
 def one_line_error(capsys, arguments: list[str]) -> str:
@@ -139,3 +141,48 @@ def test_the_same_seed_gives_the_same_numbers_in_another_process(tmp_path):
         logs.append([{k: v for k, v in json.loads(line).items() if not k.endswith("_s")}
                      for line in (tmp_path / run / "log.jsonl").read_text().splitlines()])
     assert logs[0] == logs[1] and "metrics" in logs[0][-1]
+
+
+def test_print_config_shows_the_datasets_resolved_values(tmp_path, capsys):
+    assert main(["train", "--print-config", "model.name=apn", "data.dataset=beoid"]) == 0
+    printed = capsys.readouterr().out
+    header = [line for line in printed.splitlines() if line.startswith("#")]
+    assert header[0].startswith("# BEOID (data.dataset=beoid): 34 classes; splits training, validation; trains on "
+                                "training, evaluates validation")
+    assert "snippets of 16 frames at the video's own frame rate; mAP at tIoU 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7" \
+        in header[1]
+    document = yaml.safe_load(printed)
+    assert document["data"]["dataset"] == "beoid" and document["data"]["eval_split"] == "validation"
+    assert document["data"]["points"] == "uniform"
+    (tmp_path / "beoid.yaml").write_text(printed)
+    assert config_to_dict(method_config(str(tmp_path / "beoid.yaml"), [])) == \
+        config_to_dict(method_config(None, ["model.name=apn", "data.dataset=beoid"]))
+
+
+def test_demo_on_another_dataset(tmp_path, capsys):
+    assert main(["demo", "--dataset", "gtea", "--out", str(tmp_path), *(f"lacp.{o}" for o in TINY_LACP),
+                 *(f"apn.{o}" for o in TINY_APN)]) == 0
+    printed = capsys.readouterr().out
+    assert "LACP on the synthetic GTEA-structured benchmark" in printed and "APN on the synthetic GTEA" in printed
+    assert "AVG 0.1:0.7" in printed.splitlines()[-3] and printed.splitlines()[-1].lstrip().startswith("APN")
+    assert (tmp_path / "apn" / "timeline.png").is_file()
+    assert "invalid choice: 'anet'" in _argparse_error(["demo", "--dataset", "anet"], capsys)
+
+
+def _argparse_error(arguments, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(arguments)
+    return capsys.readouterr().err
+
+
+def test_synth_writes_sfnets_layout_for_gtea_and_beoid(tmp_path, capsys):
+    assert main(["data", "synth", "--dataset", "beoid", "--out", str(tmp_path), "--d", "6", "--split",
+                 "validation"]) == 0
+    assert "BEOID's twin (validation) in the sfnet layout" in capsys.readouterr().err
+    annotations = load_annotations("beoid", tmp_path / "BEOID-Annotations")
+    assert annotations.splits["validation"] == load_annotations("beoid").splits["validation"]
+    features = SfnetFeatures(tmp_path, "BEOID")
+    video = annotations.splits["validation"][0]
+    np.testing.assert_array_equal(features.load(video), SyntheticBenchmark(load_annotations("beoid"), dim=6).load(video))
+    assert "--split test: BEOID's splits are training, validation" in \
+        one_line_error(capsys, ["data", "synth", "--dataset", "beoid", "--out", str(tmp_path), "--split", "test"])

@@ -159,13 +159,15 @@ def training_points(annotations: Annotations, points: str, seed: int) -> PointLa
         return drawn_points(annotations, protocol, seed, annotator=annotator).points
     if points != POINTS_FROM_FILES:
         return load_point_labels(points, annotations.fps, dataset)
-    path = _points_file(directory)  # SF-Net's and ActivityNet-style folders have none: the packaged one
-    if not path.is_file():
-        path = _points_file(dataset.packaged)
+    path = _points_file(directory)
+    if path.is_file():
+        return load_point_labels(path, annotations.fps, dataset)
+    path = _points_file(dataset.packaged)  # SF-Net's and ActivityNet-style folders have none: the packaged ones
     if not path.is_file():
         raise FileNotFoundError(f"{directory} holds no point_labels.csv (and ptal packages none for "
                                 f"{dataset.title}): choose data.points: {', '.join(_point_choices())} or a CSV")
-    return load_point_labels(path, annotations.fps, dataset)
+    packaged_fps = {**_packaged_fps(dataset.packaged / "fps_dict.json"), **annotations.fps}
+    return load_point_labels(path, packaged_fps, dataset).of_videos(annotations.splits[dataset.train_split])
 
 
 def drawn_points(annotations: Annotations, protocol: str, seed: int, split: str | None = None,
@@ -219,8 +221,9 @@ def _read_lacp(dataset: DatasetSpec, directory: Path, with_points: bool):
         raise FileNotFoundError(f"{dataset.title} annotation directory {directory} lacks {', '.join(missing)}")
     fps = read_fps(files["fps"])
     splits = {split: read_split(files[f"split_{split}"]) for split in dataset.splits}
-    ground_truth = load_ground_truth(files["gt"], class_names=list(dataset.class_names))
-    return splits, fps, {}, ground_truth
+    document = read_json_document(files["gt"], "ground truth")
+    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
+    return splits, fps, _rates(dataset, document)[1], ground_truth
 
 
 def _read_activitynet(dataset: DatasetSpec, path: Path):
@@ -234,14 +237,22 @@ def _read_activitynet(dataset: DatasetSpec, path: Path):
     if not any(splits.values()):
         raise ValueError(f"{path}: no video of the subsets {', '.join(s for n in dataset.splits.values() for s in n)} "
                          f"({dataset.title}'s splits)")
+    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
+    fps, durations = _rates(dataset, document)
+    return splits, fps, durations, ground_truth
+
+
+def _rates(dataset: DatasetSpec, document) -> tuple[dict[str, float], dict[str, float]]:
+    """The frame rate of every video of a ground-truth document (its ``fps`` field, else the dataset's fallback)
+    and the durations where it gives them."""
     fps, durations = {}, {}
     for video_id, entry in document.content["database"].items():
-        where = f"{path}: video {video_id!r}"
+        where = f"{document.name}: video {video_id!r}"
         fps[video_id] = _positive(entry["fps"], f"{where} has frame rate") if "fps" in entry else \
             _fallback_fps(dataset, video_id)
         if "duration" in entry:
             durations[video_id] = _positive(entry["duration"], f"{where} has duration")
-    return splits, fps, durations, load_ground_truth(document, class_names=list(dataset.class_names))
+    return fps, durations
 
 
 def _read_sfnet(dataset: DatasetSpec, directory: Path):

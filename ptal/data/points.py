@@ -92,6 +92,15 @@ class PointLabels:
     def __len__(self) -> int:
         return len(self.video)
 
+    def of_videos(self, video_ids: Sequence[str]) -> PointLabels:
+        """The points of the videos ``video_ids`` that have some, in this table's order."""
+        kept = [video_id for video_id in self.video_ids if video_id in set(video_ids)]
+        rows = np.isin(self.video, [self.video_ids.index(video_id) for video_id in kept])
+        remap = np.full(len(self.video_ids), -1, dtype=np.int64)
+        remap[[self.video_ids.index(video_id) for video_id in kept]] = np.arange(len(kept))
+        return PointLabels(kept, self.class_names, remap[self.video[rows]], self.label[rows], self.frame[rows],
+                           self.time[rows], self.snippet[rows], self.start_frame[rows], self.stop_frame[rows])
+
     def of_video(self, video_id: str) -> PointLabels:
         """The points of one video (an empty table if it has none), with ``video_ids == [video_id]``."""
         index = self.video_ids.index(video_id) if video_id in self.video_ids else -1

@@ -26,12 +26,15 @@ import numpy as np
 
 from ptal.data.features import check_dim, checked_rows
 
-# What an unpickled .npy may construct: NumPy arrays, dtypes and scalars, and Python 2's byte strings
-# (pickled by protocol 2 as _codecs.encode calls). Lists, tuples, numbers and strings need no global.
+# What an unpickled .npy may construct: NumPy arrays (protocol 5 pickles them through _frombuffer), dtypes and
+# scalars, and byte strings (protocol 2 pickles them as _codecs.encode calls). Lists, tuples, numbers and
+# strings need no global.
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+_FROM_BUFFER = np.zeros(1).__reduce_ex__(5)[0]
 _SCALAR = np.float64(0).__reduce__()[0]
 _ALLOWED = {(module, name): value for modules, name, value in (
     (("numpy.core.multiarray", "numpy._core.multiarray"), "_reconstruct", _RECONSTRUCT),
+    (("numpy.core.numeric", "numpy._core.numeric"), "_frombuffer", _FROM_BUFFER),
     (("numpy.core.multiarray", "numpy._core.multiarray"), "scalar", _SCALAR),
     (("numpy",), "ndarray", np.ndarray),
     (("numpy",), "dtype", np.dtype),

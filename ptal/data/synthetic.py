@@ -381,7 +381,9 @@ def write_benchmark(generator: SyntheticBenchmark, out: str | PathLike, splits: 
         "generator": "ptal.data.synthetic.SyntheticBenchmark", "format_version": FORMAT_VERSION,
         "dataset": annotations.dataset.name, "layout": layout, "dim": generator.dim, "seed": generator.seed,
         "difficulty": generator.difficulty, "boundary_context": generator.boundary_context, "splits": splits})
-    jobs = [(split, video_id) for split in splits for video_id in annotations.splits[split]]
+    order = {video_id: i for i, video_id in enumerate(annotations.ground_truth.video_ids)}
+    jobs = sorted(((split, video_id) for split in splits for video_id in annotations.splits[split]),
+                  key=lambda job: order.get(job[1], len(order)))  # the annotations' video order
     folder = out if layout == "lacp" else annotation_folder(out, annotations.dataset.sfnet_name)
     if layout == "lacp":
         _write_lacp_annotations(annotations, out)
@@ -419,7 +421,9 @@ def _write_lacp_annotations(annotations: Annotations, out: Path) -> None:
                 shutil.copyfileobj(original, file)
         return
     truth = annotations.ground_truth
+    order = {video_id: i for i, video_id in enumerate(truth.video_ids)}
     subset_of = {video: dataset.splits[split][0] for split, videos in annotations.splits.items() for video in videos}
+    subset_of = dict(sorted(subset_of.items(), key=lambda item: order.get(item[0], len(order))))
     database = {}
     for video_id, subset in subset_of.items():
         rows = truth.of_video(video_id) if video_id in truth.video_ids else truth.take([])
