@@ -14,7 +14,11 @@ baselines that learn nothing:
   GTEA and BEOID uniform; seed 0), each widened to its class's mean training length, score 1. The models
   never see these points: the row says how much knowing each instance's place and class gives alone.
 
+With ``--ablations``, each model setting a dataset changes (``DatasetSpec.settings``) is put back to the
+family's default, one at a time, seed 0: the measurement behind each setting.
+
     python benchmarks/dataset_experiments.py --seeds 0 1 2 --out benchmarks/results/datasets_DATE.json
+    python benchmarks/dataset_experiments.py --ablations --datasets gtea beoid --out benchmarks/results/ablations.json
     python benchmarks/dataset_experiments.py --report benchmarks/results/datasets_DATE.json
 """
 import argparse
@@ -33,7 +37,7 @@ from ptal.data.annotations import drawn_points
 from ptal.data.atomic import write_json_atomic
 from ptal.data.datasets import DATASETS
 from ptal.eval import detection_map
-from ptal.models import build_method, method_config
+from ptal.models import build_method, method_class, method_config
 from ptal.models.common import ground_truth_of, load_dataset
 from ptal.ops import temporal_nms
 from ptal.train import config_to_dict, train
@@ -169,6 +173,47 @@ def ratios(results: list[dict], datasets: list[str]) -> str:
     return "\n".join(lines)
 
 
+def run_ablations(datasets: list[str], models: list[str]) -> list[dict]:
+    """Seed 0 with each dataset setting put back to the family's default (``variant``: ``KEY=default``)."""
+    results = []
+    for dataset in datasets:
+        for model in models:
+            defaults = config_to_dict(method_class(model).config_class())
+            for setting in DATASETS[dataset].settings.get(model, ()):
+                section, key = setting.key.split(".")
+                variant = f"{setting.key}={defaults[section][key]}"
+                result = run_model(dataset, model, 0, [variant])
+                results.append({**result, "variant": variant, "setting": f"{setting.key}={setting.value}"})
+                print(f"{dataset} {model} with {variant}: best AVG {100 * result['best'][AVERAGE]:.1f}", flush=True)
+    return results
+
+
+def ablation_table(results: list[dict], reference: list[dict]) -> str:
+    """AVG[0.1:0.7] of seed 0 with the dataset's settings and with each put back."""
+    lines = ["| dataset | model | setting | AVG with it | AVG with the family's default | default |", "|---|---|---|---|---|---|"]
+    for r in results:
+        base = next((b for b in reference if b["dataset"] == r["dataset"] and b["model"] == r["model"]
+                     and b["seed"] == 0), None)
+        with_it = f"{100 * base['best'][AVERAGE]:.1f}" if base else "—"
+        lines.append(f"| {DATASETS[r['dataset']].title} | {r['model'].upper()} | `{r['setting']}` | {with_it} | "
+                     f"{100 * r['best'][AVERAGE]:.1f} | `{r['variant']}` |")
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    """The CPU model, threads and a 2048 x 2048 float32 matmul's GFLOP/s, beside every time recorded."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    return {"cpu": cpu, "threads": torch.get_num_threads(),
+            "matmul_gflops": round(2 * 2048 ** 3 * 10 / (time.perf_counter() - started) / 1e9, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
@@ -176,19 +221,28 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")
     parser.add_argument("--out", help="results JSON (runs are appended as they finish)")
-    parser.add_argument("--report", help="print the tables of a results JSON and stop")
+    parser.add_argument("--ablations", action="store_true", help="run the settings' ablations instead")
+    parser.add_argument("--report", nargs="+", help="print the tables of results JSONs (the runs, then ablations) and stop")
     args = parser.parse_args()
     if args.report:
-        document = json.loads(Path(args.report).read_text())
-        results = document["runs"]
+        documents = [json.loads(Path(path).read_text()) for path in args.report]
+        results = [r for d in documents for r in d["runs"] if "variant" not in r]
+        ablations = [r for d in documents for r in d["runs"] if "variant" in r]
         datasets = [d for d in DATASETS if any(r["dataset"] == d for r in results)]
         print(table(results, datasets) + "\n" + ratios(results, datasets))
+        if ablations:
+            print(ablation_table(ablations, results))
         return
     torch.set_num_threads(2)
-    document = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
+    document = {"machine": machine(),
                 "command": " ".join(["python benchmarks/dataset_experiments.py", *(f"--{k} {' '.join(map(str, v))}"
                                      if isinstance(v, list) else "" for k, v in vars(args).items() if v)]),
                 "runs": []}
+    if args.ablations:
+        document["runs"] = run_ablations(args.datasets, args.models)
+        if args.out:
+            write_json_atomic(args.out, document)
+        return
     for dataset in args.datasets:
         document["runs"] += run_baselines(dataset, 256)
         for model in args.models:

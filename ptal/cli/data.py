@@ -101,7 +101,7 @@ def _points(args) -> int:
     unmarked = drawn.instances - len(drawn.points)
     print(f"{len(drawn.points)} points of {drawn.instances} instances of {dataset.title}'s {split} split "
           f"({args.protocol}, seed {args.seed}) -> {args.out}"
-          + (f"; {unmarked} instances have no point" if unmarked else "")
+          + (f"; {unmarked} instance{'s' if unmarked > 1 else ''} without a point" if unmarked else "")
           + (f"; {drawn.unmatched_frames} annotated frames lie outside every instance of their class and were left "
              f"out" if drawn.unmatched_frames else ""))
     return 0

@@ -40,7 +40,8 @@ scenes are orthogonal to each other and to every action prototype: a scene chang
 an action starting. A snippet inside several instances (THUMOS labels CliffDiving instances as Diving too)
 takes the mean of their vectors. To the mean are added a
 per-video offset (norm ~0.3) and AR(1) noise along time (coefficient 0.8, per-dimension standard
-deviation ``difficulty * 0.08``, norm ~0.66 at difficulty 1). THUMOS14's, GTEA's and BEOID's twins share
+deviation ``difficulty * 0.08 * sqrt(69 / L)``, norm ~0.66 at difficulty 1 whatever the latent size: 0.08 on
+THUMOS14's 69 dimensions). THUMOS14's, GTEA's and BEOID's twins share
 these settings; only the structure differs (GTEA: 7 classes, instances of 2.6 snippets on average, most
 gaps between them under one snippet; BEOID: 34 classes, 2.9 snippets, half the gaps empty).
 
@@ -83,7 +84,8 @@ DEFAULT_BOUNDARY_CONTEXT = 0.8  # β, the generic motion's weight in start and e
 GENERIC_IN_CONTEXT = 0.6
 GENERIC_IN_MIDDLE = 0.3
 OFFSET_NORM = 0.3
-NOISE_PER_DIMENSION = 0.08  # times difficulty
+NOISE_PER_DIMENSION = 0.08  # times difficulty, at THUMOS14's latent size
+THUMOS14_LATENT = 1 + 3 * 20 + NUM_SCENES  # 69: other latent sizes scale the noise to the same norm
 NOISE_CORRELATION = 0.8
 FEATURE_NOISE = 0.2
 
@@ -166,6 +168,9 @@ class SyntheticBenchmark:
         self.video_ids = [v for split in self.annotations.splits.values() for v in split]
         self.num_classes = len(self.annotations.class_names)
         self.prototypes = _Prototypes(self.num_classes, self.boundary_context)
+        # The noise's norm, not its per-dimension level, is the benchmark's (as the offset's): the same at every
+        # class count (THUMOS14's 69 dimensions: exactly NOISE_PER_DIMENSION).
+        self.noise_per_dimension = NOISE_PER_DIMENSION * math.sqrt(THUMOS14_LATENT / self.prototypes.size)
         self.mixing = self._rng("mixing").standard_normal((self.prototypes.size, dim))
         self.cache_dir = None if cache_dir is None else Path(cache_dir) / self._cache_key()
 
@@ -190,7 +195,7 @@ class SyntheticBenchmark:
         layout = self.layout(video_id)
         rng = self._rng("noise", video_id)
         noise = _ar1(rng, layout.length, self.prototypes.size, NOISE_CORRELATION)
-        latent = self._mean_latent(layout) + layout.offset + self.difficulty * NOISE_PER_DIMENSION * noise
+        latent = self._mean_latent(layout) + layout.offset + self.difficulty * self.noise_per_dimension * noise
         features = latent @ self.mixing + FEATURE_NOISE * rng.standard_normal((layout.length, self.dim))
         return np.maximum(features, 0).astype(np.float16).astype(np.float32)
 

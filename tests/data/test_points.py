@@ -179,7 +179,7 @@ def test_the_points_command_writes_what_training_reads(tmp_path, capsys):
     assert main(["data", "points", "--dataset", "gtea", "--protocol", "annotator", "--annotator", "3",
                  "--out", str(out)]) == 0
     said = capsys.readouterr().out
-    assert "360 points of 367 instances of GTEA's training split" in said and "7 instances have no point" in said
+    assert "360 points of 367 instances of GTEA's training split" in said and "7 instances without a point" in said
     gtea = load_annotations(GTEA, points=str(out))
     assert len(gtea.points) == 360
     assert load_annotations(GTEA, points="annotator3").points.frame.tolist() == gtea.points.frame.tolist()
