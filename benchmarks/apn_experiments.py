@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from benchmarks.training_runs import train_and_evaluate
-from ptal.data import SNIPPET_SECONDS
 from ptal.data.atomic import atomic_file, write_json_atomic
 from ptal.models.apn.method import ApnMethod
 from ptal.models.apn.pseudo_labels import PseudoLabels
@@ -67,9 +66,9 @@ class OracleApn(ApnMethod):
             return
         instances, background = [], []
         for video, item in enumerate(self.train_items):
-            length = len(item.features)
-            truth = [(min(math.floor(s / SNIPPET_SECONDS), length - 1),
-                      min(max(math.ceil(e / SNIPPET_SECONDS) - 1, math.floor(s / SNIPPET_SECONDS)), length - 1), c)
+            length, snippet = len(item.features), item.seconds_per_snippet
+            truth = [(min(math.floor(s / snippet), length - 1),
+                      min(max(math.ceil(e / snippet) - 1, math.floor(s / snippet)), length - 1), c)
                      for (s, e), c in zip(item.segments.tolist(), item.segment_labels.tolist())]
             covered = torch.zeros(length, dtype=torch.bool)
             for snippet, label in self.train_points[video].tolist():

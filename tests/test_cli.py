@@ -4,14 +4,16 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from ptal.cli import main
+from ptal.data import SfnetFeatures, SyntheticBenchmark, load_annotations
 from ptal.models import method_config
 from ptal.train import ConfigError, config_to_dict, load_checkpoint
-from tests.tiny import TINY_LACP
+from tests.tiny import TINY_APN, TINY_LACP
 
 
 def one_line_error(capsys, arguments: list[str]) -> str:
@@ -66,7 +68,7 @@ def test_print_config_round_trips(tmp_path, capsys):
 
 
 def test_used_run_folder_is_refused_before_any_data_is_built(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     line = one_line_error(capsys, ["train", *TINY_LACP, f"train.out_dir={demo_run / 'lacp'}"])
     assert "already holds a run" in line and "--resume" in line
 
@@ -74,20 +76,20 @@ def test_used_run_folder_is_refused_before_any_data_is_built(demo_run, capsys, m
 @pytest.mark.parametrize("content", [b"\x00" * 64, bytes(range(256)) * 4])
 def test_corrupt_checkpoint_is_refused_before_any_data_is_built(tmp_path, capsys, monkeypatch, content):
     (tmp_path / "last.pt").write_bytes(content)
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     for command in (["train", "--resume"], ["infer", "--checkpoint"], ["eval", "--checkpoint"]):
         line = one_line_error(capsys, [*command, str(tmp_path / "last.pt")])
         assert "last.pt" in line and "weights_only" not in line
 
 
 def test_resume_refuses_a_conflicting_setting(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     line = one_line_error(capsys, ["train", "--resume", str(demo_run / "lacp" / "last.pt"), "model.hidden=32"])
     assert "model.hidden is 16 in the checkpoint, 32 here" in line and "train.iterations" in line
 
 
 def test_resuming_a_complete_run_says_how_to_go_on(demo_run, capsys, monkeypatch):
-    monkeypatch.setattr("ptal.models.base.load_videos", lambda *a: pytest.fail("data built"))
+    monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     assert main(["train", "--resume", str(demo_run / "lacp" / "last.pt")]) == 0
     assert "the run is complete (12 of train.iterations=12); give train.iterations=N" in capsys.readouterr().out
 
@@ -193,3 +195,47 @@ def test_memory_exhausted_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr("ptal.models.method_config", exhausted)
     line = one_line_error(capsys, ["train"])
     assert "out of memory: the data or a setting needs more memory than is free" in line
+
+
+def test_print_config_shows_the_datasets_resolved_values(tmp_path, capsys):
+    assert main(["train", "--print-config", "model.name=apn", "data.dataset=beoid"]) == 0
+    printed = capsys.readouterr().out
+    header = [line for line in printed.splitlines() if line.startswith("#")]
+    assert header[0].startswith("# BEOID (data.dataset=beoid): 34 classes; splits training, validation; trains on "
+                                "training, evaluates validation")
+    assert "snippets of 16 frames at the video's own frame rate; mAP at tIoU 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7" \
+        in header[1]
+    document = yaml.safe_load(printed)
+    assert document["data"]["dataset"] == "beoid" and document["data"]["eval_split"] == "validation"
+    assert document["data"]["points"] == "uniform"
+    (tmp_path / "beoid.yaml").write_text(printed)
+    assert config_to_dict(method_config(str(tmp_path / "beoid.yaml"), [])) == \
+        config_to_dict(method_config(None, ["model.name=apn", "data.dataset=beoid"]))
+
+
+def test_demo_on_another_dataset(tmp_path, capsys):
+    assert main(["demo", "--dataset", "gtea", "--out", str(tmp_path), *(f"lacp.{o}" for o in TINY_LACP),
+                 *(f"apn.{o}" for o in TINY_APN)]) == 0
+    printed = capsys.readouterr().out
+    assert "LACP on the synthetic GTEA-structured benchmark" in printed and "APN on the synthetic GTEA" in printed
+    assert "AVG 0.1:0.7" in printed.splitlines()[-3] and printed.splitlines()[-1].lstrip().startswith("APN")
+    assert (tmp_path / "apn" / "timeline.png").is_file()
+    assert "invalid choice: 'anet'" in _argparse_error(["demo", "--dataset", "anet"], capsys)
+
+
+def _argparse_error(arguments, capsys) -> str:
+    assert main(arguments) == 2
+    return capsys.readouterr().err
+
+
+def test_synth_writes_sfnets_layout_for_gtea_and_beoid(tmp_path, capsys):
+    assert main(["data", "synth", "--dataset", "beoid", "--out", str(tmp_path), "--d", "6", "--split",
+                 "validation"]) == 0
+    assert "BEOID's twin (validation) in the sfnet layout" in capsys.readouterr().err
+    annotations = load_annotations("beoid", tmp_path / "BEOID-Annotations")
+    assert annotations.splits["validation"] == load_annotations("beoid").splits["validation"]
+    features = SfnetFeatures(tmp_path, "BEOID")
+    video = annotations.splits["validation"][0]
+    np.testing.assert_array_equal(features.load(video), SyntheticBenchmark(load_annotations("beoid"), dim=6).load(video))
+    assert "--split test: BEOID's splits are training, validation" in \
+        one_line_error(capsys, ["data", "synth", "--dataset", "beoid", "--out", str(tmp_path), "--split", "test"])

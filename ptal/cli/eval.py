@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ptal.cli import UsageError, main_process
 from ptal.data.atomic import write_json_atomic
-from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS, detection_map
+from ptal.data.datasets import DATASETS, THUMOS14, dataset_spec
+from ptal.eval.detection import detection_map
 
 
 def add_parser(subparsers) -> None:
@@ -20,7 +21,10 @@ def add_parser(subparsers) -> None:
                         help='predictions, {"results": {video: [{"segment", "label", "score"}]}}')
     parser.add_argument("--checkpoint", metavar="PT", help="a checkpoint of ptal train (best.pt, last.pt)")
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="T",
-                        help="tIoU thresholds (default: 0.1 0.2 ... 0.7)")
+                        help="tIoU thresholds (default: the benchmark's: --dataset's, or the checkpoint's; THUMOS14, "
+                             "GTEA, BEOID: 0.1 0.2 ... 0.7)")
+    parser.add_argument("--dataset", choices=tuple(DATASETS),
+                        help="the benchmark of --gt/--pred, for its default thresholds (default thumos14)")
     parser.add_argument("--subset", default="auto",
                         help="evaluate only the ground-truth videos of this subset (e.g. test; case is ignored); "
                              "default: the subset holding the predicted videos")
@@ -34,13 +38,13 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if (args.checkpoint is None) == (args.gt is None or args.pred is None) or (args.checkpoint and (args.gt or args.pred)):
         raise UsageError("give either --gt and --pred, or --checkpoint")
-    if args.checkpoint and (args.subset != "auto" or args.ties != "stable"):
-        raise UsageError("--subset and --ties apply to --gt/--pred; a checkpoint is evaluated on its config's "
-                         "data.eval_split")
-    thresholds = DEFAULT_TIOU_THRESHOLDS if args.thresholds is None else args.thresholds
+    if args.checkpoint and (args.subset != "auto" or args.ties != "stable" or args.dataset):
+        raise UsageError("--subset, --ties and --dataset apply to --gt/--pred; a checkpoint is evaluated on its "
+                         "config's dataset and data.eval_split")
     if args.checkpoint:
-        result = _evaluate_checkpoint(args.checkpoint, thresholds, args.per_class)
+        result = _evaluate_checkpoint(args.checkpoint, args.thresholds, args.per_class)
     else:
+        thresholds = args.thresholds or dataset_spec(args.dataset or THUMOS14.name).tiou_thresholds
         result = detection_map(args.gt, args.pred, tiou_thresholds=thresholds, subset=args.subset, ties=args.ties)
         if result.subset.automatic and len(result.subset.video_counts) > 1:
             print(f"{result.subset.describe()}; --subset to choose")
@@ -54,8 +58,9 @@ def _evaluate_checkpoint(path: str, thresholds, per_class: bool):
     from ptal.cli.models import load_method
 
     method = load_method(path)
+    thresholds = thresholds or method.tiou_thresholds
     result = detection_map(method.eval_ground_truth, method.predictions(), tiou_thresholds=thresholds)
-    print(f"{path}: {method.config.model.name.upper()} on the {method.config.data.eval_split} split")
+    print(f"{path}: {method.config.model.name.upper()} on {method.dataset.title}'s {method.config.data.eval_split} split")
     print(result.table(per_class=per_class))
     pseudo = method.pseudo_label_result(thresholds)
     if pseudo is not None:

@@ -20,8 +20,15 @@ DEMO_OVERRIDES = {
             "train.iterations=600", "train.eval_every=200", "train.log_every=20",
             "train.lr=1e-3"],  # 1e-4 barely moves in 600 steps
 }
+# What ``ptal demo --dataset`` changes on top of those, per dataset (README, "Datasets": how each was chosen).
+# GTEA and BEOID are small: a larger APN, and LACP at APN's demo rate (1e-4 barely moves BEOID's 34 classes).
+_SMALL_APN = ["model.embed_dim=256", "model.bdm_hidden=128", "model.pem_dim=128", "model.num_samples=32"]
+DEMO_DATASET_OVERRIDES = {"thumos14": {"lacp": [], "apn": []},
+                          "gtea": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN},
+                          "beoid": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN}}
 # Measured on an idle 2-core machine (README): what ``ptal demo`` announces.
-DEMO_MINUTES = {"lacp": 2.5, "apn": 1.5}
+DEMO_MINUTES = {"thumos14": {"lacp": 2.5, "apn": 1.5}, "gtea": {"lacp": 1.0, "apn": 1.0},
+                "beoid": {"lacp": 1.0, "apn": 1.0}}
 # Settings a resumed run may change: how long it goes on and how it reports, nothing that changes its course.
 RESUMABLE_KEYS = ("train.iterations", "train.eval_every", "train.log_every", "train.progress", "train.out_dir")
 # What a run of ptal demo leaves in each model's folder (--overwrite removes exactly these).
@@ -31,18 +38,21 @@ DEFAULT_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 def add_parser(subparsers) -> None:
     train = subparsers.add_parser(
-        "train", help="train a model (LACP or APN, by model.name) on the embedded synthetic benchmark or real features",
+        "train", help="train a model (LACP or APN, by model.name) on a benchmark's synthetic twin or real features",
         description="Train with a YAML config and key=value overrides over the defaults (every key has one: "
-                    "--print-config shows them); model.name (lacp, apn) picks the family, from the config file or "
-                    "an override; data=PATH reads real features in the LACP layout "
-                    "(PATH/features/{train,test}/{rgb,flow}/<video>.npy). --resume CHECKPOINT continues a run with "
+                    "--print-config shows them); model.name (lacp, apn) picks the family and data.dataset "
+                    "(thumos14, gtea, beoid) the benchmark, from the config file or an override; data=PATH reads real "
+                    "features in SF-Net's layout (PATH/<Name>-I3D-JOINTFeatures.npy, PATH/<Name>-Annotations/) or the "
+                    "LACP layout (PATH/features/<split>/{rgb,flow}/<video>.npy). --resume CHECKPOINT continues a run with "
                     "the configuration stored in it (only train.iterations, eval_every, log_every, progress and "
                     "out_dir may change).")
     train.add_argument("--config", help="YAML config, e.g. configs/apn_thumos14.yaml (default: the built-in defaults "
                                         "of model.name, lacp if not given)")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.iterations=600 data=synthetic")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue the run of this checkpoint (its last.pt)")
-    train.add_argument("--print-config", action="store_true", help="print the whole configuration as YAML and stop")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the whole configuration as YAML (after comment lines on the dataset and the settings "
+                            "it changes) and stop")
     train.add_argument("--device", default=DEFAULT_DEVICE, help=f"cpu, cuda, cuda:N (default here: {DEFAULT_DEVICE})")
     train.set_defaults(func=_train)
 
@@ -58,10 +68,12 @@ def add_parser(subparsers) -> None:
     infer.add_argument("--device", default=DEFAULT_DEVICE, help=f"cpu, cuda, cuda:N (default here: {DEFAULT_DEVICE})")
     infer.set_defaults(func=_infer)
 
-    demo = subparsers.add_parser("demo", help="train LACP and APN briefly on the embedded synthetic benchmark, "
+    demo = subparsers.add_parser("demo", help="train LACP and APN briefly on a benchmark's synthetic twin, "
                                               "evaluate, print their mAP side by side and draw timelines "
-                                              "(about 4 minutes on 2 cores)")
+                                              "(THUMOS14 about 4 minutes on 2 cores, GTEA and BEOID under 3)")
     demo.add_argument("--model", choices=("both", *FAMILY_NAMES), default="both")
+    demo.add_argument("--dataset", choices=tuple(DEMO_DATASET_OVERRIDES), default="thumos14",
+                      help="the benchmark whose twin trains (default thumos14)")
     demo.add_argument("--out", help="run folder, one subfolder per model (default: runs/demo, or runs/demo-2, "
                                     "-3, ... when it holds a run)")
     demo.add_argument("--overwrite", action="store_true", help="replace the run found in --out")
@@ -160,7 +172,10 @@ def _train(args) -> int:
     else:
         config = method_config(args.config, args.overrides)
     if args.print_config:
-        print(config_yaml(config), end="")
+        from ptal.data.datasets import dataset_spec
+
+        lines = dataset_spec(config.data.dataset).describe(config.model.name)
+        print("".join(f"# {line}\n" for line in lines) + config_yaml(config), end="")
         return 0
     device = checked_device(args.device)
     context = init_distributed()
@@ -281,7 +296,7 @@ def _demo_folder(out: str | None, overwrite: bool, models: list[str]) -> Path:
 
 
 def _demo(args) -> int:
-    from ptal.data import write_predictions
+    from ptal.data import dataset_spec, write_predictions
     from ptal.eval import detection_map
     from ptal.models import method_config
     from ptal.viz import draw_timeline
@@ -289,17 +304,19 @@ def _demo(args) -> int:
     models = list(FAMILY_NAMES) if args.model == "both" else [args.model]
     device = checked_device(args.device)
     overrides = _split_overrides(args.overrides, models)
-    configs = {model: method_config(None, [f"model.name={model}", *DEMO_OVERRIDES[model], *overrides[model]], model)
+    configs = {model: method_config(None, [f"model.name={model}", f"data.dataset={args.dataset}",
+                                           *DEMO_OVERRIDES[model], *DEMO_DATASET_OVERRIDES[args.dataset][model],
+                                           *overrides[model]], model)
                for model in models}  # every override checked before the first model trains
     folder = _demo_folder(args.out, args.overwrite, models)
-    minutes = sum(DEMO_MINUTES[model] for model in models)
+    minutes = sum(DEMO_MINUTES[args.dataset][model] for model in models)
     print(f"ptal demo: {' and '.join(m.upper() for m in models)}, about {minutes:.0f} minutes on 2 CPU cores at the "
           f"default settings; run folder {folder}")
     results = {}
     for model, config in configs.items():
         out = folder / model
         config.train.out_dir = str(out)
-        print(f"ptal demo: {model.upper()} on the synthetic THUMOS14-structured benchmark "
+        print(f"ptal demo: {model.upper()} on the synthetic {dataset_spec(args.dataset).title}-structured benchmark "
               f"(D = {config.data.feature_dim}, {config.train.iterations} iterations of "
               f"{config.data.batch_size} {'windows' if model == 'apn' else 'videos'})")
         method, summary, seconds = _run(config, device)
@@ -307,7 +324,7 @@ def _demo(args) -> int:
         predictions = method.predictions()
         if main_process():
             write_predictions(out / "predictions.json", predictions)
-        results[model] = detection_map(method.eval_ground_truth, predictions)
+        results[model] = detection_map(method.eval_ground_truth, predictions, method.tiou_thresholds)
         print(results[model].table())
         # A short evaluation video with a few instances (a readable picture), drawn with the final model.
         few = [item for item in method.eval_items if 3 <= len(item.segment_labels) <= 8] or method.eval_items

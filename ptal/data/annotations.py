@@ -1,104 +1,76 @@
-"""THUMOS14-style annotations: class list, splits, frame rates, point labels, and the conversion of
-source-video frames to feature snippets.
+"""A benchmark's annotations: its videos by split, their frame rates and durations, the ground truth, and
+the training points; read from the three kinds of annotation folder users have (:func:`load_annotations`).
 
-Snippets. Features are extracted from the video resampled to ``FEATURE_FPS`` = 25 fps, one feature
-per ``SNIPPET_FRAMES`` = 16 frames, so snippet ``i`` covers ``[0.64 i, 0.64 (i + 1))`` seconds.
-A frame ``f`` of a source video recorded at ``fps`` frames per second is shown at ``f / fps``
-seconds and lies in snippet::
+- LACP's layout (THUMOS14 in the LACP release, and ptal's packaged copy): ``gt.json`` (ActivityNet
+  style), ``fps_dict.json`` (video -> source fps), ``split_<split>.txt`` per split of the dataset (THUMOS14:
+  ``split_train.txt``, ``split_test.txt``), ``point_labels.csv`` (or ``point_gaussian/point_labels.csv``).
+- An ActivityNet-style ``gt.json`` alone, its ``subset`` fields naming the splits and optional ``fps`` and
+  ``duration`` fields per video (SF-Net's ``gtea_groundtruth.json`` and ``beoid_groundtruth.json``, packaged
+  as ``ptal/data/{gtea,beoid}/gt.json``).
+- SF-Net's ``<Name>-Annotations/`` arrays (``videoname.npy``, ``subset.npy``, ... : :mod:`ptal.data.sfnet`).
 
-    snippet = floor(f * 25 / (16 * fps)) = floor((f / fps) / 0.64)
+Any of them may hold SF-Net's annotators' single frames in ``single_frames/``. Frame rates the files do not
+give are the dataset's ``default_fps`` (or, for THUMOS14, those of ptal's packaged ``fps_dict.json``).
 
-This is the convention of the LACP release (its THUMOS dataset marks ``int(point * t_factor)``
-with ``t_factor = 25 / (16 * fps)``). Example: frame 2151 of a 30 fps video is at 71.7 s;
-71.7 / 0.64 = 112.03, so snippet 112.
+THUMOS14 conventions kept as names: features are one vector per ``SNIPPET_FRAMES`` = 16 frames of the
+video resampled to ``FEATURE_FPS`` = 25 fps, so snippet ``i`` covers ``[0.64 i, 0.64 (i + 1))`` seconds.
 """
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 import json
 import math
-import sys
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
-from ptal.data.activitynet import Segments, load_ground_truth
+from ptal.data.activitynet import Segments, load_ground_truth, read_json_document, subset_videos
+from ptal.data.datasets import THUMOS14, DatasetSpec, dataset_spec
 from ptal.data.features import check_video_id
+from ptal.data.points import (DEFAULT_SIGMA_FRAMES, PROTOCOLS, DrawnPoints, PointLabels, _read_text, draw_points,
+                              load_point_labels, read_single_frames)
+from ptal.data.sfnet import read_npy, text_column
 
 FEATURE_FPS = 25
 SNIPPET_FRAMES = 16
 SNIPPET_SECONDS = SNIPPET_FRAMES / FEATURE_FPS  # 0.64
-
-# THUMOS14's 20 classes in the class_index order of the LACP release.
-THUMOS14_CLASSES = (
-    "BaseballPitch", "BasketballDunk", "Billiards", "CleanAndJerk", "CliffDiving",
-    "CricketBowling", "CricketShot", "Diving", "FrisbeeCatch", "GolfSwing",
-    "HammerThrow", "HighJump", "JavelinThrow", "LongJump", "PoleVault",
-    "Shotput", "SoccerPenalty", "TennisSwing", "ThrowDiscus", "VolleyballSpiking",
-)
-
-PACKAGED_THUMOS14 = Path(__file__).with_name("thumos14")
-MAX_VIDEO_SECONDS = 86_400  # a day: THUMOS14's videos are minutes long; a segment beyond is a malformed file
-
-POINT_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id", "point")
-
-
-def frame_to_snippet(frame, fps):
-    """Snippet index (16-frame snippets at 25 fps) of frame ``frame`` of a video at ``fps``.
-
-    Args:
-        frame: int or integer array, frame index at the source frame rate, >= 0.
-        fps: float or array broadcastable with ``frame``, the source frame rate, > 0.
-
-    Returns:
-        int64 array (a 0-d array for scalars) ``floor(frame * 25 / (16 * fps))``; see the module
-        docstring.
-    """
-    return np.floor(np.asarray(frame) * (FEATURE_FPS / (SNIPPET_FRAMES * np.asarray(fps, dtype=np.float64)))
-                    ).astype(np.int64)
+THUMOS14_CLASSES = THUMOS14.class_names
+PACKAGED_THUMOS14 = THUMOS14.packaged
+POINTS_FROM_FILES = "annotations"  # data.points: the annotation folder's point_labels.csv
+ANNOTATOR = "annotator"  # data.points=annotatorK: annotator K's single frames
+MAX_VIDEO_SECONDS = 86_400  # a day: the benchmarks' videos are minutes long; a segment beyond is a malformed file
 
 
 @dataclass(frozen=True)
-class PointLabels:
-    """Point labels as a flat table of K points, one per annotated action instance.
+class Annotations:
+    """The annotations of one benchmark, read from one folder (see ``load_annotations``).
 
     Attributes:
-        video_ids: the videos that have points, in order of first appearance in the source.
-        class_names: the class list ``label`` indexes.
-        video: (K,) int64, index into ``video_ids``.
-        label: (K,) int64, index into ``class_names``.
-        frame: (K,) int64, the point's frame at the source video's frame rate.
-        time: (K,) float64, the point's time in seconds (``frame / fps``).
-        snippet: (K,) int64, the snippet holding the point (``frame_to_snippet``).
+        dataset: the benchmark's description.
+        directory: where they were read from.
+        class_names: the dataset's classes.
+        splits: each split of the dataset -> its video ids.
+        fps: source frame rate of every video.
+        durations: seconds, of the videos whose files give one.
+        ground_truth: the instances of every split, in seconds (``Segments``).
+        points: the point labels of the training videos.
     """
 
-    video_ids: list[str]
+    dataset: DatasetSpec
+    directory: Path
     class_names: list[str]
-    video: np.ndarray
-    label: np.ndarray
-    frame: np.ndarray
-    time: np.ndarray
-    snippet: np.ndarray
+    splits: dict[str, list[str]]
+    fps: dict[str, float]
+    durations: dict[str, float]
+    ground_truth: Segments
+    points: PointLabels
 
-    @staticmethod
-    def empty(class_names: Sequence[str]) -> PointLabels:
-        """A table without points."""
-        none = np.zeros(0, dtype=np.int64)
-        return PointLabels([], list(class_names), none, none, none, none.astype(np.float64), none)
-
-    def __len__(self) -> int:
-        return len(self.video)
-
-    def of_video(self, video_id: str) -> PointLabels:
-        """The points of one video (an empty table if it has none), with ``video_ids == [video_id]``."""
-        index = self.video_ids.index(video_id) if video_id in self.video_ids else -1
-        rows = self.video == index
-        return PointLabels([video_id], self.class_names, np.zeros(int(rows.sum()), dtype=np.int64),
-                           self.label[rows], self.frame[rows], self.time[rows], self.snippet[rows])
+    def snippet_seconds(self, video_id: str) -> float:
+        """Seconds covered by one feature snippet of the video."""
+        rate = self.dataset.feature_fps or self.fps[video_id]
+        return self.dataset.frames_per_snippet / rate
 
 
 def read_split(path: str | PathLike) -> list[str]:
@@ -123,155 +95,139 @@ def read_fps(path: str | PathLike) -> dict[str, float]:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(fps, dict):
         raise ValueError(f"{path}: expected a JSON object video_id -> fps, got a {type(fps).__name__}")
-    for video_id, rate in fps.items():
-        number = isinstance(rate, (int, float)) and not isinstance(rate, bool) and abs(rate) <= sys.float_info.max
-        if not number or not math.isfinite(rate) or rate <= 0:
-            raise ValueError(f"{path}: video {video_id!r} has frame rate {rate!r}; expected a number > 0")
-    return {video_id: float(rate) for video_id, rate in fps.items()}
-
-
-def load_point_labels(path: str | PathLike, fps: Mapping[str, float],
-                      class_names: Sequence[str] = THUMOS14_CLASSES) -> PointLabels:
-    """Read a point-label CSV (SF-Net/LACP format) and convert its points to snippets.
-
-    The CSV has a header with the columns ``class, class_index, start_frame, stop_frame, video_id,
-    point`` (any order, extra columns ignored): one row per point, frames at the source frame rate,
-    ``start_frame``/``stop_frame`` the instance the point was drawn from.
-
-    Every row is checked; the first bad one raises ``ValueError`` naming the file and its line:
-    text that is not UTF-8 CSV, a missing or non-integer field, a class not in ``class_names`` or a
-    ``class_index`` that disagrees with it, a video absent from ``fps``, a negative frame,
-    ``start_frame > stop_frame`` or a point outside ``[start_frame, stop_frame]``. Nothing is dropped.
-    (Whether a point lies inside its video's features is checked where the length is known:
-    ``VideoDataset``.)
-
-    Args:
-        path: the CSV file.
-        fps: source frame rate of every video that has points (``read_fps``).
-        class_names: the class list; ``label`` indexes it.
-    """
-    path = Path(path)
-    class_index = {name: i for i, name in enumerate(class_names)}
-    video_index: dict[str, int] = {}
-    columns: dict[str, list] = {"video": [], "label": [], "frame": [], "time": []}
-    for where, row in _point_rows(path):
-        name, video_id = row["class"].strip(), row["video_id"].strip()
-        if name not in class_index:
-            raise ValueError(f"{where}: unknown class {name!r} (known: {', '.join(class_names)})")
-        start, stop, point, index = (_integer(row[c], c, where)
-                                     for c in ("start_frame", "stop_frame", "point", "class_index"))
-        if index != class_index[name]:
-            raise ValueError(f"{where}: class_index {index} disagrees with class {name!r}, "
-                             f"which is index {class_index[name]} of the class list")
-        if video_id not in fps:
-            raise ValueError(f"{where}: video {video_id!r} has no frame rate in the fps table")
-        if not 0 <= start <= stop:
-            raise ValueError(f"{where}: instance frames [{start}, {stop}] of video {video_id!r} are not "
-                             f"0 <= start_frame <= stop_frame")
-        if not start <= point <= stop:
-            raise ValueError(f"{where}: point {point} of video {video_id!r} is outside its instance "
-                             f"[{start}, {stop}]")
-        columns["video"].append(video_index.setdefault(video_id, len(video_index)))
-        columns["label"].append(class_index[name])
-        columns["frame"].append(point)
-        columns["time"].append(point / fps[video_id])
-    video_ids = list(video_index)
-    video = np.asarray(columns["video"], dtype=np.int64)
-    frame = np.asarray(columns["frame"], dtype=np.int64)
-    rates = np.asarray([fps[v] for v in video_ids], dtype=np.float64)[video]
-    return PointLabels(video_ids, list(class_names), video, np.asarray(columns["label"], dtype=np.int64),
-                       frame, np.asarray(columns["time"], dtype=np.float64), frame_to_snippet(frame, rates))
-
-
-def _read_text(path: Path) -> str:
-    """The text of a UTF-8 file (a leading byte-order mark dropped); ValueError naming the file otherwise."""
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text ({error})") from None
-
-
-def _point_rows(path: Path):
-    """Yield ``(where, row)`` for every row of a point-label CSV, ``where`` naming the file and line; a
-    header without the POINT_COLUMNS, a row of another length or unreadable CSV raise ValueError."""
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
-    try:
-        missing = [c for c in POINT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: header {reader.fieldnames} lacks the columns {missing}")
-        for row in reader:
-            where = f"{path}, line {reader.line_num}"
-            if None in row.values() or None in row:
-                raise ValueError(f"{where}: expected {len(reader.fieldnames)} fields, got a row of another length")
-            yield where, row
-    except csv.Error as error:  # the DictReader's line_num is the last good row's; its reader's, the bad one's
-        raise ValueError(f"{path}, line {reader.reader.line_num}: not readable as CSV ({error})") from None
-
-
-def _integer(text: str, column: str, where: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{where}: {column} is {text!r}, not an integer") from None
-
-
-@dataclass(frozen=True)
-class Thumos14:
-    """The THUMOS14 annotations of one directory (see ``load_thumos14``).
-
-    Attributes:
-        directory: where they were read from.
-        class_names: the 20 classes (``THUMOS14_CLASSES``).
-        splits: ``{"train": [...], "test": [...]}`` video ids.
-        fps: source frame rate of every video.
-        ground_truth: the instances of both splits, in seconds (``Segments``).
-        points: the point labels of the train videos.
-    """
-
-    directory: Path
-    class_names: list[str]
-    splits: dict[str, list[str]]
-    fps: dict[str, float]
-    ground_truth: Segments
-    points: PointLabels
+    return {video_id: _positive(rate, f"{path}: video {video_id!r} has frame rate") for video_id, rate in fps.items()}
 
 
 def thumos14_files(directory: str | PathLike | None = None) -> dict[str, Path]:
-    """The annotation files of a THUMOS14 directory, by role: ``gt``, ``fps``, ``split_train``,
-    ``split_test`` and ``points`` (``point_labels.csv``, or ``point_gaussian/point_labels.csv`` where
-    the LACP release keeps it). None: the copies packaged with ptal."""
-    directory = PACKAGED_THUMOS14 if directory is None else Path(directory)
-    points = directory / "point_labels.csv"
-    if not points.exists():
-        points = directory / "point_gaussian" / "point_labels.csv"
+    """The annotation files of a THUMOS14 directory in LACP's layout, by role: ``gt``, ``fps``,
+    ``split_train``, ``split_test`` and ``points``. None: the copies packaged with ptal."""
+    return lacp_files(THUMOS14, directory)
+
+
+def lacp_files(dataset: DatasetSpec, directory: str | PathLike | None = None) -> dict[str, Path]:
+    """The files of an annotation folder in LACP's layout, by role: ``gt``, ``fps``, ``split_<split>`` for each
+    split of the dataset, and ``points`` (``point_labels.csv``, or ``point_gaussian/point_labels.csv`` where
+    the LACP release keeps it). None: the dataset's packaged folder."""
+    directory = dataset.packaged if directory is None else Path(directory)
     return {"gt": directory / "gt.json", "fps": directory / "fps_dict.json",
-            "split_train": directory / "split_train.txt", "split_test": directory / "split_test.txt",
-            "points": points}
+            **{f"split_{split}": directory / f"split_{split}.txt" for split in dataset.splits},
+            "points": _points_file(directory)}
 
 
-def load_thumos14(directory: str | PathLike | None = None) -> Thumos14:
-    """Read the THUMOS14 annotations of a directory (``thumos14_files``): ``gt.json``,
-    ``fps_dict.json``, ``split_{train,test}.txt`` and the point labels.
+def load_thumos14(directory: str | PathLike | None = None) -> Annotations:
+    """THUMOS14's annotations in LACP's layout (``load_annotations("thumos14", directory)``); None reads the
+    copies packaged with ptal (``ptal/data/thumos14``, from the LACP release; see its PROVENANCE.md)."""
+    return load_annotations(THUMOS14, directory)
+
+
+def load_annotations(dataset: DatasetSpec | str, directory: str | PathLike | None = None,
+                     points: str | None = None, points_seed: int = 0) -> Annotations:
+    """Read a benchmark's annotations from a folder of any kind in the module docstring.
 
     Args:
-        directory: a directory holding those files; None reads the copies packaged with ptal
-            (``ptal/data/thumos14``, from the LACP release; see its PROVENANCE.md).
+        dataset: its description or name.
+        directory: the folder; None, the copies packaged with ptal (``dataset.packaged``).
+        points: which training points: ``annotations``, the folder's point-label CSV (or, where it has none,
+            the packaged one's); a protocol of :mod:`ptal.data.points` (``uniform``, ``gaussian``,
+            ``annotator<k>``, ``random-annotator``) drawn from the ground truth with ``points_seed``; or a path
+            to a point-label CSV. None: the dataset's default (``dataset.points``).
 
     Raises:
-        FileNotFoundError: the directory, or one of its files, does not exist.
-        ValueError: a file is malformed; the message names it.
+        FileNotFoundError: the folder, or a file it needs, does not exist.
+        ValueError: a file is malformed; the message names it (and the video).
     """
-    if directory is not None and not Path(directory).is_dir():
-        raise FileNotFoundError(f"THUMOS14 annotation directory {directory} does not exist or is not a directory")
-    files = thumos14_files(directory)
+    spec = dataset_spec(dataset) if isinstance(dataset, str) else dataset
+    directory = spec.packaged if directory is None else Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{spec.title} annotation directory {directory} does not exist or is not a directory")
+    points = points or spec.points
+    if (directory / "videoname.npy").is_file():
+        splits, fps, durations, ground_truth = _read_sfnet(spec, directory)
+    elif (directory / f"split_{spec.train_split}.txt").is_file() or (directory / "fps_dict.json").is_file():
+        splits, fps, durations, ground_truth = _read_lacp(spec, directory, with_points=points == POINTS_FROM_FILES)
+    elif (directory / "gt.json").is_file():
+        splits, fps, durations, ground_truth = _read_activitynet(spec, directory / "gt.json")
+    else:
+        raise FileNotFoundError(
+            f"{directory}: no {spec.title} annotations: expected gt.json (ActivityNet style, with subsets), "
+            f"or also fps_dict.json and split_<split>.txt (LACP's layout), or SF-Net's arrays (videoname.npy, ...)")
+    annotations = Annotations(spec, directory, list(spec.class_names), splits, fps, durations, ground_truth,
+                              PointLabels.empty(spec.class_names))
+    return dataclasses.replace(annotations, points=training_points(annotations, points, points_seed))
+
+
+def training_points(annotations: Annotations, points: str, seed: int) -> PointLabels:
+    """The training points ``points`` names (see ``load_annotations``)."""
+    dataset, directory = annotations.dataset, annotations.directory
+    protocol, annotator = _protocol(points)
+    if protocol is not None:
+        return drawn_points(annotations, protocol, seed, annotator=annotator).points
+    if points != POINTS_FROM_FILES:
+        return load_point_labels(points, annotations.fps, dataset)
+    path = _points_file(directory)
+    if path.is_file():
+        return load_point_labels(path, annotations.fps, dataset)
+    path = _points_file(dataset.packaged)  # SF-Net's and ActivityNet-style folders have none: the packaged ones
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} holds no point_labels.csv (and ptal packages none for "
+                                f"{dataset.title}): choose data.points: {', '.join(_point_choices())} or a CSV")
+    packaged_fps = {**_packaged_fps(dataset.packaged / "fps_dict.json"), **annotations.fps}
+    return load_point_labels(path, packaged_fps, dataset).of_videos(annotations.splits[dataset.train_split])
+
+
+def drawn_points(annotations: Annotations, protocol: str, seed: int, split: str | None = None,
+                 annotator: int | None = None, sigma: float = DEFAULT_SIGMA_FRAMES) -> DrawnPoints:
+    """Points drawn with a protocol of :mod:`ptal.data.points` for the instances of ``split`` (default: the
+    training split), the annotators' single frames read from the folder's ``single_frames/`` (else the
+    packaged ones) where the protocol needs them."""
+    dataset = annotations.dataset
+    frames = None
+    if protocol in ("annotator", "random-annotator"):
+        folder = annotations.directory / "single_frames"
+        frames = read_single_frames(folder if folder.is_dir() else dataset.packaged / "single_frames")
+    return draw_points(annotations.ground_truth, annotations.splits[split or dataset.train_split], annotations.fps,
+                       dataset, protocol, seed, annotator=annotator, single_frames=frames, sigma=sigma)
+
+
+def _protocol(points: str) -> tuple[str | None, int | None]:
+    """(protocol, annotator) of a ``data.points`` value naming a protocol; (None, None) otherwise."""
+    if points.startswith(ANNOTATOR) and points[len(ANNOTATOR):].isdigit():
+        return ANNOTATOR, int(points[len(ANNOTATOR):])
+    if points in PROTOCOLS and points != ANNOTATOR:
+        return points, None
+    return None, None
+
+
+def _point_choices() -> list[str]:
+    return [POINTS_FROM_FILES, *(f"{ANNOTATOR}<k>" if p == ANNOTATOR else p for p in PROTOCOLS)]
+
+
+def check_points_setting(points: str) -> None:
+    """ValueError when ``points`` is neither a name of ``load_annotations`` nor a CSV path (``.csv``)."""
+    if points != POINTS_FROM_FILES and _protocol(points)[0] is None and not points.lower().endswith(".csv"):
+        raise ValueError(f"data.points must be one of {', '.join(_point_choices())} or a path to a point-label "
+                         f".csv file, got {points!r}")
+
+
+def _points_file(directory: Path) -> Path:
+    path = directory / "point_labels.csv"
+    return path if path.exists() else directory / "point_gaussian" / "point_labels.csv"
+
+
+# ---- the three folder kinds -----------------------------------------------------------------------------
+def _read_lacp(dataset: DatasetSpec, directory: Path, with_points: bool):
+    """LACP's layout: gt.json, fps_dict.json, split_<split>.txt, and point_labels.csv when ``with_points`` (the
+    points are read apart)."""
+    files = lacp_files(dataset, directory)
     names = {"points": "point_labels.csv (or point_gaussian/point_labels.csv)"}
-    missing = [names.get(role, path.name) for role, path in files.items() if not path.is_file()]
+    missing = [names.get(role, path.name) for role, path in files.items()
+               if not path.is_file() and (role != "points" or with_points)]
     if missing:
-        raise FileNotFoundError(f"THUMOS14 annotation directory {files['gt'].parent} lacks {', '.join(missing)}")
+        raise FileNotFoundError(f"{dataset.title} annotation directory {directory} lacks {', '.join(missing)}")
     fps = read_fps(files["fps"])
-    class_names = list(THUMOS14_CLASSES)
-    splits = {split: read_split(files[f"split_{split}"]) for split in ("train", "test")}
-    ground_truth = load_ground_truth(files["gt"], class_names=class_names)
+    splits = {split: read_split(files[f"split_{split}"]) for split in dataset.splits}
+    document = read_json_document(files["gt"], "ground truth")
+    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
     outside = np.flatnonzero((ground_truth.start < 0) | (ground_truth.end > MAX_VIDEO_SECONDS))
     if len(outside):
         row = outside[0]
@@ -283,11 +239,102 @@ def load_thumos14(directory: str | PathLike | None = None) -> Thumos14:
             if without:
                 raise ValueError(f"{files[f'split_{split}']}: {len(without)} video(s) not in {files[role]}, "
                                  f"e.g. {without[0]!r}")
-    return Thumos14(
-        directory=files["gt"].parent,
-        class_names=class_names,
-        splits=splits,
-        fps=fps,
-        ground_truth=ground_truth,
-        points=load_point_labels(files["points"], fps, class_names),
-    )
+    return splits, fps, _rates(dataset, document)[1], ground_truth
+
+
+def _read_activitynet(dataset: DatasetSpec, path: Path):
+    """An ActivityNet-style gt.json: splits from the subsets; fps and duration fields where given."""
+    document = read_json_document(path, "ground truth")
+    splits = {split: [] for split in dataset.splits}
+    for subset, videos in subset_videos(document).items():
+        split = dataset.split_of_subset(subset)
+        if split is not None:
+            splits[split] += videos
+    if not any(splits.values()):
+        raise ValueError(f"{path}: no video of the subsets {', '.join(s for n in dataset.splits.values() for s in n)} "
+                         f"({dataset.title}'s splits)")
+    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
+    fps, durations = _rates(dataset, document)
+    return splits, fps, durations, ground_truth
+
+
+def _rates(dataset: DatasetSpec, document) -> tuple[dict[str, float], dict[str, float]]:
+    """The frame rate of every video of a ground-truth document (its ``fps`` field, else the dataset's fallback)
+    and the durations where it gives them."""
+    fps, durations = {}, {}
+    for video_id, entry in document.content["database"].items():
+        where = f"{document.name}: video {video_id!r}"
+        fps[video_id] = _positive(entry["fps"], f"{where} has frame rate") if "fps" in entry else \
+            _fallback_fps(dataset, video_id)
+        if "duration" in entry:
+            durations[video_id] = _positive(entry["duration"], f"{where} has duration")
+    return fps, durations
+
+
+def _read_sfnet(dataset: DatasetSpec, directory: Path):
+    """SF-Net's arrays: a video is in the split its subset names, if it has an instance."""
+    arrays = {name: read_npy(directory / f"{name}.npy")
+              for name in ("videoname", "subset", "segments", "labels", "duration")}
+    names = text_column(arrays["videoname"], directory / "videoname.npy")
+    subsets = text_column(arrays["subset"], directory / "subset.npy")
+    for name, array in arrays.items():
+        if len(array) != len(names):
+            raise ValueError(f"{directory / f'{name}.npy'}: {len(array)} entries for the {len(names)} videos of "
+                             f"videoname.npy")
+    class_index = {name: i for i, name in enumerate(dataset.class_names)}
+    splits = {split: [] for split in dataset.splits}
+    rows = []  # (video, start, end, label)
+    durations = {}
+    for i, (video_id, subset) in enumerate(zip(names, subsets)):
+        split = dataset.split_of_subset(subset)
+        segments, labels = arrays["segments"][i], arrays["labels"][i]
+        where = f"{directory}: video {video_id!r}"
+        if len(segments) != len(labels):
+            raise ValueError(f"{where} has {len(segments)} segments (segments.npy) but {len(labels)} labels "
+                             f"(labels.npy)")
+        if split is None or not len(segments):
+            continue
+        splits[split].append(video_id)
+        durations[video_id] = _positive(np.asarray(arrays["duration"][i]).reshape(-1)[0], f"{where} has duration")
+        for segment, label in zip(segments, labels):
+            if label not in class_index:
+                raise ValueError(f"{where}: label {label!r} (labels.npy) is not a class of {dataset.title}")
+            start, end = (float(x) for x in segment)
+            if not (math.isfinite(start) and math.isfinite(end) and end >= start):
+                raise ValueError(f"{where}: segment {list(segment)} (segments.npy) is not [start, end] with "
+                                 f"end >= start")
+            rows.append((len(durations) - 1, start, end, class_index[label]))
+    video_ids = list(durations)
+    columns = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    ground_truth = Segments(video_ids, list(dataset.class_names), columns[:, 0].astype(np.int64), columns[:, 1],
+                            columns[:, 2], columns[:, 3].astype(np.int64))
+    fps = {video_id: _fallback_fps(dataset, video_id) for video_id in video_ids}
+    return splits, fps, durations, ground_truth
+
+
+def _fallback_fps(dataset: DatasetSpec, video_id: str) -> float:
+    """The frame rate of a video its files give none for: the packaged fps table's, else the dataset's."""
+    table = dataset.packaged / "fps_dict.json"
+    known = _packaged_fps(table) if table.is_file() else {}
+    return known.get(video_id, dataset.default_fps)
+
+
+_PACKAGED_FPS: dict[Path, dict[str, float]] = {}
+
+
+def _packaged_fps(path: Path) -> dict[str, float]:
+    if path not in _PACKAGED_FPS:
+        _PACKAGED_FPS[path] = read_fps(path)
+    return _PACKAGED_FPS[path]
+
+
+def _positive(value, what: str) -> float:
+    number = math.nan
+    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer no float holds
+            number = math.inf
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{what} {value!r}; expected a number > 0")
+    return number

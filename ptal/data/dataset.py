@@ -1,15 +1,16 @@
 """A torch ``Dataset`` of whole videos with their labels."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ptal.data.activitynet import Segments
-from ptal.data.annotations import PointLabels
+from ptal.data.annotations import SNIPPET_SECONDS
 from ptal.data.features import FeatureSource
+from ptal.data.points import PointLabels
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class VideoItem:
         point_labels: (T, C) float32, 1 at each point's snippet and class.
         segments: (K, 2) float64 ``[start, end]`` in seconds, the video's ground-truth instances.
         segment_labels: (K,) int64 class indices.
+        seconds_per_snippet: the time one snippet of ``features`` covers.
     """
 
     video_id: str
@@ -31,6 +33,7 @@ class VideoItem:
     point_labels: torch.Tensor
     segments: torch.Tensor
     segment_labels: torch.Tensor
+    seconds_per_snippet: float
 
 
 class VideoDataset(torch.utils.data.Dataset):
@@ -42,13 +45,16 @@ class VideoDataset(torch.utils.data.Dataset):
         class_names: the C classes (the order of ``video_labels``/``point_labels`` columns).
         ground_truth: instances in seconds; None (or a video without rows) gives no segments.
         points: point labels; None gives all-zero point labels.
+        seconds_per_snippet: the snippet duration, one for every video or per video (THUMOS14's 0.64 s by
+            default).
 
     Every point must lie inside its video: a point whose snippet is >= T raises ``ValueError``
     naming the video, when the dataset is built.
     """
 
     def __init__(self, features: FeatureSource, video_ids: Sequence[str], class_names: Sequence[str],
-                 ground_truth: Segments | None = None, points: PointLabels | None = None):
+                 ground_truth: Segments | None = None, points: PointLabels | None = None,
+                 seconds_per_snippet: float | Mapping[str, float] = SNIPPET_SECONDS):
         if ground_truth is not None and list(ground_truth.class_names) != list(class_names):
             raise ValueError("ground_truth.class_names differ from class_names")
         if points is not None and list(points.class_names) != list(class_names):
@@ -58,6 +64,7 @@ class VideoDataset(torch.utils.data.Dataset):
         self.ground_truth = ground_truth
         self.points = PointLabels.empty(class_names) if points is None else points
         self.video_ids = list(video_ids)
+        self.seconds_per_snippet = seconds_per_snippet
         for video_id in self.video_ids:
             length = features.length(video_id)
             point_snippets = self.points.of_video(video_id).snippet
@@ -87,6 +94,8 @@ class VideoDataset(torch.utils.data.Dataset):
             point_labels=torch.from_numpy(point_labels),
             segments=torch.from_numpy(segments),
             segment_labels=torch.from_numpy(segment_labels),
+            seconds_per_snippet=float(self.seconds_per_snippet[video_id] if isinstance(self.seconds_per_snippet, Mapping)
+                                      else self.seconds_per_snippet),
         )
 
     def _segments_of(self, video_id: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,15 @@ Layouts:
 - ``LacpFeatures``: ``<root>/features/<split>/rgb/<video>.npy`` and ``.../flow/<video>.npy``, each
   ``(T, D/2)`` (I3D: 1024), concatenated RGB ‖ flow to ``(T, D)``; the LACP release's layout.
 - ``NpyFeatures``: ``<directory>/<video>.npy`` holding ``(T, D)``; ActionFormer's layout.
+- ``ptal.data.sfnet.SfnetFeatures``: SF-Net's and W-TALC's single object array.
+
+The feature size D is the ``dim`` given, or, with ``dim=None``, read from the first file opened; every
+other file must agree.
 
 Errors name the file: ``FileNotFoundError`` for a missing video, ``ValueError`` for a file that is
-not a whole ``.npy`` array (truncated, corrupt, another format), an array that is not 2-D, has the
-wrong dimension, holds a non-finite value in the rows read, or (LACP layout) whose RGB and flow
-lengths differ.
+not a whole ``.npy`` array (truncated, corrupt, another format), an array that is not 2-D, has another
+size than the other videos or the one given, holds a non-finite value in the rows read, or (LACP layout)
+whose RGB and flow lengths differ.
 """
 from __future__ import annotations
 
@@ -28,9 +32,9 @@ NPY_MAGIC = b"\x93NUMPY"
 
 
 class FeatureSource(Protocol):
-    """What ``VideoDataset`` needs from features: the layouts below and ``SyntheticThumos14``."""
+    """What ``VideoDataset`` needs from features: the layouts below and ``SyntheticBenchmark``."""
 
-    dim: int
+    dim: int | None  # None until a reader that learns D from its files has opened one
 
     def length(self, video_id: str) -> int:
         """Number of snippets T of the video."""
@@ -51,16 +55,21 @@ def check_video_id(video_id: str, where: str) -> None:
 class NpyFeatures:
     """One ``(T, dim)`` array per video: ``<directory>/<video_id>.npy`` (any float dtype)."""
 
-    def __init__(self, directory: str | PathLike, dim: int = 2048):
+    def __init__(self, directory: str | PathLike, dim: int | None = None):
         self.directory = Path(directory)
         self.dim = dim
 
     def length(self, video_id: str) -> int:
-        return len(_open(self.path(video_id), video_id, self.dim))
+        return len(self._open(video_id))
 
     def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        return checked_rows(self._open(video_id), self.path(video_id), start, stop)
+
+    def _open(self, video_id: str) -> np.ndarray:
         path = self.path(video_id)
-        return _read_rows(_open(path, video_id, self.dim), path, start, stop)
+        array = _open(path, video_id)
+        self.dim = check_dim(array.shape[1], self.dim, path)
+        return array
 
     def path(self, video_id: str) -> Path:
         """The file of a video."""
@@ -72,8 +81,8 @@ class LacpFeatures:
     """LACP's layout: ``<root>/features/<split>/{rgb,flow}/<video_id>.npy``, each ``(T, dim / 2)``,
     loaded as their concatenation RGB ‖ flow, ``(T, dim)``."""
 
-    def __init__(self, root: str | PathLike, split: str, dim: int = 2048):
-        if dim % 2:
+    def __init__(self, root: str | PathLike, split: str, dim: int | None = None):
+        if dim is not None and dim % 2:
             raise ValueError(f"dim must be even (RGB and flow halves), got {dim}")
         self.root = Path(root)
         self.split = split
@@ -90,28 +99,41 @@ class LacpFeatures:
 
     def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         arrays = self._open(video_id)
-        return np.concatenate([_read_rows(array, path, start, stop)
+        return np.concatenate([checked_rows(array, path, start, stop)
                                for array, path in zip(arrays, self.paths(video_id))], axis=1)
 
     def _open(self, video_id: str) -> tuple[np.ndarray, np.ndarray]:
         rgb_path, flow_path = self.paths(video_id)
-        rgb, flow = (_open(path, video_id, self.dim // 2) for path in (rgb_path, flow_path))
+        rgb, flow = (_open(path, video_id) for path in (rgb_path, flow_path))
+        half = None if self.dim is None else self.dim // 2
+        for array, path in ((rgb, rgb_path), (flow, flow_path)):
+            half = check_dim(array.shape[1], half, path, "half of the features, RGB or flow")
+        self.dim = 2 * half
         if len(rgb) != len(flow):
             raise ValueError(f"video {video_id!r}: {rgb_path} has {len(rgb)} snippets but {flow_path} has "
                              f"{len(flow)}; RGB and flow must have the same length")
         return rgb, flow
 
 
-def _open(path: Path, video_id: str, dim: int) -> np.ndarray:
-    """Memory-map a ``(T, dim)`` array, checking its shape (not its values)."""
+def _open(path: Path, video_id: str) -> np.ndarray:
+    """Memory-map a ``(T, D)`` float array, checking its shape and dtype (not its values)."""
     if not path.is_file():
         raise FileNotFoundError(f"no features for video {video_id!r}: {path} does not exist")
     array = map_npy(path)
-    if array.ndim != 2 or array.shape[1] != dim:
-        raise ValueError(f"{path}: features of shape {array.shape}; expected (T, {dim})")
+    if array.ndim != 2:
+        raise ValueError(f"{path}: features of shape {array.shape}; expected (T, D)")
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"{path}: features of dtype {array.dtype}; expected a float dtype")
     return array
+
+
+def check_dim(found: int, expected: int | None, where, what: str = "features") -> int:
+    """``found``, the size of a video's ``what`` in ``where`` (a file, or a file and video), when it equals
+    ``expected`` or nothing is expected yet; ValueError naming both otherwise."""
+    if expected is not None and found != expected:
+        raise ValueError(f"{where}: {what} of size {found}; expected {expected} (the size given, or that of the "
+                         f"first video read: every video must have the same)")
+    return found
 
 
 def map_npy(path: Path) -> np.ndarray:
@@ -131,15 +153,16 @@ def map_npy(path: Path) -> np.ndarray:
                          f"{' '.join(str(error).split())})") from None
 
 
-def _read_rows(array: np.ndarray, path: Path, start: int, stop: int | None) -> np.ndarray:
-    """Rows ``[start, stop)`` as a new float32 array, each value checked to be finite."""
+def checked_rows(array: np.ndarray, where, start: int, stop: int | None) -> np.ndarray:
+    """Rows ``[start, stop)`` as a new float32 array, each value checked to be finite; errors name
+    ``where`` (the file, or the file and video)."""
     stop = len(array) if stop is None else stop
     if not 0 <= start <= stop <= len(array):
-        raise ValueError(f"{path}: rows [{start}, {stop}) requested from an array of {len(array)} rows")
+        raise ValueError(f"{where}: rows [{start}, {stop}) requested from an array of {len(array)} rows")
     rows = np.array(array[start:stop], dtype=np.float32)
     bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
     if len(bad):
-        raise ValueError(f"{path}: non-finite value in row {start + bad[0]} "
+        raise ValueError(f"{where}: non-finite value in row {start + bad[0]} "
                          f"({len(bad)} of rows [{start}, {stop}) affected)")
     return rows
 

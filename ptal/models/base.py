@@ -11,56 +11,76 @@ from typing import ClassVar
 import torch
 from tqdm import tqdm
 
-from ptal.data import load_thumos14
 from ptal.data.activitynet import Segments
-from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS
-from ptal.models.common import concatenate, detection_metrics, ground_truth_of, load_videos
+from ptal.data.annotations import check_points_setting
+from ptal.data.datasets import DATASETS, dataset_spec
+from ptal.models.common import concatenate, detection_metrics, ground_truth_of, load_dataset
 from ptal.train import Method, all_gather, explicit_sync, shard_blocks
 from ptal.viz import Timeline
-
-SPLITS = ("train", "test")
 
 
 @dataclass
 class DataSettings:
-    """The ``data`` section: THUMOS14-structured videos with one point per instance.
+    """The ``data`` section: a benchmark's videos with one point per training instance.
 
     Attributes:
-        source: ``synthetic`` (the embedded benchmark) or a folder with features in the LACP layout,
-            ``features/{train,test}/{rgb,flow}/<video>.npy``.
-        annotations: a THUMOS14-format annotation folder; None: the copies packaged with ptal.
-        feature_dim: D, the feature size (synthetic: generated at this size; real: checked against the files).
+        dataset: which benchmark (``ptal.data.DATASETS``: thumos14, gtea, beoid): its classes, splits,
+            snippet rate, tIoU thresholds and the model settings that differ on it.
+        source: ``synthetic`` (the dataset's embedded twin) or a folder of real features: SF-Net's layout
+            (``<Name>-I3D-JOINTFeatures.npy`` beside ``<Name>-Annotations/``, whose annotations it then uses) or
+            the LACP layout (``features/<split>/{rgb,flow}/<video>.npy``).
+        annotations: an annotation folder (LACP's layout, an ActivityNet-style gt.json, or SF-Net's arrays);
+            None: SF-Net's beside the features, else the copies packaged with ptal.
+        points: the training points: ``annotations`` (the folder's point_labels.csv), a protocol drawn with
+            ``points_seed`` (``uniform``, SF-Net's; ``gaussian``; ``annotator<k>``; ``random-annotator``), or a
+            point-label CSV; empty: the dataset's default (THUMOS14: annotations; GTEA, BEOID: uniform).
+        feature_dim: D, the feature size (synthetic: generated at this size, 2048 if unset; real: read from
+            the files, and when set it must agree with them).
         seed, difficulty, boundary_context: the synthetic benchmark's seed, noise level (1 = the default
             benchmark) and weight in [0, 1] of the context-shared motion in start/end phases.
-        eval_split: where the trainer evaluates and selects checkpoints (the releases select on test).
+        eval_split: where the trainer evaluates and selects checkpoints (empty: the dataset's evaluated split;
+            the releases select on it).
         batch_size: videos (LACP) or windows (APN) per iteration.
     """
 
+    dataset: str = "thumos14"
     source: str = "synthetic"
     annotations: str | None = None
-    feature_dim: int = 2048
+    points: str = ""
+    points_seed: int = 0
+    feature_dim: int | None = None
     seed: int = 0
     difficulty: float = 1.0
     boundary_context: float = 0.8
-    eval_split: str = "test"
+    eval_split: str = ""
     batch_size: int = 16
 
     def __post_init__(self):
-        for name in ("feature_dim", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"data.{name} must be >= 1, got {getattr(self, name)}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"data.dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        spec = dataset_spec(self.dataset)
+        self.points = self.points or spec.points
+        self.eval_split = self.eval_split or spec.eval_split
+        check_points_setting(self.points)
+        if self.feature_dim is not None and (not isinstance(self.feature_dim, int) or isinstance(self.feature_dim, bool)
+                                             or self.feature_dim < 1):
+            raise ValueError(f"data.feature_dim must be an integer >= 1, or null to take the features' size, "
+                             f"got {self.feature_dim!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"data.batch_size must be >= 1, got {self.batch_size}")
         if self.difficulty < 0:
             raise ValueError(f"data.difficulty must be >= 0, got {self.difficulty}")
         if not 0 <= self.boundary_context <= 1:
             raise ValueError(f"data.boundary_context must be in [0, 1], got {self.boundary_context}")
-        if self.eval_split not in SPLITS:
-            raise ValueError(f"data.eval_split must be one of {', '.join(SPLITS)}, got {self.eval_split!r}")
+        if self.eval_split not in spec.splits:
+            raise ValueError(f"data.eval_split must be one of {spec.title}'s splits, {', '.join(spec.splits)}, got "
+                             f"{self.eval_split!r}")
 
 
 class VideoMethod(Method):
-    """A model family on THUMOS14-structured data (the synthetic benchmark by default, or real features in
-    the LACP layout with ``data.source=PATH``), on one device: the trainer's :class:`~ptal.train.Method`
-    plus what the command line uses (predictions, timelines, the evaluation videos and ground truth).
+    """A model family on a benchmark (``data.dataset``: its embedded twin by default, or real features with
+    ``data.source=PATH``), on one device: the trainer's :class:`~ptal.train.Method` plus what the command
+    line uses (predictions, timelines, the evaluation videos and ground truth).
 
     Subclasses set ``name`` and ``config_class`` (a dataclass with ``model``, ``data``, ``train`` sections,
     ``model.name == name``) and implement the training hooks, :meth:`detect_videos` and :meth:`timeline`.
@@ -73,13 +93,10 @@ class VideoMethod(Method):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
         self.config, self.device = config, torch.device(device)
-        annotations = load_thumos14(config.data.annotations)
+        annotations, self.train_items, self.eval_items = load_dataset(config.data)
+        self.dataset = annotations.dataset
         self.class_names: list[str] = annotations.class_names
-        self.train_items = load_videos(config.data, annotations, "train")
-        self.eval_items = load_videos(config.data, annotations, config.data.eval_split)
-        if not self.train_items or not self.eval_items:
-            raise ValueError(f"data: the annotations at {annotations.directory} list no "
-                             f"{'training' if not self.train_items else config.data.eval_split} videos")
+        self.tiou_thresholds = self.dataset.tiou_thresholds
         self.train_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.train_items])
         self.eval_ground_truth = ground_truth_of(annotations.ground_truth, [item.video_id for item in self.eval_items])
 
@@ -93,9 +110,9 @@ class VideoMethod(Method):
     def timeline(self, video_id: str) -> Timeline:
         """The content of a timeline picture of one video (training or evaluation)."""
 
-    def pseudo_label_result(self, tiou_thresholds=DEFAULT_TIOU_THRESHOLDS):
-        """The ``detection_map`` result of the current pseudo labels against the training ground truth,
-        where the family's pseudo labels are instances (APN); None otherwise."""
+    def pseudo_label_result(self, tiou_thresholds=None):
+        """The ``detection_map`` result of the current pseudo labels against the training ground truth (at the
+        dataset's thresholds by default), where the family's pseudo labels are instances (APN); None otherwise."""
         return None
 
     def extra_metrics(self) -> dict[str, float]:
@@ -121,7 +138,8 @@ class VideoMethod(Method):
 
     def evaluate(self) -> dict[str, float]:
         """``mAP@t`` and the averages on the evaluation split, and the family's :meth:`extra_metrics`."""
-        return {**detection_metrics(self.eval_ground_truth, self.predictions()), **self.extra_metrics()}
+        return {**detection_metrics(self.eval_ground_truth, self.predictions(), self.tiou_thresholds),
+                **self.extra_metrics()}
 
     def progress(self, steps: Iterable, description: str) -> Iterable:
         """``steps`` with a progress bar on rank 0 when ``train.progress`` is on."""

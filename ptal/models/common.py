@@ -1,30 +1,67 @@
-"""What the model families share: their data (the THUMOS14 structure, synthetic or real features), a
+"""What the model families share: their data (a benchmark's structure, synthetic or real features), a
 seeded sampler, detection metrics and the frame of a video's timeline picture."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from ptal.data import SNIPPET_SECONDS, LacpFeatures, SyntheticThumos14, Thumos14, VideoDataset, VideoItem
+from ptal.data import (Annotations, LacpFeatures, SfnetFeatures, SyntheticBenchmark, VideoDataset, VideoItem,
+                       dataset_spec, load_annotations)
 from ptal.data.activitynet import Segments
+from ptal.data.sfnet import annotation_folder, feature_file, is_sfnet_folder
 from ptal.eval import detection_map
 from ptal.viz import Timeline
 
+SYNTHETIC_DIM = 2048  # the twins' feature size when data.feature_dim is unset, as I3D's
 
-def feature_source(data, split: str, annotations: Thumos14):
-    """The features of a config's ``data`` section (``DataSettings``): the synthetic benchmark or the LACP
-    layout at a path."""
+
+def load_dataset(data) -> tuple[Annotations, list[VideoItem], list[VideoItem]]:
+    """The annotations of a config's ``data`` section (``DataSettings``) and its training and evaluation
+    videos, whole (points on the training ones): the dataset's synthetic twin, or real features in SF-Net's
+    layout (its annotations beside them, unless ``data.annotations`` names others) or the LACP layout."""
+    spec = dataset_spec(data.dataset)
+    sfnet = data.source != "synthetic" and is_sfnet_folder(data.source, spec.sfnet_name)
+    if data.source != "synthetic" and not sfnet and not (Path(data.source) / "features").is_dir():
+        raise FileNotFoundError(
+            f"data.source {data.source}: no {spec.title} features: expected SF-Net's layout "
+            f"({feature_file(Path(data.source), spec.sfnet_name).name} and {spec.sfnet_name}-Annotations/) or the LACP "
+            f"layout (features/<split>/rgb|flow/<video>.npy)")
+    folder = data.annotations or (annotation_folder(Path(data.source), spec.sfnet_name) if sfnet else None)
+    annotations = load_annotations(spec, folder, data.points, data.points_seed)
     if data.source == "synthetic":
-        return SyntheticThumos14(annotations, dim=data.feature_dim, seed=data.seed, difficulty=data.difficulty,
-                                 boundary_context=data.boundary_context)
-    return LacpFeatures(data.source, split, dim=data.feature_dim)
+        synthetic = SyntheticBenchmark(annotations, dim=data.feature_dim or SYNTHETIC_DIM, seed=data.seed,
+                                       difficulty=data.difficulty, boundary_context=data.boundary_context)
+        sources = {split: synthetic for split in annotations.splits}
+    elif sfnet:
+        sfnet_features = SfnetFeatures(data.source, spec.sfnet_name)
+        sources = {split: sfnet_features for split in annotations.splits}
+    else:
+        sources = {split: LacpFeatures(data.source, split) for split in annotations.splits}
+    train = _videos(annotations, sources, spec.train_split, with_points=True)
+    evaluated = _videos(annotations, sources, data.eval_split, with_points=data.eval_split == spec.train_split)
+    for name, items in (("training", train), ("evaluation", evaluated)):
+        if not items:
+            raise ValueError(f"data: the annotations at {annotations.directory} list no {name} videos "
+                             f"({spec.title}'s {spec.train_split if name == 'training' else data.eval_split} split)")
+    sizes = {item.features.shape[1] for item in train + evaluated}
+    found = sizes.pop()
+    if sizes:
+        raise ValueError(f"data.source {data.source}: features of sizes {sorted({found, *sizes})} in one dataset; "
+                         f"every video must have the same")
+    if data.feature_dim is not None and found != data.feature_dim:
+        raise ValueError(f"data.feature_dim is {data.feature_dim} but the features in {data.source} have size {found}: "
+                         f"leave data.feature_dim unset to take the files' size")
+    return annotations, train, evaluated
 
 
-def load_videos(data, annotations: Thumos14, split: str) -> list[VideoItem]:
-    """Every video of ``split``, whole, with its point labels on the training split."""
-    dataset = VideoDataset(feature_source(data, split, annotations), annotations.splits[split],
-                           annotations.class_names, annotations.ground_truth,
-                           annotations.points if split == "train" else None)
+def _videos(annotations: Annotations, sources: dict, split: str, with_points: bool) -> list[VideoItem]:
+    """Every video of ``split``, whole."""
+    video_ids = annotations.splits[split]
+    dataset = VideoDataset(sources[split], video_ids, annotations.class_names, annotations.ground_truth,
+                           annotations.points if with_points else None,
+                           seconds_per_snippet={video: annotations.snippet_seconds(video) for video in video_ids})
     return [dataset[i] for i in range(len(dataset))]
 
 
@@ -47,9 +84,11 @@ def concatenate(video_ids: list[str], class_names: list[str], parts: list[tuple[
                     np.concatenate([found.score for _, found in parts]))
 
 
-def detection_metrics(ground_truth: Segments, predictions: Segments, prefix: str = "") -> dict[str, float]:
-    """``{prefix}mAP@t`` for t = 0.1 … 0.7 and ``{prefix}average_{range}`` (THUMOS14's averages)."""
-    result = detection_map(ground_truth, predictions)
+def detection_metrics(ground_truth: Segments, predictions: Segments, tiou_thresholds,
+                      prefix: str = "") -> dict[str, float]:
+    """``{prefix}mAP@t`` for each threshold t and ``{prefix}average_{range}`` for the averages papers quote
+    over them (THUMOS14's, GTEA's and BEOID's: 0.1:0.5, 0.3:0.7, 0.1:0.7)."""
+    result = detection_map(ground_truth, predictions, tiou_thresholds)
     metrics = {f"{prefix}mAP@{t:.1f}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
     metrics.update({f"{prefix}average_{name}": float(value) for name, value in result.averages.items()})
     return metrics
@@ -99,7 +138,7 @@ def find_video(train_items: list[VideoItem], eval_items: list[VideoItem], video_
 def video_timeline(item: VideoItem, class_names: list[str], predictions: Segments) -> Timeline:
     """A timeline of one video with its ground truth, points and ``predictions`` (of this video only, in
     seconds); sequences are sampled once per snippet."""
-    step = SNIPPET_SECONDS
+    step = item.seconds_per_snippet
     return Timeline(item.video_id, list(class_names), len(item.features) * step,
                     ground_truth=[(float(s), float(e), int(c)) for (s, e), c in
                                   zip(item.segments.tolist(), item.segment_labels.tolist())],

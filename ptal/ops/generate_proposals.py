@@ -35,7 +35,7 @@ def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths
         start_prob, end_prob: (B, T) float32/float64 of one dtype, in [0, 1] within each video's length
             (padding is not read).
         lengths: (B,) integer video lengths in ``[0, T]``; None = every video has length T.
-        d_min: the shortest proposal ``e - s``, an int >= 1 (a proposal ends after it starts).
+        d_min: the shortest proposal ``e - s``, an int >= 0 (0: a proposal may be one snippet, ``e = s``).
         d_max: the longest, an int >= d_min.
         max_proposals: proposals kept per video, an int >= 1.
         backend: "reference", "cpu", "triton" or None (automatic).
@@ -43,7 +43,7 @@ def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths
     Returns:
         proposals (P, 3) int64 rows ``[batch, start, end]`` (inclusive snippet indices), ordered by batch
         then rank, and scores (P,) in the probabilities' dtype. A video without candidate pairs (e.g. of
-        length 0 or 1) contributes no rows.
+        length 0, or 1 with ``d_min >= 1``) contributes no rows.
     """
     start_prob = _checks.tensor("start_prob", start_prob, ndim=2, dtypes=_checks.FLOAT_DTYPES)
     end_prob = _checks.tensor("end_prob", end_prob, ndim=2, dtypes=_checks.FLOAT_DTYPES)
@@ -51,7 +51,7 @@ def generate_proposals(start_prob: torch.Tensor, end_prob: torch.Tensor, lengths
         raise ValueError(f"end_prob must have the shape of start_prob {tuple(start_prob.shape)}, "
                          f"got {tuple(end_prob.shape)}")
     _checks.same_dtype("end_prob", end_prob, start_prob, "start_prob")
-    d_min = _checks.integer("d_min", d_min, low=1)
+    d_min = _checks.integer("d_min", d_min, low=0)
     d_max = _checks.integer("d_max", d_max, low=d_min)
     max_proposals = _checks.integer("max_proposals", max_proposals, low=1)
     device = _checks.same_device(start_prob=start_prob, end_prob=end_prob)

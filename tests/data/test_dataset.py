@@ -51,7 +51,8 @@ def points_table(rows):
     video_ids = list(dict.fromkeys(v for v, _, _ in rows))
     snippet = np.array([s for _, _, s in rows], dtype=np.int64)
     return PointLabels(video_ids, CLASSES, np.array([video_ids.index(v) for v, _, _ in rows], dtype=np.int64),
-                       np.array([c for _, c, _ in rows], dtype=np.int64), snippet * 16, snippet * 0.64, snippet)
+                       np.array([c for _, c, _ in rows], dtype=np.int64), snippet * 16, snippet * 0.64, snippet,
+                       snippet * 16, snippet * 16)
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ptal.data import (LacpFeatures, PointLabels, Segments, SyntheticThumos14, Thumos14, load_thumos14,
+from ptal.data import (Annotations, LacpFeatures, PointLabels, Segments, SyntheticBenchmark, load_thumos14,
                        write_benchmark)
+from ptal.data.datasets import THUMOS14
 from ptal.cli import main
 from ptal.data.annotations import PACKAGED_THUMOS14
 from ptal.data.synthetic import Phase
@@ -28,15 +29,17 @@ def hand_made(segments, points_at=()):
     truth = Segments(["v"], CLASSES, np.zeros(len(start), dtype=np.int64), start, end, label)
     snippet = np.array(points_at, dtype=np.int64)
     zeros = np.zeros(len(snippet), dtype=np.int64)
-    points = PointLabels(["v"], CLASSES, zeros, zeros, snippet * 16, snippet * 0.64, snippet)
-    return Thumos14(Path("hand-made"), CLASSES, {"train": ["v"], "test": []}, {"v": 25.0}, truth, points)
+    points = PointLabels(["v"], CLASSES, zeros, zeros, snippet * 16, snippet * 0.64, snippet, snippet * 16,
+                         snippet * 16)
+    return Annotations(THUMOS14, Path("hand-made"), CLASSES, {"train": ["v"], "test": []}, {"v": 25.0}, {}, truth,
+                       points)
 
 
 def test_layout_hand_computed():
     # Instance [0, 6.4] s = snippets [0, 10): u = (t + 0.5) / 10 -> START for t <= 2, MIDDLE 3-6, END 7-9;
     # context: ceil(0.25 * 10) = 3 snippets after it. Instance [16.0, 16.2] s = [25, 25.3125) snippets holds
     # no snippet centre, so it is the midpoint's snippet 25 alone, with 1 context snippet on each side.
-    generator = SyntheticThumos14(hand_made([(0.0, 6.4, 0), (16.0, 16.2, 1)]), dim=8)
+    generator = SyntheticBenchmark(hand_made([(0.0, 6.4, 0), (16.0, 16.2, 1)]), dim=8)
     layout = generator.layout("v")
     assert layout.length == generator.length("v") > 26
     assert layout.phase[:27].tolist() == [S, S, S, M, M, M, M, E, E, E, C, C, C] + [B] * 11 + [C, M, C]
@@ -47,14 +50,14 @@ def test_layout_hand_computed():
 
 def test_length_covers_annotations_plus_a_tail():
     # Ends at 6.4 s = 10 snippets, but a point at snippet 12 extends the covered part to 13.
-    generator = SyntheticThumos14(hand_made([(0.0, 6.4, 0)], points_at=[12]), dim=8)
-    lengths = [SyntheticThumos14(generator.annotations, dim=8, seed=seed).length("v") for seed in range(40)]
+    generator = SyntheticBenchmark(hand_made([(0.0, 6.4, 0)], points_at=[12]), dim=8)
+    lengths = [SyntheticBenchmark(generator.annotations, dim=8, seed=seed).length("v") for seed in range(40)]
     assert min(lengths) >= 14 and len(set(lengths)) > 5
 
 
 def test_points_fall_in_the_middle_phase(thumos):
     # The packaged points lie within a few frames of their instance's centre, which is always MIDDLE.
-    generator = SyntheticThumos14(thumos, dim=8)
+    generator = SyntheticBenchmark(thumos, dim=8)
     in_middle = []
     for video_id in thumos.splits["train"]:
         layout, points = generator.layout(video_id), thumos.points.of_video(video_id)
@@ -64,33 +67,33 @@ def test_points_fall_in_the_middle_phase(thumos):
 
 def test_deterministic_per_video(thumos):
     first, second = thumos.splits["test"][:2]
-    features = SyntheticThumos14(thumos, dim=16, seed=3).load(first)
-    other_order = SyntheticThumos14(thumos, dim=16, seed=3)
+    features = SyntheticBenchmark(thumos, dim=16, seed=3).load(first)
+    other_order = SyntheticBenchmark(thumos, dim=16, seed=3)
     other_order.load(second)
     np.testing.assert_array_equal(other_order.load(first), features)
-    assert not np.array_equal(SyntheticThumos14(thumos, dim=16, seed=4).load(first), features)
-    assert features.shape == (SyntheticThumos14(thumos, dim=16, seed=3).length(first), 16)
+    assert not np.array_equal(SyntheticBenchmark(thumos, dim=16, seed=4).load(first), features)
+    assert features.shape == (SyntheticBenchmark(thumos, dim=16, seed=3).length(first), 16)
     assert features.dtype == np.float32 and features.min() >= 0
     np.testing.assert_array_equal(features.astype(np.float16).astype(np.float32), features)
-    np.testing.assert_array_equal(SyntheticThumos14(thumos, dim=16, seed=3).load(first, 5, 9), features[5:9])
+    np.testing.assert_array_equal(SyntheticBenchmark(thumos, dim=16, seed=3).load(first, 5, 9), features[5:9])
 
 
 def test_cache_holds_float16_and_is_read_back(thumos, tmp_path, monkeypatch):
     video = thumos.splits["train"][0]
-    expected = SyntheticThumos14(thumos, dim=16).load(video)
-    cached = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    expected = SyntheticBenchmark(thumos, dim=16).load(video)
+    cached = SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path)
     np.testing.assert_array_equal(cached.load(video), expected)
     files = list(tmp_path.rglob("*.npy"))
     assert [f.name for f in files] == [f"{video}.npy"] and np.load(files[0]).dtype == np.float16
-    reader = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    reader = SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path)
     monkeypatch.setattr(reader, "generate", lambda video_id: pytest.fail("regenerated a cached video"))
     np.testing.assert_array_equal(reader.load(video, 2, 7), expected[2:7])
-    assert SyntheticThumos14(thumos, dim=16, seed=1, cache_dir=tmp_path).cache_dir != reader.cache_dir
+    assert SyntheticBenchmark(thumos, dim=16, seed=1, cache_dir=tmp_path).cache_dir != reader.cache_dir
 
 
 def test_a_damaged_cache_file_is_named(thumos, tmp_path):
     video = thumos.splits["train"][0]
-    cached = SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path)
+    cached = SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path)
     cached.load(video)
     path = cached.cache_dir / f"{video}.npy"
     path.write_bytes(path.read_bytes()[:-100])
@@ -102,13 +105,13 @@ def test_a_damaged_cache_file_is_named(thumos, tmp_path):
 @pytest.mark.parametrize("difficulty", [-1.0, float("nan")])
 def test_difficulty_must_not_be_negative(thumos, difficulty):
     with pytest.raises(ValueError, match=f"difficulty must be >= 0, got {difficulty}"):
-        SyntheticThumos14(thumos, dim=8, difficulty=difficulty)
+        SyntheticBenchmark(thumos, dim=8, difficulty=difficulty)
 
 
 def test_written_benchmark_reads_back_through_the_lacp_reader(thumos, tmp_path):
     splits = {"train": thumos.splits["train"][:3], "test": thumos.splits["test"][:2]}
     subset = dataclasses.replace(thumos, splits=splits)
-    generator = SyntheticThumos14(subset, dim=6, seed=2)
+    generator = SyntheticBenchmark(subset, dim=6, seed=2)
     write_benchmark(generator, tmp_path, ["train", "test"])
     for split, videos in subset.splits.items():
         reader = LacpFeatures(tmp_path, split, dim=6)
@@ -126,11 +129,11 @@ def test_cli_writes_the_lacp_layout(thumos, tmp_path):
     assert json.loads((tmp_path / "synthetic.json").read_text())["boundary_context"] == 0.8
     video = thumos.splits["train"][7]
     np.testing.assert_array_equal(LacpFeatures(tmp_path, "train", dim=4).load(video),
-                                  SyntheticThumos14(thumos, dim=4, seed=1).load(video))
+                                  SyntheticBenchmark(thumos, dim=4, seed=1).load(video))
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--d", "5"], "--d must be an even number >= 2, got 5"),
+    (["--d", "5"], "--d must be an even number >= 2 in the LACP layout (a number >= 1 in SF-Net's), got 5"),
     (["--boundary-context", "1.5"], "--boundary-context must be in [0, 1], got 1.5"),
     (["--difficulty", "-1"], "--difficulty must be >= 0, got -1.0"),
     (["--annotations", "{tmp}/absent"], "THUMOS14 annotation directory {tmp}/absent does not exist or is not a "
@@ -181,7 +184,7 @@ def test_benchmark_measures_completeness(thumos):
     from ptal.eval import detection_map
 
     videos = thumos.splits["test"][::5]
-    generator = SyntheticThumos14(thumos, dim=192)
+    generator = SyntheticBenchmark(thumos, dim=192)
     everything = thumos.ground_truth
     truth = everything.take(np.isin(np.array(everything.video_ids)[everything.video], videos))
     truth = Segments(videos, truth.class_names, [videos.index(truth.video_ids[v]) for v in truth.video],
@@ -201,7 +204,7 @@ def test_benchmark_measures_completeness(thumos):
 def test_boundary_context_sets_the_start_and_end_latents(thumos, beta):
     # START = β g + √(1 − β²) a_c: its latent cosine with the context 0.8 q + 0.6 g is 0.6 β, with its own
     # middle 0.3 g + 0.954 m_c 0.3 β, with another class's start β².
-    prototypes = SyntheticThumos14(thumos, dim=8, boundary_context=beta).prototypes
+    prototypes = SyntheticBenchmark(thumos, dim=8, boundary_context=beta).prototypes
     start, end = prototypes.start(np.array([0, 1])), prototypes.end(np.array([0]))
     context, middle = prototypes.context(np.array([0])), prototypes.middle(np.array([0]))
     np.testing.assert_allclose(np.linalg.norm(start, axis=1), 1)
@@ -211,17 +214,17 @@ def test_boundary_context_sets_the_start_and_end_latents(thumos, beta):
 
 def test_boundary_context_changes_the_features_and_the_cache(thumos, tmp_path):
     video = thumos.splits["train"][0]
-    default, explicit = SyntheticThumos14(thumos, dim=16), SyntheticThumos14(thumos, dim=16, boundary_context=0.8)
+    default, explicit = SyntheticBenchmark(thumos, dim=16), SyntheticBenchmark(thumos, dim=16, boundary_context=0.8)
     np.testing.assert_array_equal(explicit.load(video), default.load(video))
-    other = SyntheticThumos14(thumos, dim=16, boundary_context=0.4, cache_dir=tmp_path)
+    other = SyntheticBenchmark(thumos, dim=16, boundary_context=0.4, cache_dir=tmp_path)
     layout = other.layout(video)
     at_boundaries = np.isin(layout.phase, [Phase.START, Phase.END])
     changed = np.any(other.load(video) != default.load(video), axis=1)
     assert changed[at_boundaries].all() and not changed[~at_boundaries].any()
-    assert other.cache_dir != SyntheticThumos14(thumos, dim=16, cache_dir=tmp_path).cache_dir
+    assert other.cache_dir != SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path).cache_dir
 
 
 @pytest.mark.parametrize("beta", [-0.1, 1.5, float("nan")])
 def test_boundary_context_must_be_a_weight(thumos, beta):
     with pytest.raises(ValueError, match="boundary_context must be in \\[0, 1\\]"):
-        SyntheticThumos14(thumos, dim=8, boundary_context=beta)
+        SyntheticBenchmark(thumos, dim=8, boundary_context=beta)

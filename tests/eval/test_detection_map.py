@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from ptal.data.activitynet import Segments, load_ground_truth, load_predictions
+from ptal.data.datasets import dataset_spec
 from ptal.eval import DetectionResult, detection_map
 from tests.eval import activitynet_reference
 from tests.eval.workloads import THUMOS14_GT, synthetic_predictions
@@ -209,6 +210,16 @@ def test_matches_reference_on_thumos14(thumos14_gt):
     result = assert_matches_reference(thumos14_gt, predictions, THUMOS_THRESHOLDS, subset="test")
     assert len(result.class_names) == 20
     assert 0.05 < result.map[0] < 0.9 and (np.diff(result.map) <= 1e-12).all()
+
+
+@pytest.mark.parametrize("name, classes", [("gtea", 7), ("beoid", 34)])
+def test_matches_reference_on_sfnets_gtea_and_beoid(name, classes):
+    """SF-Net's ground truth of GTEA and BEOID (numeric segments, fps and duration fields), its validation subset."""
+    ground_truth = json.loads((dataset_spec(name).packaged / "gt.json").read_text())
+    predictions = synthetic_predictions(ground_truth, "validation", per_video=150, seed=3)
+    result = assert_matches_reference(ground_truth, predictions, THUMOS_THRESHOLDS, subset="validation")
+    assert len(result.class_names) == classes
+    assert 0.05 < result.map[0] < 0.95 and (np.diff(result.map) <= 1e-12).all()
 
 
 def test_thumos14_ground_truth_against_itself(thumos14_gt):

@@ -1,8 +1,11 @@
 import json
 
+import numpy as np
 import pytest
 
 from ptal.cli import main
+from ptal.data.datasets import dataset_spec
+from tests.eval import activitynet_reference
 from tests.eval.test_detection_map import gt_doc, pred_doc
 from tests.eval.workloads import THUMOS14_GT, synthetic_predictions
 
@@ -105,8 +108,9 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, capsys):
     (["eval"], "give either --gt and --pred, or --checkpoint"),
     (["eval", "--gt", "gt.json"], "give either --gt and --pred, or --checkpoint"),
     (["eval", "--gt", "g", "--pred", "p", "--checkpoint", "c"], "give either --gt and --pred, or --checkpoint"),
-    (["eval", "--checkpoint", "c.pt", "--subset", "test"], "--subset and --ties apply to --gt/--pred"),
-    (["eval", "--checkpoint", "c.pt", "--ties", "official"], "--subset and --ties apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--subset", "test"], "--subset, --ties and --dataset apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--ties", "official"], "--subset, --ties and --dataset apply to --gt/--pred"),
+    (["eval", "--checkpoint", "c.pt", "--dataset", "gtea"], "--subset, --ties and --dataset apply to --gt/--pred"),
 ])
 def test_needs_gt_and_pred_or_a_checkpoint(argv, message, capsys):
     assert main(argv) == 2
@@ -124,3 +128,19 @@ def test_thumos14_test_predictions_are_scored_on_the_test_videos(tmp_path, capsy
                     "predicted videos; --subset to choose")
     assert main([*argv, "--subset", "Test"]) == 0
     assert capsys.readouterr().out.splitlines() == automatic
+
+
+@pytest.mark.parametrize("name", ["gtea", "beoid"])
+def test_eval_of_sfnets_ground_truth_equals_the_official_evaluation(tmp_path, name):
+    """``ptal eval --dataset`` on SF-Net's GTEA/BEOID ground truth: the dataset's thresholds, the official numbers."""
+    gt_path = dataset_spec(name).packaged / "gt.json"
+    ground_truth = json.loads(gt_path.read_text())
+    predictions = synthetic_predictions(ground_truth, "validation", per_video=80, seed=5)
+    (tmp_path / "pred.json").write_text(json.dumps(predictions))
+    assert main(["eval", "--gt", str(gt_path), "--pred", str(tmp_path / "pred.json"), "--dataset", name,
+                 "--out", str(tmp_path / "result.json")]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    thresholds = dataset_spec(name).tiou_thresholds
+    _, _, official = activitynet_reference.evaluate(ground_truth, predictions, thresholds, subset="validation")
+    assert result["subset"] == "validation" and result["tiou_thresholds"] == pytest.approx(list(thresholds))
+    np.testing.assert_allclose(result["map"], official, rtol=0, atol=1e-12)

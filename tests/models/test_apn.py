@@ -108,9 +108,9 @@ def test_pseudo_labels_give_every_class_of_a_shared_snippet_its_cluster():
 def test_pseudo_labels_as_dense_labels_and_segments():
     pseudo = PseudoLabels(torch.tensor([[0, 2, 4, 1, 3], [1, 0, 0, 0, 0]]), torch.tensor([[0, 0, 1], [0, 5, 7]]))
     assert pseudo.labels(0, 8, 2)[:, 1].tolist() == [0, 0, 1, 1, 1, 0, 0, 0]
-    segments = pseudo.as_segments(["a", "b"], ["x", "y"])
+    segments = pseudo.as_segments(["a", "b"], ["x", "y"], [0.64, 0.5])
     assert segments.start.tolist() == pytest.approx([2 * 0.64, 0.0])
-    assert segments.end.tolist() == pytest.approx([5 * 0.64, 0.64])
+    assert segments.end.tolist() == pytest.approx([5 * 0.64, 0.5])  # each video's own snippet duration
     assert segments.score.tolist() == [1.0, 1.0]
 
 

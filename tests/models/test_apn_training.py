@@ -78,7 +78,7 @@ def test_infer_draws_proposals_and_boundaries(apn_run, tmp_path):
 def test_eval_of_a_checkpoint(apn_run, capsys):
     assert main(["eval", "--checkpoint", str(apn_run / "last.pt")]) == 0
     printed = capsys.readouterr().out
-    assert "APN on the test split" in printed and "pseudo labels" in printed
+    assert "APN on THUMOS14's test split" in printed and "pseudo labels" in printed
     assert main(["eval", "--checkpoint", str(apn_run / "last.pt"), "--gt", "x.json"]) == 2
 
 

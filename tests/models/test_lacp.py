@@ -129,7 +129,8 @@ def test_inference_finds_a_clear_action():
     out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
     for settings, official in ((InferenceSettings(), False), (InferenceSettings(nms="hard"), False),
                                (InferenceSettings(), True)):
-        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], settings, official=official)
+        found = predict(out, torch.tensor([40]), ["v"], ["a", "b"], settings, official=official,
+                        seconds_per_snippet=torch.tensor([0.64]))
         best = found.score.argmax()
         assert found.label[best] == 1 and set(found.label.tolist()) == {1}
         assert found.start[best] == pytest.approx(10 * 0.64, abs=0.64) and found.end[best] == pytest.approx(20 * 0.64, abs=0.64)
@@ -145,7 +146,7 @@ def test_soft_nms_decays_what_hard_nms_drops():
     cas[0, 8:22, 2] = 0.02
     out = LacpOutput(video_score=torch.tensor([[0.1, 0.9]]), cas=cas, embedded=torch.zeros(1, 40, 1))
     soft, hard, official = (predict(out, torch.tensor([40]), ["v"], ["a", "b"], InferenceSettings(nms=nms),
-                                    official=official)
+                                    official=official, seconds_per_snippet=torch.tensor([0.64]))
                             for nms, official in (("soft", False), ("hard", False), ("soft", True)))
     assert len(soft) > len(hard) and len(official) < len(soft)
     assert soft.score.max() == pytest.approx(hard.score.max())

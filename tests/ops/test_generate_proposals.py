@@ -64,6 +64,8 @@ def test_hand_checked(backend, dtype):
     assert pairs_of(run(backend, ps, pe, d_max=2)[0]) == [(0, 1, 3), (0, 3, 5)]
     assert pairs_of(run(backend, ps, pe, d_min=3)[0]) == [(0, 1, 5)]
     assert pairs_of(run(backend, ps, pe, max_proposals=2)[0]) == [(0, 1, 3), (0, 1, 5)]
+    # d_min = 0: a candidate start that is also a candidate end is a one-snippet proposal (3, 3: 0.3 * 0.8, 5, 5).
+    assert pairs_of(run(backend, ps, pe, d_min=0)[0]) == [(0, 1, 3), (0, 1, 5), (0, 3, 3), (0, 5, 5), (0, 3, 5)]
 
 
 @pytest.mark.parametrize("backend", ALL)
@@ -107,7 +109,7 @@ def batches(draw):
     return probs[0], probs[1], lengths
 
 
-search_space = given(data=st.data(), d_min=st.sampled_from([1, 1, 2, 5]),
+search_space = given(data=st.data(), d_min=st.sampled_from([0, 1, 1, 2, 5]),
                      d_span=st.sampled_from([0, 3, 63, 200]), max_proposals=st.sampled_from([1, 7, 1000]))
 
 
@@ -154,7 +156,8 @@ def test_padded_rows_are_the_compacted_rows(backend, data, d_min, d_span, max_pr
 
 
 @pytest.mark.parametrize("num_snippets, kwargs, capacity", [
-    (100, {}, 1000), (5, {}, 20), (1, {}, 0), (5, dict(d_min=5), 0), (10, dict(d_min=2, d_max=3), 20),
+    (100, {}, 1000), (5, {}, 20), (1, {}, 0), (1, dict(d_min=0), 1), (5, dict(d_min=0, d_max=1), 10),
+    (5, dict(d_min=5), 0), (10, dict(d_min=2, d_max=3), 20),
     (100, dict(max_proposals=7), 7)])
 @pytest.mark.parametrize("with_lengths", [False, True])
 def test_padded_meta_shapes_are_static(num_snippets, kwargs, capacity, with_lengths):
@@ -214,7 +217,7 @@ def test_automatic_choice_on_cpu_is_the_compiled_module():
     (dict(start_prob=torch.full((2, 6), float("nan"))), ValueError, r"start_prob must be probabilities in \[0, 1\]"),
     (dict(end_prob=torch.full((2, 6), 1.5)), ValueError, "end_prob must be probabilities"),
     (dict(end_prob=torch.full((2, 6), -0.5)), ValueError, "end_prob must be probabilities"),
-    (dict(d_min=0), ValueError, "d_min must be >= 1"),
+    (dict(d_min=-1), ValueError, "d_min must be >= 0"),
     (dict(d_min=3, d_max=2), ValueError, "d_max must be >= 3"),
     (dict(d_max=2.0), TypeError, "d_max must be an int"),
     (dict(max_proposals=0), ValueError, "max_proposals must be >= 1"),

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from ptal.data import LacpFeatures, NpyFeatures, load_ground_truth, load_point_labels, read_fps, read_split
 from ptal.data.activitynet import load_predictions, subset_videos
-from ptal.data.annotations import THUMOS14_CLASSES, frame_to_snippet
+from ptal.data.annotations import THUMOS14_CLASSES
+from ptal.data.points import frame_to_snippet
 from ptal.eval import detection_map
 from ptal.models import method_config
 from ptal.train import config_to_dict, load_checkpoint

@@ -57,9 +57,11 @@ def disk(monkeypatch):
 
 
 def full_disk_error(capsys, arguments: list[str], path: Path) -> None:
-    """The command fails with exit status 2 and one line naming ``path`` and the full disk."""
+    """The command fails with exit status 2 and one line naming ``path`` and the full disk (beside warnings and
+    the progress bar of the videos written before)."""
     assert main(arguments) == 2
-    errors = [line for line in capsys.readouterr().err.splitlines() if ": warning: " not in line]
+    errors = [line for line in capsys.readouterr().err.split("\n")
+              if line and ": warning: " not in line and not line.startswith("\r")]  # \r: the progress bar's line
     assert errors == [f"ptal {arguments[0]}: error: {path}: No space left on device (--debug shows the traceback)"]
 
 

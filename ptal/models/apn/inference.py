@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ptal.data import SNIPPET_SECONDS
 from ptal.models.apn.network import ApnNetwork
 from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 
@@ -117,6 +116,7 @@ def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, s
     return keep[rank < settings.top_k], kept_score[rank < settings.top_k]
 
 
-def to_seconds(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-    """Inclusive snippet ranges as (P, 2) float64 seconds ``[start, end + 1] · 16 / 25``."""
-    return torch.stack([start.double(), end.double() + 1], 1) * SNIPPET_SECONDS
+def to_seconds(start: torch.Tensor, end: torch.Tensor, seconds_per_snippet: torch.Tensor) -> torch.Tensor:
+    """Inclusive snippet ranges (P,) as (P, 2) float64 seconds ``[start, end + 1] · s``, with s (P,) float64 the
+    snippet duration of each range's video."""
+    return torch.stack([start.double(), end.double() + 1], 1) * seconds_per_snippet[:, None]

@@ -1,4 +1,4 @@
-"""APN as a trainable method: windows of THUMOS14-structured videos, pseudo labels refreshed by
+"""APN as a trainable method: windows of a benchmark's videos, pseudo labels refreshed by
 constrained k-medoids, the three losses, windowed inference and evaluation."""
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from torch.nn.utils.rnn import pad_sequence
 from ptal.data import pad, valid_mask, windows
 from ptal.data.activitynet import Segments
 from ptal.eval import detection_map
-from ptal.eval.detection import DEFAULT_TIOU_THRESHOLDS
 from ptal.models.apn.config import ApnConfig
 from ptal.models.apn.inference import detect, suppress, to_seconds
 from ptal.models.apn.losses import bdm_loss, ctr_loss, pem_loss, proposal_targets
@@ -62,7 +61,7 @@ def window_column(tables: list[torch.Tensor]) -> torch.Tensor:
 
 
 class ApnMethod(VideoMethod):
-    """APN (docs/apn.md) on THUMOS14-structured data, on one device."""
+    """APN (docs/apn.md) on a benchmark (``data.dataset``), on one device."""
 
     name = "apn"
     config_class = ApnConfig
@@ -224,7 +223,8 @@ class ApnMethod(VideoMethod):
             found["score"].append(detections.score)
         model.train(was_training)
         video, start, end, label, score = (torch.cat(found[key]) for key in ("video", "start", "end", "label", "score"))
-        segments = to_seconds(start, end)
+        steps = torch.tensor([item.seconds_per_snippet for item in items], dtype=torch.float64, device=self.device)
+        segments = to_seconds(start, end, steps[video])
         keep, kept_score = suppress(video, segments, label, score, len(self.class_names), self.config.inference)
         predictions = Segments([item.video_id for item in items], self.class_names,
                                video[keep].cpu().numpy().astype(np.int64), segments[keep, 0].cpu().numpy(),
@@ -244,17 +244,21 @@ class ApnMethod(VideoMethod):
         """``pseudo/mAP@t``: the current pseudo-labelled instances against the training ground truth, and
         ``pseudo/mean_length``: their mean length in snippets (the ground truth's: 6.3 on THUMOS14)."""
         instances = self.pseudo.instances
-        return {**detection_metrics(self.train_ground_truth, self._pseudo_segments(), prefix="pseudo/"),
+        return {**detection_metrics(self.train_ground_truth, self._pseudo_segments(), self.tiou_thresholds,
+                                    prefix="pseudo/"),
                 "pseudo/mean_length": float((instances[:, 2] - instances[:, 1] + 1).double().mean())}
 
-    def pseudo_label_result(self, tiou_thresholds=DEFAULT_TIOU_THRESHOLDS):
-        """The full ``detection_map`` result of the current pseudo labels on the training videos."""
+    def pseudo_label_result(self, tiou_thresholds=None):
+        """The full ``detection_map`` result of the current pseudo labels on the training videos (at the
+        dataset's thresholds by default)."""
         if self.pseudo is None:
             return None
-        return detection_map(self.train_ground_truth, self._pseudo_segments(), tiou_thresholds)
+        return detection_map(self.train_ground_truth, self._pseudo_segments(),
+                             self.tiou_thresholds if tiou_thresholds is None else tiou_thresholds)
 
     def _pseudo_segments(self) -> Segments:
-        return self.pseudo.as_segments([item.video_id for item in self.train_items], self.class_names)
+        return self.pseudo.as_segments([item.video_id for item in self.train_items], self.class_names,
+                                       [item.seconds_per_snippet for item in self.train_items])
 
     @torch.no_grad()
     def timeline(self, video_id: str) -> Timeline:

@@ -35,10 +35,12 @@ class PseudoLabels:
             dense[start:end + 1, label] = 1
         return dense
 
-    def as_segments(self, video_ids: list[str], class_names: list[str]) -> Segments:
-        """The action instances as detections in seconds, every score 1 (for their mAP against the truth)."""
+    def as_segments(self, video_ids: list[str], class_names: list[str], seconds_per_snippet: list[float]) -> Segments:
+        """The action instances as detections in seconds (snippets of ``seconds_per_snippet[video]``), every
+        score 1 (for their mAP against the truth)."""
         rows = self.instances
-        seconds = to_seconds(rows[:, 1], rows[:, 2]).numpy()
+        step = torch.tensor(seconds_per_snippet, dtype=torch.float64)[rows[:, 0]]
+        seconds = to_seconds(rows[:, 1], rows[:, 2], step).numpy()
         return Segments(list(video_ids), list(class_names), rows[:, 0].numpy(), seconds[:, 0], seconds[:, 1],
                         rows[:, 3].numpy(), np.ones(len(rows)))
 

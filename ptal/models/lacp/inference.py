@@ -27,7 +27,8 @@ class InferenceSettings:
         nms: ``soft`` (Gaussian soft-NMS per (video, class), sigma ``soft_sigma``) or ``hard`` (NMS at
             ``nms_threshold``, the release's; ``official=true`` always uses it). Soft: +9 AVG[0.1:0.7] on
             the synthetic benchmark (README).
-        seconds_per_snippet: 16 frames at 25 fps.
+        seconds_per_snippet: unset: the dataset's snippet duration, per video (THUMOS14: 16 frames at 25 fps,
+            0.64 s). Configs and checkpoints of earlier versions hold 0.64; a value must equal the dataset's.
         batch_videos: videos per network call.
     """
 
@@ -40,7 +41,7 @@ class InferenceSettings:
     nms: str = "soft"
     nms_threshold: float = 0.7
     soft_sigma: float = 0.5
-    seconds_per_snippet: float = 16 / 25
+    seconds_per_snippet: float | None = None
     batch_videos: int = 16
 
     def __post_init__(self):
@@ -50,6 +51,10 @@ class InferenceSettings:
         for name in ("scale", "batch_videos"):
             if getattr(self, name) < 1:
                 raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
+        if self.seconds_per_snippet is not None and not (isinstance(self.seconds_per_snippet, (int, float))
+                                                         and self.seconds_per_snippet > 0):
+            raise ValueError(f"inference.seconds_per_snippet must be a number > 0 or unset, got "
+                             f"{self.seconds_per_snippet!r}")
 
 
 def upsample(values: torch.Tensor, lengths: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,8 +76,10 @@ def upsample(values: torch.Tensor, lengths: torch.Tensor, scale: int) -> tuple[t
 
 
 def predict(output: LacpOutput, lengths: torch.Tensor, video_ids: list[str], class_names: list[str],
-            settings: InferenceSettings = InferenceSettings(), official: bool = False) -> Segments:
-    """Detections of a batch of videos (network output in eval mode) as a predictions table (seconds).
+            settings: InferenceSettings = InferenceSettings(), official: bool = False, *,
+            seconds_per_snippet: torch.Tensor) -> Segments:
+    """Detections of a batch of videos (network output in eval mode) as a predictions table (seconds), each
+    video's snippets lasting ``seconds_per_snippet`` (B,) float64.
     ``official``: the release's quirks: OIC of the CAS-threshold proposals on the zeroed CAS, hard NMS
     with lengths end - start + 1 (seconds) suppressing at IoU >= threshold."""
     batch, _, channels = output.cas.shape
@@ -104,7 +111,7 @@ def predict(output: LacpOutput, lengths: torch.Tensor, video_ids: list[str], cla
         found.append(torch.stack([pair, runs[:, 2], runs[:, 3]], 1))
         found_scores.append(oic + settings.gamma * output.video_score[pairs[pair, 0], pairs[pair, 1]].double())
     proposals, scores = torch.cat(found), torch.cat(found_scores)
-    step = settings.seconds_per_snippet / settings.scale
+    step = (seconds_per_snippet.to(torch.float64) / settings.scale)[pairs[proposals[:, 0], 0]]
     segments = torch.stack([proposals[:, 1].double() * step, (proposals[:, 2] + 1).double() * step], 1)
     if settings.nms == "soft" and not official:
         _, scores, keep = soft_nms(segments, scores, proposals[:, 0], method="gaussian", sigma=settings.soft_sigma)

@@ -1,6 +1,7 @@
 """LACP as a trainable method: data, batches, the sequence-search schedule, losses, evaluation."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,13 +23,15 @@ from ptal.viz import Timeline
 
 
 class LacpMethod(VideoMethod):
-    """LACP (docs/lacp.md) on THUMOS14-structured data, on one device."""
+    """LACP (docs/lacp.md) on a benchmark (``data.dataset``), on one device."""
 
     name = "lacp"
     config_class = LacpConfig
 
     def __init__(self, config: LacpConfig, device: str | torch.device = "cpu"):
         super().__init__(config, device)
+        check_snippet_setting(config.inference.seconds_per_snippet, self.train_items + self.eval_items,
+                              self.dataset.title)
         model = config.model
         self.model = LacpNetwork(self.train_items[0].features.shape[1], len(self.class_names), model.hidden,
                                  model.dropout, model.r_act).to(self.device)
@@ -49,7 +52,8 @@ class LacpMethod(VideoMethod):
     def _padded(self, items) -> dict:
         """Padded tensors of ``items`` (evaluation videos: copied to the device here)."""
         features, lengths = pad([item.features for item in items], self.device)
-        return {"features": features, "lengths": lengths}
+        steps = torch.tensor([item.seconds_per_snippet for item in items], dtype=torch.float64, device=self.device)
+        return {"features": features, "lengths": lengths, "seconds_per_snippet": steps}
 
     def _training_batch(self, videos) -> dict:
         """Padded tensors of the training videos ``videos`` (indices), from their device copies."""
@@ -156,7 +160,7 @@ class LacpMethod(VideoMethod):
             batch = self._padded(chunk)
             found = predict(self.model(batch["features"], batch["lengths"]), batch["lengths"],
                             [item.video_id for item in chunk], self.class_names, self.config.inference,
-                            official=self.config.official)
+                            official=self.config.official, seconds_per_snippet=batch["seconds_per_snippet"])
             parts.append((first, found))
         return concatenate([item.video_id for item in items], self.class_names, parts)
 
@@ -171,7 +175,7 @@ class LacpMethod(VideoMethod):
         batch = self._padded([item])
         out = self.model(batch["features"], batch["lengths"])
         found = predict(out, batch["lengths"], [video_id], self.class_names, self.config.inference,
-                        official=self.config.official)
+                        official=self.config.official, seconds_per_snippet=batch["seconds_per_snippet"])
         self.model.train(was_training)
         classes = sorted(set(item.segment_labels.tolist()) | set(np.flatnonzero(item.video_labels.numpy()).tolist())
                          | set(found.label.tolist()))
@@ -193,6 +197,17 @@ class LacpMethod(VideoMethod):
             self._keep_pseudo_labels(state["pseudo_labels"])
             self.sequence_score = torch.tensor(state["sequence_score"], device=self.device)
         self.sampler.load_state_dict(state)
+
+
+def check_snippet_setting(seconds_per_snippet: float | None, items, title: str) -> None:
+    """A set ``inference.seconds_per_snippet`` (configs of earlier versions) must be every video's duration."""
+    if seconds_per_snippet is None:
+        return
+    other = next((item for item in items if not math.isclose(item.seconds_per_snippet, seconds_per_snippet)), None)
+    if other is not None:
+        raise ValueError(f"inference.seconds_per_snippet is {seconds_per_snippet} but a snippet of {title}'s video "
+                         f"{other.video_id!r} lasts {other.seconds_per_snippet:.6g} s: leave the key unset (the "
+                         f"dataset's duration is used)")
 
 
 @dataclass(frozen=True)
