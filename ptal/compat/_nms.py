@@ -75,14 +75,15 @@ def _post_process(videos, counts, settings, prune):
         candidates, left_out_best = _pruned(candidates, scores, video, counts, PRUNE_FACTOR * max_seg_num)
     if multiclass:  # (class-agnostic, the groups are the videos: already in order)
         candidates = candidates[_group_order(group[candidates])]  # the NMS ops then need not sort by group
+    one_group = len(videos) == 1 and not multiclass
     if use_soft_nms:
         selected, kept_scores = _soft_nms_rows(segments[candidates], scores[candidates], group[candidates],
-                                               iou_threshold, min_score, max_seg_num, settings["sigma"], method,
-                                               settings["improved_gaussian"])
+                                               one_group, iou_threshold, min_score, max_seg_num, settings["sigma"],
+                                               method, settings["improved_gaussian"])
         rows = candidates[selected]
     else:
-        rows = candidates[_hard_nms_rows(segments[candidates], scores[candidates], group[candidates], iou_threshold,
-                                         max_seg_num)]
+        rows = candidates[_hard_nms_rows(segments[candidates], scores[candidates], group[candidates], one_group,
+                                         iou_threshold, max_seg_num)]
         kept_scores = scores[rows]
     # rows: by group (video, then class), each group in its NMS order: the order their results are concatenated.
     kept_segments = segments[rows]
@@ -122,18 +123,22 @@ def _vouched(result_scores, best_left_out, max_seg_num):
             and bool((result_scores[1:] != result_scores[:-1]).all()))
 
 
-def _hard_nms_rows(segments, scores, group, iou_threshold, max_seg_num):
+def _hard_nms_rows(segments, scores, group, one_group, iou_threshold, max_seg_num):
     """Kept rows, grouped (ascending group), each group in NMS order, at most ``max_seg_num`` per group when
-    it is positive. Suppression at IoU >= threshold with their IoU (in the segments' dtype, float32 for them)."""
-    keep = temporal_nms(segments, scores, iou_threshold, group, suppress_at_threshold=True,
+    it is positive. Suppression at IoU >= threshold with their IoU (in the segments' dtype, float32 for them).
+    ``one_group``: every row is of one group (then the op needs no group ids)."""
+    keep = temporal_nms(segments, scores, iou_threshold, None if one_group else group, suppress_at_threshold=True,
                         union_epsilon=UNION_EPSILON)
+    if one_group:
+        return keep[:max_seg_num] if max_seg_num > 0 else keep
     keep = keep[torch.sort(group[keep], stable=True).indices]  # by group, NMS order within
     return keep[_first_per_group(group[keep], max_seg_num)] if max_seg_num > 0 else keep
 
 
-def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma, method, improved_gaussian):
+def _soft_nms_rows(segments, scores, group, one_group, iou_threshold, min_score, max_seg_num, sigma, method,
+                   improved_gaussian):
     """Selected rows and their decayed scores, grouped, each group in selection order. Their soft-NMS always
-    selects a group's best segment, even below ``min_score``."""
+    selects a group's best segment, even below ``min_score``. ``one_group`` as for :func:`_hard_nms_rows`."""
     max_keep = max_seg_num if max_seg_num > 0 else None
     if method == 3:
         rows, decayed = improved_gaussian_soft_nms(segments, scores, group, sigma, *improved_gaussian, min_score,
@@ -144,13 +149,18 @@ def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_nu
             if segments.dtype == torch.float32:
                 threshold = float(np.float32(threshold))
             threshold = float(np.nextafter(threshold, -np.inf))
-        _, decayed, rows = soft_nms(segments, scores, group, method=SOFT_METHODS[method], sigma=sigma,
-                                    iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
+        _, decayed, rows = soft_nms(segments, scores, None if one_group else group, method=SOFT_METHODS[method],
+                                    sigma=sigma, iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
                                     max_keep=max_keep, union_epsilon=UNION_EPSILON)
-    unselected = _groups_without(group, group[rows])
+    if one_group:
+        unselected = group[:1] if rows.numel() == 0 else group[:0]
+    else:
+        unselected = _groups_without(group, group[rows])
     if unselected.numel():
         best = _best_row_of_groups(scores, group, unselected)
         rows, decayed = torch.cat([rows, best]), torch.cat([decayed, scores[best]])
+    if one_group:
+        return rows, decayed
     by_group = torch.sort(group[rows], stable=True).indices  # selection order (decreasing score) within a group
     return rows[by_group], decayed[by_group]
 
@@ -256,53 +266,58 @@ def _voted(kept_segments, kept_video, segments, scores, counts, threshold, weigh
         return kept_segments
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
+    kept_video = kept_video.cpu().numpy()
+    kept_offsets = np.searchsorted(kept_video, np.arange(len(counts) + 1))  # kept rows come grouped by video
     segments = segments.cpu().numpy()
-    voted = _vote(kept_segments.cpu().numpy(), kept_video.cpu().numpy(), segments, scores.cpu().numpy(), offsets,
+    voted = _vote(kept_segments.cpu().numpy(), kept_offsets, segments, scores.cpu().numpy(), offsets,
                   segments.dtype.type(threshold), weighted_by_iou)
     return torch.from_numpy(voted).to(kept_segments.dtype).to(kept_segments.device)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _vote(kept, kept_video, segments, scores, offsets, threshold, weighted_by_iou):
+@numba.njit(cache=True, error_model="numpy", parallel=True)
+def _vote(kept, kept_offsets, segments, scores, offsets, threshold, weighted_by_iou):
     # Only candidates whose start lies within length * (1 - t) / t of a kept segment's can reach IoU t with it:
-    # each kept segment looks at that window of its video's candidates sorted by start.
+    # each kept segment looks at that window of its video's candidates sorted by start. Videos in parallel.
     voted = np.empty(kept.shape, dtype=np.float64)
     reach_factor = (1.0 - float(threshold)) / float(threshold) * 1.001
-    video = -1
-    by_start = np.empty(0, dtype=np.int64)
-    starts = np.empty(0, dtype=np.float64)
-    for k in range(kept.shape[0]):
-        if kept_video[k] != video:  # kept rows come grouped by video
-            video = kept_video[k]
-            first = offsets[video]
-            by_start = first + np.argsort(segments[first:offsets[video + 1], 0], kind="mergesort")
-            starts = segments[by_start, 0].astype(np.float64)
-        s, e = kept[k, 0], kept[k, 1]
-        reach = float(e - s) * reach_factor + 1e-6
-        lo = np.searchsorted(starts, float(s) - reach, side="left")
-        hi = np.searchsorted(starts, float(s) + reach, side="right")
-        total, start_sum, end_sum = 0.0, 0.0, 0.0
-        for position in range(lo, hi):
-            j = by_start[position]
-            sj, ej = segments[j, 0], segments[j, 1]
-            inter = min(e, ej) - max(s, sj)
-            if inter < 0:
-                inter = inter - inter  # zero of the segments' dtype
-            iou = inter / ((e - s) + (ej - sj) - inter)
-            weight = scores[j] if iou >= threshold else scores[j] - scores[j]
-            if weighted_by_iou:
-                weight = weight * iou
-            total += float(weight)
-            start_sum += float(weight) * float(sj)
-            end_sum += float(weight) * float(ej)
-        voted[k, 0] = start_sum / total
-        voted[k, 1] = end_sum / total
+    for video in numba.prange(kept_offsets.shape[0] - 1):
+        if kept_offsets[video] == kept_offsets[video + 1]:
+            continue
+        first = offsets[video]
+        by_start = first + np.argsort(segments[first:offsets[video + 1], 0], kind="mergesort")
+        starts = segments[by_start, 0].astype(np.float64)
+        for k in range(kept_offsets[video], kept_offsets[video + 1]):
+            s, e = kept[k, 0], kept[k, 1]
+            reach = float(e - s) * reach_factor + 1e-6
+            lo = np.searchsorted(starts, float(s) - reach, side="left")
+            hi = np.searchsorted(starts, float(s) + reach, side="right")
+            total, start_sum, end_sum = 0.0, 0.0, 0.0
+            for position in range(lo, hi):
+                j = by_start[position]
+                sj, ej = segments[j, 0], segments[j, 1]
+                inter = min(e, ej) - max(s, sj)
+                if inter < 0:
+                    inter = inter - inter  # zero of the segments' dtype
+                iou = inter / ((e - s) + (ej - sj) - inter)
+                weight = scores[j] if iou >= threshold else scores[j] - scores[j]
+                if weighted_by_iou:
+                    weight = weight * iou
+                total += float(weight)
+                start_sum += float(weight) * float(sj)
+                end_sum += float(weight) * float(ej)
+            voted[k, 0] = start_sum / total
+            voted[k, 1] = end_sum / total
     return voted
 
 
 def _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos):
     """Each video's detections by decreasing score, the first ``max_seg_num``. Equal scores keep the order of
     ``torch.sort(descending=True)`` on the video's concatenated results, as the originals sort them."""
+    if len(counts) == 1:  # one video: their sort
+        if counts[0] == 0:
+            return [_empty(videos[0][2])]
+        take = torch.sort(kept_scores, descending=True).indices[:max(0, min(max_seg_num, rows.numel()))]
+        return [(kept_segments[take], kept_scores[take], labels[rows[take]])]
     kept_video = video[rows]
     same_video = kept_video[1:] == kept_video[:-1]
     if bool((~same_video | (kept_scores[1:] <= kept_scores[:-1])).all()):  # already (class-agnostic runs)
