@@ -47,10 +47,11 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("soft_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, int method, double sigma,
-         double iou_threshold, double min_score, int64_t max_keep, Address work, Address out_rows,
-         Address out_scores, Address out_counts PTAL_STREAM) {
+         double iou_threshold, double min_score, int64_t max_keep, double union_epsilon, Address work,
+         Address out_rows, Address out_scores, Address out_counts PTAL_STREAM) {
         kernels::soft_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets),
-                             num_groups, method, sigma, iou_threshold, min_score, max_keep, at<double>(work),
+                             num_groups, method, sigma, iou_threshold, min_score, max_keep, union_epsilon,
+                             at<double>(work),
                              at<int64_t>(out_rows), at<double>(out_scores), at<int64_t>(out_counts) PTAL_PASS_STREAM);
       },
       release);
@@ -109,13 +110,13 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address group_offsets, Address tile_offsets, Address mask_offsets, int64_t num_groups,
-         int64_t num_tiles, int64_t max_words, double iou_threshold, double length_offset, bool suppress_at_threshold,
-         Address mask, Address keep, Address stream) {
+         int64_t num_tiles, int64_t max_words, double iou_threshold, double length_offset, double union_epsilon,
+         bool suppress_at_threshold, Address mask, Address keep, Address stream) {
         kernels::temporal_nms<T>(at<const T>(segments), at<const int64_t>(group_offsets),
                                  at<const int64_t>(tile_offsets), at<const int64_t>(mask_offsets), num_groups,
                                  num_tiles, max_words, static_cast<T>(iou_threshold), static_cast<T>(length_offset),
-                                 suppress_at_threshold, at<uint64_t>(mask), at<uint8_t>(keep),
-                                 reinterpret_cast<void*>(stream));
+                                 static_cast<T>(union_epsilon), suppress_at_threshold, at<uint64_t>(mask),
+                                 at<uint8_t>(keep), reinterpret_cast<void*>(stream));
       },
       release);
 #else
@@ -216,9 +217,11 @@ void bind_dtype(py::module_& m, const char* suffix) {
   m.def(
       (std::string("temporal_nms_") + suffix).c_str(),
       [](Address segments, Address scores, Address group_offsets, int64_t num_groups, double iou_threshold,
-         double length_offset, bool suppress_at_threshold, Address out_rows, Address out_counts) {
+         double length_offset, double union_epsilon, bool suppress_at_threshold, Address out_rows,
+         Address out_counts) {
         kernels::temporal_nms<T>(at<const T>(segments), at<const T>(scores), at<const int64_t>(group_offsets), num_groups,
-                                 static_cast<T>(iou_threshold), static_cast<T>(length_offset), suppress_at_threshold,
+                                 static_cast<T>(iou_threshold), static_cast<T>(length_offset),
+                                 static_cast<T>(union_epsilon), suppress_at_threshold,
                                  at<int64_t>(out_rows), at<int64_t>(out_counts));
       },
       release);

@@ -28,10 +28,10 @@ void order_by_score(const T* scores, const int64_t* indices, int64_t n, int64_t*
 // Greedy hard NMS over groups. Rows (segments (N, 2), scores (N,)) are sorted by group, and by original
 // index within a group; group g holds rows [group_offsets[g], group_offsets[g + 1]). Each group is visited
 // by decreasing score, ties by lower row; its kept rows go, in that order, to out_rows[group_offsets[g] ...]
-// and their number to out_counts[g].
+// and their number to out_counts[g]. IoU: common/iou.h's segment_iou with `length_offset`, `union_epsilon`.
 template <typename T>
 void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, int64_t* out_rows,
+                  T iou_threshold, T length_offset, T union_epsilon, bool suppress_at_threshold, int64_t* out_rows,
                   int64_t* out_counts);
 
 // Soft-NMS over groups. Rows are sorted by group (and by original index within a group). Writes the
@@ -40,7 +40,7 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
 template <typename T>
 void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
-              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts);
+              double union_epsilon, double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts);
 
 // LACP's optimal sequence search, exact method, over (video, class) pairs (P, 2). cas (B, T_max,
 // cas_channels), act_seed (B, T_max, C), background_seed and any_action (B, T_max) as 0/1 bytes; lengths (B,).

@@ -17,14 +17,15 @@ constexpr int64_t kMaxNmsGroupSize = 48 * 1024 / 8 * 64;
 template <typename T>
 void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
                   const int64_t* mask_offsets, int64_t num_groups, int64_t num_tiles, int64_t max_words,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint64_t* mask,
+                  T iou_threshold, T length_offset, T union_epsilon, bool suppress_at_threshold, uint64_t* mask,
                   uint8_t* keep, void* stream);
 
 // Soft-NMS over groups, one block per group; arguments as ptal::cpu::soft_nms.
 template <typename T>
 void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
-              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream);
+              double union_epsilon, double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts,
+              void* stream);
 
 // LACP's optimal sequence search, exact method, one block per (video, class) pair; arguments as
 // ptal::cpu::optimal_sequence_search_exact, except that a pair of video -1 is skipped (its outputs untouched),

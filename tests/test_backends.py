@@ -55,7 +55,7 @@ def test_the_registered_op_checks_the_backend_it_is_given():
     with pytest.raises(BackendUnavailable, match="segment_iou has no 'cuda' backend"):
         torch.ops.ptal.segment_iou(segments, segments, 0.0, "cuda", True)
     with pytest.raises(ValueError, match="backend must be one of"):
-        torch.ops.ptal.temporal_nms(segments, scores, 0.5, None, 0.0, False, "fastest", True)
+        torch.ops.ptal.temporal_nms(segments, scores, 0.5, None, 0.0, False, 0.0, "fastest", True)
 
 
 def test_info_tells_what_was_built():

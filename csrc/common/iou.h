@@ -7,14 +7,16 @@
 namespace ptal {
 
 // IoU of [s1, e1] and [s2, e2]; every length and the intersection get `length_offset` added
-// (0: continuous segments; 1: the "+1" convention of frame-index code). 0 when the union is <= 0.
+// (0: continuous segments; 1: the "+1" convention of frame-index code), and each length in the union, not the
+// intersection, gets `union_epsilon` added too (1e-6: the NMS of ActionFormer and OpenTAD). Computed in T, in
+// this order of operations. 0 when the union is <= 0.
 template <typename T>
-PTAL_HD T segment_iou(T s1, T e1, T s2, T e2, T length_offset) {
+PTAL_HD T segment_iou(T s1, T e1, T s2, T e2, T length_offset, T union_epsilon = T(0)) {
   const T lo = s1 > s2 ? s1 : s2;
   const T hi = e1 < e2 ? e1 : e2;
   T inter = hi - lo + length_offset;
   inter = inter > T(0) ? inter : T(0);
-  const T uni = (e1 - s1 + length_offset) + (e2 - s2 + length_offset) - inter;
+  const T uni = (e1 - s1 + length_offset + union_epsilon) + (e2 - s2 + length_offset + union_epsilon) - inter;
   return uni > T(0) ? inter / uni : T(0);
 }
 

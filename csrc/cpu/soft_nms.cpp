@@ -51,10 +51,10 @@ class Tournament {
 template <typename T>
 void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
               int method, double sigma, double iou_threshold, double min_score, int64_t max_keep,
-              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts) {
+              double union_epsilon, double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts) {
   // Only segments that overlap the selected one (IoU > 0) have their score changed (every weight is 1 at
   // IoU 0); they lie in its StartIndex window.
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (num_groups > 1)
   for (int64_t g = 0; g < num_groups; ++g) {
     const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
     const StartIndex<T> index(segments + 2 * begin, n);
@@ -74,7 +74,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
       for (int64_t k = first; k < last; ++k) {
         const double sk = index.start[k], ek = index.end[k];
         if (tournament.removed(k) || !overlap(s, e, sk, ek)) continue;
-        current[k] *= soft_nms_weight(ptal::segment_iou<double>(s, e, sk, ek, 0.0), method, sigma, iou_threshold);
+        const double iou = ptal::segment_iou<double>(s, e, sk, ek, 0.0, union_epsilon);
+        current[k] *= soft_nms_weight(iou, method, sigma, iou_threshold);
       }
       if (first < last) tournament.refresh(first, last);
     }
@@ -83,8 +84,8 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
 }
 
 template void soft_nms<float>(const float*, const float*, const int64_t*, int64_t, int, double, double,
-                              double, int64_t, double*, int64_t*, double*, int64_t*);
+                              double, int64_t, double, double*, int64_t*, double*, int64_t*);
 template void soft_nms<double>(const double*, const double*, const int64_t*, int64_t, int, double, double,
-                               double, int64_t, double*, int64_t*, double*, int64_t*);
+                               double, int64_t, double, double*, int64_t*, double*, int64_t*);
 
 }  // namespace ptal::cpu

@@ -8,13 +8,13 @@ namespace ptal::cpu {
 
 template <typename T>
 void temporal_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, int64_t* out_rows,
+                  T iou_threshold, T length_offset, T union_epsilon, bool suppress_at_threshold, int64_t* out_rows,
                   int64_t* out_counts) {
   // IoU >= 0 suppresses every other segment; any other test needs IoU > 0, i.e. an intersection
   // min(ends) - max(starts) + length_offset > 0, which only segments within 2 * length_offset of each other have.
   const bool everything_suppresses = suppress_at_threshold && iou_threshold <= T(0);
   const T slack = 2 * length_offset;
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (num_groups > 1)
   for (int64_t g = 0; g < num_groups; ++g) {
     const int64_t begin = group_offsets[g], n = group_offsets[g + 1] - begin;
     out_counts[g] = 0;
@@ -41,7 +41,7 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
       index.window(s - slack, e + slack, first, last);
       for (int64_t k = first; k < last; ++k) {
         if (rank[k] <= i || suppressed[k]) continue;
-        const T iou = ptal::segment_iou(s, e, index.start[k], index.end[k], length_offset);
+        const T iou = ptal::segment_iou(s, e, index.start[k], index.end[k], length_offset, union_epsilon);
         if (suppresses(iou, iou_threshold, suppress_at_threshold)) suppressed[k] = 1;
       }
     }
@@ -49,9 +49,9 @@ void temporal_nms(const T* segments, const T* scores, const int64_t* group_offse
   }
 }
 
-template void temporal_nms<float>(const float*, const float*, const int64_t*, int64_t, float, float, bool, int64_t*,
-                                  int64_t*);
-template void temporal_nms<double>(const double*, const double*, const int64_t*, int64_t, double, double, bool,
+template void temporal_nms<float>(const float*, const float*, const int64_t*, int64_t, float, float, float, bool,
+                                  int64_t*, int64_t*);
+template void temporal_nms<double>(const double*, const double*, const int64_t*, int64_t, double, double, double, bool,
                                    int64_t*, int64_t*);
 
 }  // namespace ptal::cpu

@@ -24,7 +24,8 @@ __device__ __forceinline__ void take_better(double& score, int64_t& row, double 
 template <typename T>
 __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_t* group_offsets, int method,
                                 double sigma, double iou_threshold, double min_score, int64_t max_keep,
-                                double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts) {
+                                double union_epsilon, double* work, int64_t* out_rows, double* out_scores,
+                                int64_t* out_counts) {
   __shared__ double best_scores[kThreads];
   __shared__ int64_t best_rows[kThreads];
   const int64_t g = blockIdx.x;
@@ -65,8 +66,10 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
       if (i == best) work[i] = -INFINITY;
       if (work[i] == -INFINITY) continue;
       const double si = segments[2 * i], ei = segments[2 * i + 1];
-      if (overlap(s, e, si, ei))  // otherwise IoU = 0 and the weight is exactly 1
-        work[i] *= soft_nms_weight(segment_iou<double>(s, e, si, ei, 0.0), method, sigma, iou_threshold);
+      if (overlap(s, e, si, ei)) {  // otherwise IoU = 0 and the weight is exactly 1
+        const double iou = segment_iou<double>(s, e, si, ei, 0.0, union_epsilon);
+        work[i] *= soft_nms_weight(iou, method, sigma, iou_threshold);
+      }
       take_better(score, row, work[i], i);
     }
   }
@@ -77,16 +80,16 @@ __global__ void soft_nms_kernel(const T* segments, const T* scores, const int64_
 
 template <typename T>
 void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, int64_t num_groups, int method,
-              double sigma, double iou_threshold, double min_score, int64_t max_keep, double* work,
-              int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream) {
+              double sigma, double iou_threshold, double min_score, int64_t max_keep, double union_epsilon,
+              double* work, int64_t* out_rows, double* out_scores, int64_t* out_counts, void* stream) {
   if (num_groups == 0) return;
   launch("soft_nms", soft_nms_kernel<T>, num_groups, kThreads, 0, stream, segments, scores, group_offsets, method,
-         sigma, iou_threshold, min_score, max_keep, work, out_rows, out_scores, out_counts);
+         sigma, iou_threshold, min_score, max_keep, union_epsilon, work, out_rows, out_scores, out_counts);
 }
 
 template void soft_nms<float>(const float*, const float*, const int64_t*, int64_t, int, double, double, double,
-                              int64_t, double*, int64_t*, double*, int64_t*, void*);
+                              int64_t, double, double*, int64_t*, double*, int64_t*, void*);
 template void soft_nms<double>(const double*, const double*, const int64_t*, int64_t, int, double, double, double,
-                               int64_t, double*, int64_t*, double*, int64_t*, void*);
+                               int64_t, double, double*, int64_t*, double*, int64_t*, void*);
 
 }  // namespace ptal::cuda

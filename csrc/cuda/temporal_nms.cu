@@ -19,7 +19,7 @@ __device__ __forceinline__ int64_t tiles_before_row(int64_t r, int64_t words) { 
 template <typename T>
 __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
                                 const int64_t* mask_offsets, int64_t num_groups, T iou_threshold,
-                                T length_offset, bool suppress_at_threshold, uint64_t* mask) {
+                                T length_offset, T union_epsilon, bool suppress_at_threshold, uint64_t* mask) {
   const int64_t tile = blockIdx.x;
   int64_t lo = 0, hi = num_groups;  // find g with tile_offsets[g] <= tile < tile_offsets[g + 1]
   while (hi - lo > 1) {
@@ -52,7 +52,7 @@ __global__ void nms_mask_kernel(const T* segments, const int64_t* group_offsets,
   uint64_t bits = 0;
   for (int64_t c = 0; c < num_cols; ++c) {
     if (col_begin + c <= i) continue;
-    const T iou = segment_iou(s, e, cols[2 * c], cols[2 * c + 1], length_offset);
+    const T iou = segment_iou(s, e, cols[2 * c], cols[2 * c + 1], length_offset, union_epsilon);
     if (suppresses(iou, iou_threshold, suppress_at_threshold)) bits |= 1ull << c;
   }
   mask[mask_offsets[g] + i * words + col_block] = bits;
@@ -85,20 +85,20 @@ __global__ void nms_sweep_kernel(const int64_t* group_offsets, const int64_t* ma
 template <typename T>
 void temporal_nms(const T* segments, const int64_t* group_offsets, const int64_t* tile_offsets,
                   const int64_t* mask_offsets, int64_t num_groups, int64_t num_tiles, int64_t max_words,
-                  T iou_threshold, T length_offset, bool suppress_at_threshold, uint64_t* mask,
+                  T iou_threshold, T length_offset, T union_epsilon, bool suppress_at_threshold, uint64_t* mask,
                   uint8_t* keep, void* stream) {
   if (num_groups == 0 || num_tiles == 0) return;
   launch("temporal_nms (mask)", nms_mask_kernel<T>, static_cast<unsigned int>(num_tiles), kTile, 0, stream, segments,
-         group_offsets, tile_offsets, mask_offsets, num_groups, iou_threshold, length_offset, suppress_at_threshold,
-         mask);
+         group_offsets, tile_offsets, mask_offsets, num_groups, iou_threshold, length_offset, union_epsilon,
+         suppress_at_threshold, mask);
   launch("temporal_nms (sweep)", nms_sweep_kernel, num_groups, 32, max_words * sizeof(uint64_t), stream, group_offsets,
          mask_offsets, mask, keep);
 }
 
 template void temporal_nms<float>(const float*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
-                                  int64_t, float, float, bool, uint64_t*, uint8_t*, void*);
+                                  int64_t, float, float, float, bool, uint64_t*, uint8_t*, void*);
 template void temporal_nms<double>(const double*, const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t,
-                                   int64_t, double, double, bool, uint64_t*, uint8_t*, void*);
+                                   int64_t, double, double, double, bool, uint64_t*, uint8_t*, void*);
 
 const char* architectures() { return PTAL_CUDA_ARCHITECTURES; }
 

@@ -19,6 +19,8 @@ from ptal.ops import soft_nms, temporal_nms
 # The soft-NMS method numbers of their C++ extension: 0 hard, 1 linear, 2 Gaussian (3, OpenTAD's improved
 # Gaussian, is handled by the caller).
 SOFT_METHODS = {0: "hard", 1: "linear", 2: "gaussian"}
+# Their NMS and soft-NMS add it to each segment's length in the IoU's union (not to the intersection).
+UNION_EPSILON = 1e-6
 
 
 def nms_videos(videos: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], *, iou_threshold: float,
@@ -58,8 +60,7 @@ def _post_process(videos, counts, settings, prune):
     segments = torch.cat([s for s, _, _ in videos])
     scores = torch.cat([s for _, s, _ in videos])
     labels = torch.cat([lab for _, _, lab in videos])
-    video = torch.repeat_interleave(torch.arange(len(videos), device=scores.device),
-                                    torch.tensor(counts, device=scores.device))
+    video = torch.from_numpy(np.repeat(np.arange(len(videos)), counts)).to(scores.device)
     if multiclass:  # ascending groups: by video, then by class, the order of their loop over torch.unique(labels)
         num_classes, rank = _class_ranks(labels)
         group = video * num_classes + rank
@@ -72,20 +73,22 @@ def _post_process(videos, counts, settings, prune):
     left_out_best = torch.full((len(videos),), -torch.inf, dtype=torch.float64)
     if prune and max(counts) > PRUNE_FACTOR * max_seg_num:
         candidates, left_out_best = _pruned(candidates, scores, video, counts, PRUNE_FACTOR * max_seg_num)
-    candidates = candidates[_group_order(group[candidates])]  # the NMS ops then need not sort by group
+    if multiclass:  # (class-agnostic, the groups are the videos: already in order)
+        candidates = candidates[_group_order(group[candidates])]  # the NMS ops then need not sort by group
+    one_group = len(videos) == 1 and not multiclass
     if use_soft_nms:
         selected, kept_scores = _soft_nms_rows(segments[candidates], scores[candidates], group[candidates],
-                                               iou_threshold, min_score, max_seg_num, settings["sigma"], method,
-                                               settings["improved_gaussian"])
+                                               one_group, iou_threshold, min_score, max_seg_num, settings["sigma"],
+                                               method, settings["improved_gaussian"])
         rows = candidates[selected]
     else:
-        rows = candidates[_hard_nms_rows(segments[candidates], scores[candidates], group[candidates], iou_threshold,
-                                         max_seg_num)]
+        rows = candidates[_hard_nms_rows(segments[candidates], scores[candidates], group[candidates], one_group,
+                                         iou_threshold, max_seg_num)]
         kept_scores = scores[rows]
     # rows: by group (video, then class), each group in its NMS order: the order their results are concatenated.
     kept_segments = segments[rows]
     if settings["voting_thresh"] > 0 and not multiclass:
-        kept_segments = _voted(kept_segments, video[rows], segments, scores, video, settings["voting_thresh"],
+        kept_segments = _voted(kept_segments, video[rows], segments, scores, counts, settings["voting_thresh"],
                                settings["voting_weighted_by_iou"])
     results = _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos)
     return results, [_vouched(result[1], best, max_seg_num) for result, best in zip(results, left_out_best.tolist())]
@@ -120,32 +123,44 @@ def _vouched(result_scores, best_left_out, max_seg_num):
             and bool((result_scores[1:] != result_scores[:-1]).all()))
 
 
-def _hard_nms_rows(segments, scores, group, iou_threshold, max_seg_num):
+def _hard_nms_rows(segments, scores, group, one_group, iou_threshold, max_seg_num):
     """Kept rows, grouped (ascending group), each group in NMS order, at most ``max_seg_num`` per group when
-    it is positive. Suppression at IoU >= threshold, their rule."""
-    keep = temporal_nms(segments, scores, iou_threshold, group, suppress_at_threshold=True)
+    it is positive. Suppression at IoU >= threshold with their IoU (in the segments' dtype, float32 for them).
+    ``one_group``: every row is of one group (then the op needs no group ids)."""
+    keep = temporal_nms(segments, scores, iou_threshold, None if one_group else group, suppress_at_threshold=True,
+                        union_epsilon=UNION_EPSILON)
+    if one_group:
+        return keep[:max_seg_num] if max_seg_num > 0 else keep
     keep = keep[torch.sort(group[keep], stable=True).indices]  # by group, NMS order within
     return keep[_first_per_group(group[keep], max_seg_num)] if max_seg_num > 0 else keep
 
 
-def _soft_nms_rows(segments, scores, group, iou_threshold, min_score, max_seg_num, sigma, method, improved_gaussian):
+def _soft_nms_rows(segments, scores, group, one_group, iou_threshold, min_score, max_seg_num, sigma, method,
+                   improved_gaussian):
     """Selected rows and their decayed scores, grouped, each group in selection order. Their soft-NMS always
-    selects a group's best segment, even below ``min_score``."""
+    selects a group's best segment, even below ``min_score``. ``one_group`` as for :func:`_hard_nms_rows`."""
     max_keep = max_seg_num if max_seg_num > 0 else None
     if method == 3:
         rows, decayed = improved_gaussian_soft_nms(segments, scores, group, sigma, *improved_gaussian, min_score,
                                                    max_keep)
     else:
         threshold = iou_threshold
-        if method in (0, 1):  # they decay at IoU >= threshold, ptal at IoU > threshold: the next double below
-            threshold = float(np.nextafter(iou_threshold, -np.inf))
-        _, decayed, rows = soft_nms(segments, scores, group, method=SOFT_METHODS[method], sigma=sigma,
-                                    iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
-                                    max_keep=max_keep)
-    unselected = _groups_without(group, group[rows])
+        if method in (0, 1):  # they decay at IoU >= threshold (as a float32), ptal at IoU > threshold
+            if segments.dtype == torch.float32:
+                threshold = float(np.float32(threshold))
+            threshold = float(np.nextafter(threshold, -np.inf))
+        _, decayed, rows = soft_nms(segments, scores, None if one_group else group, method=SOFT_METHODS[method],
+                                    sigma=sigma, iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
+                                    max_keep=max_keep, union_epsilon=UNION_EPSILON)
+    if one_group:
+        unselected = group[:1] if rows.numel() == 0 else group[:0]
+    else:
+        unselected = _groups_without(group, group[rows])
     if unselected.numel():
         best = _best_row_of_groups(scores, group, unselected)
         rows, decayed = torch.cat([rows, best]), torch.cat([decayed, scores[best]])
+    if one_group:
+        return rows, decayed
     by_group = torch.sort(group[rows], stable=True).indices  # selection order (decreasing score) within a group
     return rows[by_group], decayed[by_group]
 
@@ -172,7 +187,7 @@ def improved_gaussian_soft_nms(segments, scores, group, sigma, t1, t2, min_score
     """Soft-NMS with BMN's improved Gaussian decay (OpenTAD's method 3), per group, with ``ptal.ops.soft_nms``'s
     rules (select the highest current score, ties by lower row; stop below ``min_score`` or at ``max_keep``):
     a segment's score is multiplied by ``exp(-IoU^2 / sigma)`` only where IoU >= ``t1 + t2 * (length of the
-    selected segment + 1e-6)`` (their threshold; IoU in float64). Returns (rows, decayed scores), grouped, each
+    selected segment + 1e-6)`` (their threshold; their IoU, in float64). Returns (rows, decayed scores), grouped, each
     group in selection order."""
     order = torch.sort(group, stable=True).indices
     offsets = torch.searchsorted(group[order], torch.arange(int(group.max()) + 2, device=group.device))
@@ -205,13 +220,13 @@ def _improved_gaussian(segments, scores, offsets, sigma, t1, t2, min_score, max_
             n += 1
             count += 1
             s, e = segments[offsets[g] + best, 0], segments[offsets[g] + best, 1]
-            threshold = t1 + t2 * (e - s + 1e-6)
+            threshold = t1 + t2 * (e - s + UNION_EPSILON)
             for i in range(current.shape[0]):
                 if not remaining[i]:
                     continue
                 si, ei = segments[offsets[g] + i, 0], segments[offsets[g] + i, 1]
                 inter = max(min(e, ei) - max(s, si), 0.0)
-                union = (e - s) + (ei - si) - inter
+                union = (e - s + UNION_EPSILON) + (ei - si + UNION_EPSILON) - inter
                 iou = inter / union if union > 0 else 0.0
                 if iou >= threshold:
                     current[i] *= np.exp(-(iou * iou) / sigma)
@@ -242,50 +257,74 @@ def _first_per_group(group, n):
     return torch.arange(group.numel(), device=group.device) - first < n
 
 
-def _voted(kept_segments, kept_video, segments, scores, video, threshold, weighted_by_iou):
+def _voted(kept_segments, kept_video, segments, scores, counts, threshold, weighted_by_iou):
     """Score voting: each kept segment becomes the weighted mean of its video's candidates that overlap it with
-    IoU >= ``threshold``, weight ``score * IoU`` (ActionFormer) or ``score`` (OpenTAD).
-
-    Only candidates whose start lies within ``length * (1 - t) / t`` of the kept segment's can reach IoU t, so
-    each kept segment looks at that window of its video's candidates sorted by start; the IoU test and weights
-    use the originals' arithmetic in the segments' dtype, the weighted sums are taken in float64."""
+    IoU >= ``threshold``, weight ``score * IoU`` (ActionFormer) or ``score`` (OpenTAD). The IoU test and weights
+    use the originals' arithmetic in the segments' dtype, the weighted sums are taken in float64. ``counts``:
+    each video's number of candidates (the rows of ``segments`` are the videos' one after another)."""
     if kept_segments.shape[0] == 0:
         return kept_segments
-    # Candidates sorted by (video, start) under one float64 key: start + video * span.
-    span = float(segments.max() - segments.min()) * 2 + 1.0
-    key = segments[:, 0].double() + video.double() * span
-    order = torch.argsort(key)
-    key = key[order]
-    length = (kept_segments[:, 1] - kept_segments[:, 0]).double()
-    reach = length * ((1 - threshold) / threshold) * 1.001 + 1e-6
-    kept_key = kept_segments[:, 0].double() + kept_video.double() * span
-    first = torch.searchsorted(key, kept_key - reach)
-    pairs = torch.searchsorted(key, kept_key + reach, right=True) - first
-    kept_row = torch.repeat_interleave(torch.arange(kept_segments.shape[0], device=pairs.device), pairs)
-    position = torch.arange(kept_row.numel(), device=pairs.device) - torch.repeat_interleave(
-        torch.cumsum(pairs, 0) - pairs - first, pairs)
-    candidate = order[position]
-    kept_pair, candidate_pair = kept_segments[kept_row], segments[candidate]
-    inter = (torch.minimum(kept_pair[:, 1], candidate_pair[:, 1])
-             - torch.maximum(kept_pair[:, 0], candidate_pair[:, 0])).clamp(min=0)
-    iou = inter / ((kept_pair[:, 1] - kept_pair[:, 0]) + (candidate_pair[:, 1] - candidate_pair[:, 0]) - inter)
-    weight = (iou >= threshold).to(scores.dtype) * scores[candidate]
-    if weighted_by_iou:
-        weight = weight * iou
-    weight = weight.double()
-    total = torch.zeros(kept_segments.shape[0], dtype=torch.float64, device=pairs.device)
-    total.index_add_(0, kept_row, weight)
-    weighted = torch.zeros((kept_segments.shape[0], 2), dtype=torch.float64, device=pairs.device)
-    weighted.index_add_(0, kept_row, weight[:, None] * candidate_pair.double())
-    return (weighted / total[:, None]).to(kept_segments.dtype)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    kept_video = kept_video.cpu().numpy()
+    kept_offsets = np.searchsorted(kept_video, np.arange(len(counts) + 1))  # kept rows come grouped by video
+    segments = segments.cpu().numpy()
+    voted = _vote(kept_segments.cpu().numpy(), kept_offsets, segments, scores.cpu().numpy(), offsets,
+                  segments.dtype.type(threshold), weighted_by_iou)
+    return torch.from_numpy(voted).to(kept_segments.dtype).to(kept_segments.device)
+
+
+@numba.njit(cache=True, error_model="numpy", parallel=True)
+def _vote(kept, kept_offsets, segments, scores, offsets, threshold, weighted_by_iou):
+    # Only candidates whose start lies within length * (1 - t) / t of a kept segment's can reach IoU t with it:
+    # each kept segment looks at that window of its video's candidates sorted by start. Videos in parallel.
+    voted = np.empty(kept.shape, dtype=np.float64)
+    reach_factor = (1.0 - float(threshold)) / float(threshold) * 1.001
+    for video in numba.prange(kept_offsets.shape[0] - 1):
+        if kept_offsets[video] == kept_offsets[video + 1]:
+            continue
+        first = offsets[video]
+        by_start = first + np.argsort(segments[first:offsets[video + 1], 0], kind="mergesort")
+        starts = segments[by_start, 0].astype(np.float64)
+        for k in range(kept_offsets[video], kept_offsets[video + 1]):
+            s, e = kept[k, 0], kept[k, 1]
+            reach = float(e - s) * reach_factor + 1e-6
+            lo = np.searchsorted(starts, float(s) - reach, side="left")
+            hi = np.searchsorted(starts, float(s) + reach, side="right")
+            total, start_sum, end_sum = 0.0, 0.0, 0.0
+            for position in range(lo, hi):
+                j = by_start[position]
+                sj, ej = segments[j, 0], segments[j, 1]
+                inter = min(e, ej) - max(s, sj)
+                if inter < 0:
+                    inter = inter - inter  # zero of the segments' dtype
+                iou = inter / ((e - s) + (ej - sj) - inter)
+                weight = scores[j] if iou >= threshold else scores[j] - scores[j]
+                if weighted_by_iou:
+                    weight = weight * iou
+                total += float(weight)
+                start_sum += float(weight) * float(sj)
+                end_sum += float(weight) * float(ej)
+            voted[k, 0] = start_sum / total
+            voted[k, 1] = end_sum / total
+    return voted
 
 
 def _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max_seg_num, videos):
     """Each video's detections by decreasing score, the first ``max_seg_num``. Equal scores keep the order of
     ``torch.sort(descending=True)`` on the video's concatenated results, as the originals sort them."""
+    if len(counts) == 1:  # one video: their sort
+        if counts[0] == 0:
+            return [_empty(videos[0][2])]
+        take = torch.sort(kept_scores, descending=True).indices[:max(0, min(max_seg_num, rows.numel()))]
+        return [(kept_segments[take], kept_scores[take], labels[rows[take]])]
     kept_video = video[rows]
-    order = torch.sort(kept_scores, descending=True, stable=True).indices
-    order = order[torch.sort(kept_video[order], stable=True).indices]
+    same_video = kept_video[1:] == kept_video[:-1]
+    if bool((~same_video | (kept_scores[1:] <= kept_scores[:-1])).all()):  # already (class-agnostic runs)
+        order = torch.arange(rows.numel(), device=rows.device)
+    else:
+        order = torch.sort(kept_scores, descending=True, stable=True).indices
+        order = order[torch.sort(kept_video[order], stable=True).indices]
     sorted_video, sorted_scores = kept_video[order], kept_scores[order]
     tied = (sorted_video[1:] == sorted_video[:-1]) & (sorted_scores[1:] == sorted_scores[:-1])
     offsets = torch.searchsorted(kept_video, torch.arange(len(counts) + 1, device=rows.device)).tolist()
@@ -293,7 +332,8 @@ def _best_per_video(rows, kept_segments, kept_scores, labels, video, counts, max
         a, b = offsets[v], offsets[v + 1]
         order[a:b] = a + torch.sort(kept_scores[a:b], descending=True).indices
     sizes = [min(max_seg_num, b - a) if count else 0 for a, b, count in zip(offsets, offsets[1:], counts)]
-    take = torch.cat([order[a:a + size] for a, size in zip(offsets, sizes)]) if sum(sizes) else order[:0]
+    rank = torch.arange(order.numel(), device=rows.device) - torch.tensor(offsets[:-1], device=rows.device)[sorted_video]
+    take = order[rank < torch.tensor(sizes, device=rows.device)[sorted_video]]  # each video's first sizes[v]
     out = zip(torch.split(kept_segments[take], sizes), torch.split(kept_scores[take], sizes),
               torch.split(labels[rows[take]], sizes))
     return [_empty(video_labels) if count == 0 else result

@@ -13,7 +13,7 @@ METHODS = ("gaussian", "linear", "hard")
 @_arrays.interop
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
              method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5, min_score: float = 1e-3,
-             max_keep: int | None = None, backend: str | None = None):
+             max_keep: int | None = None, union_epsilon: float = 0.0, backend: str | None = None):
     """Soft non-maximum suppression of temporal segments, per group (computed in float64).
 
     Within each group, repeatedly select the remaining segment with the highest current score (ties:
@@ -33,6 +33,8 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
         iou_threshold: in [0, 1] (linear, hard).
         min_score: finite.
         max_keep: selections per group, a positive int, or None for no limit.
+        union_epsilon: added to each of the two lengths in the IoU's union, not to the intersection (1e-6: the
+            IoU of ActionFormer's and OpenTAD's soft-NMS, which they compute in float32); 0: exact IoU.
         backend: "reference", "cpu", "cuda" or None (automatic).
 
     Returns:
@@ -46,23 +48,25 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
     min_score = _checks.number("min_score", min_score)
     max_keep = None if max_keep is None else _checks.integer("max_keep", max_keep, low=1)
+    union_epsilon = _checks.number("union_epsilon", union_epsilon, low=0.0)
     idxs = _checks.groups(idxs, segments)
     device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
-    return _soft_nms(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep,
+    return _soft_nms(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon,
                      BACKENDS.choose(device, backend), True)
 
 
 def soft_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
                        method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5,
-                       min_score: float = 1e-3, max_keep: int | None = None, backend: str | None = None):
+                       min_score: float = 1e-3, max_keep: int | None = None, union_epsilon: float = 0.0,
+                       backend: str | None = None):
     """:func:`soft_nms` without validation, for inputs that the caller built valid (ptal's models)."""
     return _soft_nms(segments, scores, idxs, method, float(sigma), float(iou_threshold), float(min_score), max_keep,
-                     BACKENDS.choose(segments.device, backend), False)
+                     float(union_epsilon), BACKENDS.choose(segments.device, backend), False)
 
 
 @registered
 def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
-              iou_threshold: float, min_score: float, max_keep: int | None, backend: str,
+              iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float, backend: str,
               check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     if check:
         _checks.segment_values("segments", segments)
@@ -72,10 +76,10 @@ def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor |
                                                                              device=segments.device)
     idxs = None if idxs is None else idxs.long()
     return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, method, sigma, iou_threshold,
-                                                             min_score, max_keep)
+                                                             min_score, max_keep, union_epsilon)
 
 
 @torch.library.register_fake(_soft_nms)
-def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, backend, check):
+def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon, backend, check):
     kept = torch.library.get_ctx().new_dynamic_size()
     return segments.new_empty((kept, 2)), scores.new_empty(kept), segments.new_empty(kept, dtype=torch.int64)

@@ -12,7 +12,7 @@ BACKENDS = Backends("temporal_nms", reference=reference.temporal_nms, cpu=native
 
 @_arrays.interop
 def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None = None,
-                 *, length_offset: float = 0.0, suppress_at_threshold: bool = False,
+                 *, length_offset: float = 0.0, suppress_at_threshold: bool = False, union_epsilon: float = 0.0,
                  backend: str | None = None) -> torch.Tensor:
     """Greedy (hard) non-maximum suppression of temporal segments, per group.
 
@@ -29,6 +29,9 @@ def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: fl
         length_offset: added to lengths and intersections (1 reproduces the ``end - start + 1`` NMS of
             LACP's release; 0, the default, is continuous time).
         suppress_at_threshold: suppress at IoU >= threshold (LACP, ActionFormer) instead of > (torchvision).
+        union_epsilon: added to each of the two lengths in the IoU's union, not to the intersection; the IoU is
+            computed in the segments' dtype. 1e-6 with ``suppress_at_threshold`` is the NMS of ActionFormer and
+            OpenTAD (``inter / ((len1 + 1e-6) + (len2 + 1e-6) - inter)`` in float32); 0, the default, exact IoU.
         backend: "reference", "cpu", "cuda" or None (automatic).
 
     Returns:
@@ -38,23 +41,27 @@ def temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: fl
     segments, scores = _checks.scored_segments(segments, scores)
     iou_threshold = _checks.number("iou_threshold", iou_threshold, low=0.0, high=1.0)
     length_offset = _checks.number("length_offset", length_offset, low=0.0)
+    union_epsilon = _checks.number("union_epsilon", union_epsilon, low=0.0)
     idxs = _checks.groups(idxs, segments)
     device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
     return _temporal_nms(segments, scores, iou_threshold, idxs, length_offset, bool(suppress_at_threshold),
-                         BACKENDS.choose(device, backend), True)
+                         union_epsilon, BACKENDS.choose(device, backend), True)
 
 
 def temporal_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float,
                            idxs: torch.Tensor | None = None, *, length_offset: float = 0.0,
-                           suppress_at_threshold: bool = False, backend: str | None = None) -> torch.Tensor:
+                           suppress_at_threshold: bool = False, union_epsilon: float = 0.0,
+                           backend: str | None = None) -> torch.Tensor:
     """:func:`temporal_nms` without validation, for inputs that the caller built valid (ptal's models)."""
     return _temporal_nms(segments, scores, float(iou_threshold), idxs, float(length_offset),
-                         bool(suppress_at_threshold), BACKENDS.choose(segments.device, backend), False)
+                         bool(suppress_at_threshold), float(union_epsilon), BACKENDS.choose(segments.device, backend),
+                         False)
 
 
 @registered
 def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: float, idxs: torch.Tensor | None,
-                  length_offset: float, suppress_at_threshold: bool, backend: str, check: bool) -> torch.Tensor:
+                  length_offset: float, suppress_at_threshold: bool, union_epsilon: float, backend: str,
+                  check: bool) -> torch.Tensor:
     if check:
         _checks.segment_values("segments", segments)
         _checks.finite("scores", scores)
@@ -62,9 +69,9 @@ def _temporal_nms(segments: torch.Tensor, scores: torch.Tensor, iou_threshold: f
         return torch.empty(0, dtype=torch.int64, device=segments.device)
     idxs = None if idxs is None else idxs.long()
     return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, iou_threshold, length_offset,
-                                                             suppress_at_threshold)
+                                                             suppress_at_threshold, union_epsilon)
 
 
 @torch.library.register_fake(_temporal_nms)
-def _(segments, scores, iou_threshold, idxs, length_offset, suppress_at_threshold, backend, check):
+def _(segments, scores, iou_threshold, idxs, length_offset, suppress_at_threshold, union_epsilon, backend, check):
     return segments.new_empty((torch.library.get_ctx().new_dynamic_size(),), dtype=torch.int64)

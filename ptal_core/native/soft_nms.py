@@ -6,17 +6,18 @@ from ptal_core.native.common import address, cuda_stream, kernel, order_by_score
 _METHODS = {"linear": 0, "gaussian": 1, "hard": 2}  # csrc/common/iou.h: SoftNmsMethod
 
 
-def soft_nms_cpu(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep):
+def soft_nms_cpu(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0):
     grouped = _Grouped(segments, scores, idxs)
-    kernel("_cpu", "soft_nms", segments.dtype)(*grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep))
+    kernel("_cpu", "soft_nms", segments.dtype)(*grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep,
+                                                                    union_epsilon))
     return grouped.selected(segments, scores, order_by_score)
 
 
-def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep):
+def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0):
     grouped = _Grouped(segments, scores, idxs)
     with cuda_stream(segments.device) as stream:
         kernel("_cuda", "soft_nms", segments.dtype)(
-            *grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep), stream)
+            *grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep, union_epsilon), stream)
     return grouped.selected(segments, scores, score_then_index_order)
 
 
@@ -34,10 +35,10 @@ class _Grouped:
         self.out_scores = torch.empty(num_rows, dtype=torch.float64, device=device)
         self.out_counts = torch.empty(num_groups, dtype=torch.int64, device=device)
 
-    def kernel_args(self, method, sigma, iou_threshold, min_score, max_keep):
+    def kernel_args(self, method, sigma, iou_threshold, min_score, max_keep, union_epsilon):
         num_groups = self.offsets.numel() - 1
         return (address(self.segments), address(self.scores), address(self.offsets), num_groups, _METHODS[method],
-                sigma, iou_threshold, min_score, self.scores.numel() if max_keep is None else max_keep,
+                sigma, iou_threshold, min_score, self.scores.numel() if max_keep is None else max_keep, union_epsilon,
                 address(self.work), address(self.out_rows), address(self.out_scores), address(self.out_counts))
 
     def selected(self, segments, scores, order_by_score):

@@ -5,7 +5,8 @@ from ptal_core.grouping import arranged, group_rows, original_rows, score_order,
 from ptal_core.native.common import address, cuda_stream, kernel, order_by_score
 
 
-def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
+def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False,
+                     union_epsilon=0.0):
     # Groups in index order; each group is sorted by score inside the kernel, which writes its kept rows in
     # that order.
     perm, offsets = group_rows(idxs, segments.shape[0], segments.device)
@@ -14,12 +15,13 @@ def temporal_nms_cpu(segments, scores, idxs, iou_threshold, length_offset=0.0, s
     out_counts = torch.empty(offsets.numel() - 1, dtype=torch.int64)
     kernel("_cpu", "temporal_nms", segments.dtype)(
         address(grouped_segments), address(grouped_scores), address(offsets), offsets.numel() - 1, iou_threshold,
-        length_offset, suppress_at_threshold, address(out_rows), address(out_counts))
+        length_offset, union_epsilon, suppress_at_threshold, address(out_rows), address(out_counts))
     kept = original_rows(out_rows[used_slots(offsets, out_counts)], perm)  # by group, each by score
     return kept if offsets.numel() == 2 else kept[order_by_score(kept, scores[kept])]
 
 
-def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False):
+def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, suppress_at_threshold=False,
+                      union_epsilon=0.0):
     # Rows by group, each by decreasing score (ties: lower index). The groups' sizes, tiles (the upper
     # triangle of 64 x 64 blocks) and mask rows are computed on the device and read back in one copy; the
     # kept count is the only other read.
@@ -50,7 +52,8 @@ def temporal_nms_cuda(segments, scores, idxs, iou_threshold, length_offset=0.0, 
     with cuda_stream(device) as stream:
         kernel("_cuda", "temporal_nms", segments.dtype)(
             address(grouped), address(offsets), address(tile_offsets), address(mask_offsets), num_groups, num_tiles,
-            (max_size + 63) // 64, iou_threshold, length_offset, suppress_at_threshold, address(mask), address(keep),
+            (max_size + 63) // 64, iou_threshold, length_offset, union_epsilon, suppress_at_threshold, address(mask),
+            address(keep),
             stream)
     kept = torch.empty_like(keep).index_copy_(0, perm, keep)  # by original row
     return order[kept[order].bool()]  # by decreasing score, ties by lower index

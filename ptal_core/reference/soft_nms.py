@@ -16,12 +16,12 @@ def decay_weight(iou: torch.Tensor, method: str, sigma: float, iou_threshold: fl
 
 
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
-             iou_threshold: float, min_score: float, max_keep: int | None):
+             iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float = 0.0):
     """Soft-NMS within each group of ``idxs`` (None: one group), computed in float64.
 
     Repeatedly select the remaining segment of highest current score (ties: lower index); stop when
     it is below ``min_score`` or ``max_keep`` are selected; decay every other remaining score by
-    :func:`decay_weight`. Returns ``(segments (K, 2), scores (K,), indices (K,))``: the selected segments,
+    :func:`decay_weight` of its IoU (:func:`segment_iou` with ``union_epsilon``) with the selected segment. Returns ``(segments (K, 2), scores (K,), indices (K,))``: the selected segments,
     their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: lower index).
     """
     selected, selected_scores = [], []
@@ -40,7 +40,7 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
             selected_scores.append(float(current[best]))
             remaining[best] = False
             kept += 1
-            iou = segment_iou(group_segments[best:best + 1], group_segments)[0]
+            iou = segment_iou(group_segments[best:best + 1], group_segments, union_epsilon=union_epsilon)[0]
             weight = decay_weight(iou, method, sigma, iou_threshold)
             current = torch.where(remaining, current * weight, current)
     indices = torch.tensor(selected, dtype=torch.int64, device=scores.device)

@@ -38,9 +38,9 @@ def on_random_inputs(module, strategies: dict, check) -> None:
 
 
 def test_temporal_nms_on_random_inputs(cuda_on_cpu_module):
-    def check(data, threshold, offset, at_threshold):
+    def check(data, threshold, offset, at_threshold, epsilon):
         segments, scores, idxs = data
-        kwargs = dict(length_offset=offset, suppress_at_threshold=at_threshold)
+        kwargs = dict(length_offset=offset, suppress_at_threshold=at_threshold, union_epsilon=epsilon)
         assert nms_tests.run(CUDA_ON_CPU, segments, scores, threshold, idxs, **kwargs) == \
             nms_tests.run("reference", segments, scores, threshold, idxs, **kwargs)
         return 2 if len(scores) else 0  # the mask, the sweep
@@ -48,13 +48,14 @@ def test_temporal_nms_on_random_inputs(cuda_on_cpu_module):
     # Up to 150 rows in a group: one to three 64-row tiles per side, most of them partial.
     on_random_inputs(cuda_on_cpu_module, dict(
         data=segment_sets(max_size=150), threshold=st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.7, 1.0, 0.45]),
-        offset=st.sampled_from([0.0, 1.0]), at_threshold=st.booleans()), check)
+        offset=st.sampled_from([0.0, 1.0]), at_threshold=st.booleans(), epsilon=st.sampled_from([0.0, 1e-6])), check)
 
 
 def test_soft_nms_on_random_inputs(cuda_on_cpu_module):
-    def check(data, method, sigma, threshold, min_score, max_keep):
+    def check(data, method, sigma, threshold, min_score, max_keep, epsilon):
         segments, scores, idxs = data
-        kwargs = dict(method=method, sigma=sigma, iou_threshold=threshold, min_score=min_score, max_keep=max_keep)
+        kwargs = dict(method=method, sigma=sigma, iou_threshold=threshold, min_score=min_score, max_keep=max_keep,
+                      union_epsilon=epsilon)
         indices, out = soft_nms_tests.run(CUDA_ON_CPU, segments, scores, idxs, **kwargs)
         expected_indices, expected = soft_nms_tests.run("reference", segments, scores, idxs, **kwargs)
         assert indices.tolist() == expected_indices.tolist()
@@ -65,7 +66,8 @@ def test_soft_nms_on_random_inputs(cuda_on_cpu_module):
     on_random_inputs(cuda_on_cpu_module, dict(
         data=segment_sets(max_size=24, max_groups=3), method=st.sampled_from(["gaussian", "linear", "hard"]),
         sigma=st.sampled_from([0.1, 0.5, 1.0]), threshold=st.sampled_from([0.0, 0.3, 0.5, 0.9]),
-        min_score=st.sampled_from([0.0, 1e-3, 0.2]), max_keep=st.sampled_from([None, 1, 3])), check)
+        min_score=st.sampled_from([0.0, 1e-3, 0.2]), max_keep=st.sampled_from([None, 1, 3]),
+        epsilon=st.sampled_from([0.0, 1e-6])), check)
 
 
 def test_optimal_sequence_search_on_random_inputs(cuda_on_cpu_module):

@@ -89,7 +89,7 @@ def write_past_a_buffer():
     mask, keep = torch.zeros(2, dtype=torch.int64), torch.zeros(1, dtype=torch.uint8)
     backends.compiled_module("_cuda").temporal_nms_f32(
         segments.data_ptr(), offsets.data_ptr(), tile_offsets.data_ptr(), mask_offsets.data_ptr(), 1, 1, 1, 0.5, 0.0,
-        False, mask.data_ptr(), keep.data_ptr(), 0)
+        0.0, False, mask.data_ptr(), keep.data_ptr(), 0)
 
 
 CHECKS = {"temporal_nms": check_temporal_nms, "soft_nms": check_soft_nms,

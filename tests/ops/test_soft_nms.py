@@ -41,6 +41,19 @@ def test_hand_checked_decays(backend):
 
 
 @pytest.mark.parametrize("backend", ALL)
+def test_union_epsilon_lengthens_the_union_only(backend):
+    segments = torch.tensor([[0.0, 10.0], [5.0, 15.0]], dtype=torch.float64)
+    scores = torch.tensor([1.0, 0.9], dtype=torch.float64)
+    # IoU 5 / (10.5 + 10.5 - 5) = 5 / 16 (1/3 without the epsilon).
+    _, out = run(backend, segments, scores, method="gaussian", sigma=0.5, union_epsilon=0.5)
+    assert out.tolist() == pytest.approx([1.0, 0.9 * math.exp(-((5 / 16) ** 2) / 0.5)], abs=1e-15)
+    _, out = run(backend, segments, scores, method="linear", iou_threshold=0.32, union_epsilon=0.5)
+    assert out.tolist() == [1.0, 0.9]
+    _, out = run(backend, segments, scores, method="linear", iou_threshold=0.3, union_epsilon=0.5)
+    assert out.tolist() == pytest.approx([1.0, 0.9 * (1 - 5 / 16)], abs=1e-15)
+
+
+@pytest.mark.parametrize("backend", ALL)
 def test_decay_can_reorder(backend):
     # The second-best segment overlaps the best a lot; after decay the third one comes first.
     segments = torch.tensor([[0.0, 10.0], [1.0, 10.0], [20.0, 25.0]])
@@ -83,10 +96,12 @@ def test_empty(backend):
 @settings(max_examples=120, deadline=None)
 @given(data=segment_sets(max_size=50), method=st.sampled_from(["gaussian", "linear", "hard"]),
        sigma=st.sampled_from([0.1, 0.5, 1.0]), threshold=st.sampled_from([0.0, 0.3, 0.5, 0.9]),
-       min_score=st.sampled_from([0.0, 1e-3, 0.2]), max_keep=st.sampled_from([None, 1, 3]))
-def test_backend_equals_reference(backend, data, method, sigma, threshold, min_score, max_keep):
+       min_score=st.sampled_from([0.0, 1e-3, 0.2]), max_keep=st.sampled_from([None, 1, 3]),
+       epsilon=st.sampled_from([0.0, 1e-6, 0.25]))
+def test_backend_equals_reference(backend, data, method, sigma, threshold, min_score, max_keep, epsilon):
     segments, scores, idxs = data
-    kwargs = dict(method=method, sigma=sigma, iou_threshold=threshold, min_score=min_score, max_keep=max_keep)
+    kwargs = dict(method=method, sigma=sigma, iou_threshold=threshold, min_score=min_score, max_keep=max_keep,
+                  union_epsilon=epsilon)
     indices, out = run(backend, segments, scores, idxs, **kwargs)
     expected_indices, expected = run("reference", segments, scores, idxs, **kwargs)
     assert indices.tolist() == expected_indices.tolist()
@@ -113,6 +128,7 @@ def test_hard_method_is_temporal_nms(backend, data, threshold):
     (dict(min_score=float("-inf")), ValueError, "min_score must be finite"),
     (dict(max_keep=0), ValueError, "max_keep must be >= 1"),
     (dict(max_keep=2.5), TypeError, "max_keep must be an int"),
+    (dict(union_epsilon=-1.0), ValueError, "union_epsilon must be >= 0"),
     (dict(scores=torch.tensor([0.1, float("nan")])), ValueError, "scores must be finite"),
     (dict(scores=torch.tensor([[0.1, 0.2]])), ValueError, "scores must have 1 dimension"),
     (dict(idxs=torch.tensor([0])), ValueError, r"idxs must have shape \(2,\)"),

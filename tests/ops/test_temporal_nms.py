@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.ops import temporal_nms
+from ptal_core.reference.segment_iou import segment_iou
 from tests.ops.backends import device_of, fast_backends, op_backend
 from benchmarks.workloads import proposals
 from tests.ops.strategies import segment_sets
@@ -42,6 +44,37 @@ def test_threshold_equality_and_frame_lengths(backend):
 
 
 @pytest.mark.parametrize("backend", ALL)
+def test_union_epsilon_lengthens_the_union_only(backend):
+    segments = torch.tensor([[0.0, 2.0], [1.0, 2.0]])  # IoU exactly 0.5
+    scores = torch.tensor([0.5, 0.9])
+    # ActionFormer's IoU: 1 / (2 + 1e-6 + 1 + 1e-6 - 1) < 0.5 keeps it; with 1e-6 in the intersection too
+    # (length_offset), 1.000001 / 2.000001 > 0.5 suppresses.
+    assert run(backend, segments, scores, 0.5, suppress_at_threshold=True, union_epsilon=1e-6) == [1, 0]
+    assert run(backend, segments, scores, 0.5, suppress_at_threshold=True, length_offset=1e-6) == [1]
+    for dtype in (torch.float32, torch.float64):
+        assert run(backend, segments.to(dtype), scores.to(dtype), 0.4999, union_epsilon=1e-6) == [1]
+        assert run(backend, segments.to(dtype), scores.to(dtype), 0.4, union_epsilon=0.5) == [1, 0]  # 1/3.5
+
+
+def test_reference_iou_with_union_epsilon_is_actionformers_float32_arithmetic():
+    # ActionFormer's nms_1d_cpu, in float32: area = (end - start) + 1e-6; IoU = inter / (area_i + area_j - inter).
+    # Pairs near IoU 0.5, where the float32 roundings decide.
+    gen = np.random.default_rng(0)
+    a_start = gen.integers(0, 400, 20000).astype(np.float32) / np.float32(8)
+    a = np.stack([a_start, a_start + gen.integers(1, 200, 20000).astype(np.float32) / np.float32(8)], 1)
+    b = np.stack([a[:, 0] + (a[:, 1] - a[:, 0]) / np.float32(2), a[:, 1]], 1)
+    b[::2] += gen.random((10000, 1)).astype(np.float32) * np.float32(1e-5)
+    areas_a = (a[:, 1] - a[:, 0]) + np.float32(1e-6)
+    areas_b = (b[:, 1] - b[:, 0]) + np.float32(1e-6)
+    inter = np.maximum(np.float32(0), np.minimum(a[:, 1], b[:, 1]) - np.maximum(a[:, 0], b[:, 0]))
+    theirs = inter / (areas_a + areas_b - inter)
+    ours = torch.stack([segment_iou(torch.from_numpy(a[i:i + 1]), torch.from_numpy(b[i:i + 1]),
+                                    union_epsilon=1e-6)[0, 0] for i in range(0, 20000, 7)])
+    assert ours.dtype == torch.float32
+    assert np.array_equal(ours.numpy(), theirs[::7])
+
+
+@pytest.mark.parametrize("backend", ALL)
 def test_ties_keep_the_lower_index(backend):
     segments = torch.tensor([[0.0, 1.0]] * 4 + [[5.0, 6.0]] * 2)
     scores = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.5, 0.7])
@@ -74,10 +107,10 @@ def test_one_segment_and_empty(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=150, deadline=None)
 @given(data=segment_sets(), threshold=st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.7, 1.0, 0.45]),
-       offset=st.sampled_from([0.0, 1.0]), at_threshold=st.booleans())
-def test_backend_equals_reference(backend, data, threshold, offset, at_threshold):
+       offset=st.sampled_from([0.0, 1.0]), at_threshold=st.booleans(), epsilon=st.sampled_from([0.0, 1e-6, 0.25]))
+def test_backend_equals_reference(backend, data, threshold, offset, at_threshold, epsilon):
     segments, scores, idxs = data
-    kwargs = dict(length_offset=offset, suppress_at_threshold=at_threshold)
+    kwargs = dict(length_offset=offset, suppress_at_threshold=at_threshold, union_epsilon=epsilon)
     assert run(backend, segments, scores, threshold, idxs, **kwargs) == \
         run("reference", segments, scores, threshold, idxs, **kwargs)
 
@@ -131,6 +164,7 @@ def test_reference_on_thumos_like_proposals_keeps_the_best_of_each_cluster():
     (dict(idxs=torch.zeros(4, dtype=torch.int64)), ValueError, r"idxs must have shape \(3,\)"),
     (dict(idxs=torch.zeros(3)), TypeError, "idxs must have dtype"),
     (dict(length_offset=-1.0), ValueError, "length_offset must be >= 0"),
+    (dict(union_epsilon=-1e-6), ValueError, "union_epsilon must be >= 0"),
 ])
 def test_bad_input(kwargs, error, match):
     args = dict(segments=torch.tensor([[0.0, 1.0], [0.5, 2.0], [3.0, 4.0]]), scores=torch.tensor([0.1, 0.2, 0.3]),
