@@ -238,13 +238,15 @@ class Workers {
       const int index = count_++;
       std::thread([this, index, before] { serve(index, before); }).detach();
     }
+    const std::uint32_t seen = finished_.now();
     {
+      // The start's generation moves with launch_, under the lock: a worker that reads both together works on
+      // each launch once (it then waits for the next generation, which comes with the next launch only).
       std::lock_guard<std::mutex> lock(mutex_);
       launch_ = &launch;
       unfinished_ = launch.threads();
+      started_.advance();
     }
-    const std::uint32_t seen = finished_.now();
-    started_.advance();
     started_.wake();
     finished_.wait_past(seen);
   }
@@ -253,10 +255,10 @@ class Workers {
   void serve(int index, std::uint32_t seen) {
     for (;;) {
       started_.wait_past(seen);
-      seen = started_.now();
       Launch* launch;
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        seen = started_.now();  // launch_'s generation (read apart, a later launch could be worked on twice)
         if (launch_ == nullptr || index >= launch_->threads()) continue;  // not one of this launch's threads
         launch = launch_;
       }
