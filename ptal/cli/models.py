@@ -304,7 +304,7 @@ def side_by_side(results: dict) -> str:
     """One row per model: mAP (%) at each tIoU threshold and the averages."""
     first = next(iter(results.values()))
     averages = list(first.averages)
-    header = ["model", *(f"@{t:.1f}" for t in first.tiou_thresholds), *(f"AVG {name}" for name in averages)]
+    header = ["model", *(f"@{t:g}" for t in first.tiou_thresholds), *(f"AVG {name}" for name in averages)]
     rows = [[name.upper(), *(f"{100 * m:.1f}" for m in result.map),
              *(f"{100 * result.averages[name]:.1f}" for name in averages)] for name, result in results.items()]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

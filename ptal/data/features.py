@@ -10,6 +10,9 @@ Layouts:
 - ``NpyFeatures``: ``<directory>/<video>.npy`` holding ``(T, D)``; ActionFormer's layout.
 - ``ptal.data.sfnet.SfnetFeatures``: SF-Net's and W-TALC's single object array.
 
+``RescaledFeatures`` wraps any of them to give every video the same number of snippets (ActivityNet's
+protocol: T = 100), by linear interpolation (:func:`rescale`).
+
 The feature size D is the ``dim`` given, or, with ``dim=None``, read from the first file opened; every
 other file must agree.
 
@@ -45,22 +48,69 @@ class FeatureSource(Protocol):
 
 
 class NpyFeatures:
-    """One ``(T, dim)`` array per video: ``<directory>/<video_id>.npy`` (any float dtype)."""
+    """One ``(T, dim)`` array per video: ``<directory>/<prefix><video_id>.npy`` (any float dtype; ActivityNet's
+    feature releases often name them ``v_<youtube id>.npy``: ``prefix="v_"``)."""
 
-    def __init__(self, directory: str | PathLike, dim: int | None = None):
+    def __init__(self, directory: str | PathLike, dim: int | None = None, prefix: str = ""):
         self.directory = Path(directory)
         self.dim = dim
+        self.prefix = prefix
+
+    def path(self, video_id: str) -> Path:
+        return self.directory / f"{self.prefix}{video_id}.npy"
 
     def length(self, video_id: str) -> int:
         return len(self._open(video_id))
 
     def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        return checked_rows(self._open(video_id), self.directory / f"{video_id}.npy", start, stop)
+        return checked_rows(self._open(video_id), self.path(video_id), start, stop)
 
     def _open(self, video_id: str) -> np.ndarray:
-        array = _open(self.directory / f"{video_id}.npy", video_id)
-        self.dim = check_dim(array.shape[1], self.dim, self.directory / f"{video_id}.npy")
+        array = _open(self.path(video_id), video_id)
+        self.dim = check_dim(array.shape[1], self.dim, self.path(video_id))
         return array
+
+
+def rescale(features: np.ndarray, length: int) -> np.ndarray:
+    """(T, D) features resampled to (length, D) float32 by linear interpolation: output snippet i takes the
+    features at position ``(i + 0.5) · T / length − 0.5`` of the input (snippet centres aligned, positions clipped
+    to ``[0, T − 1]``), interpolated between the two nearest snippets; ``F.interpolate(mode="linear",
+    align_corners=False)``. A one-snippet video is repeated."""
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    if len(features) == 0:
+        raise ValueError("cannot rescale a video of 0 snippets")
+    position = np.clip((np.arange(length) + 0.5) * len(features) / length - 0.5, 0, len(features) - 1)
+    left = np.floor(position).astype(np.int64)
+    right = np.minimum(left + 1, len(features) - 1)
+    weight = (position - left)[:, None]
+    features = np.asarray(features, dtype=np.float32)
+    return ((1 - weight) * features[left] + weight * features[right]).astype(np.float32)
+
+
+class RescaledFeatures:
+    """A ``FeatureSource`` giving every video of ``source`` exactly ``length`` snippets (:func:`rescale`)."""
+
+    def __init__(self, source: FeatureSource, length: int):
+        if length < 1:
+            raise ValueError(f"data.fixed_length must be >= 1 to rescale, got {length}")
+        self.source = source
+        self.fixed_length = length
+
+    @property
+    def dim(self) -> int | None:
+        return self.source.dim
+
+    def length(self, video_id: str) -> int:
+        return self.fixed_length
+
+    def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.fixed_length if stop is None else stop
+        if not 0 <= start <= stop <= self.fixed_length:
+            raise ValueError(f"video {video_id!r}: rows [{start}, {stop}) requested from {self.fixed_length} snippets")
+        whole = self.source.load(video_id)
+        rows = whole if len(whole) == self.fixed_length else rescale(whole, self.fixed_length)
+        return rows[start:stop]
 
 
 class LacpFeatures:

@@ -22,6 +22,7 @@ Protocols (:func:`draw_points`), each one point per instance of the ground truth
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -120,6 +121,19 @@ def point_table(rows: list[tuple[str, int, int, int, int]], fps: Mapping[str, fl
     rates = np.asarray([fps[v] for v in video_ids], dtype=np.float64)[video]
     return PointLabels(video_ids, list(dataset.class_names), video, label, frame, frame / rates,
                        frame_to_snippet(frame, rates, dataset), start, stop)
+
+
+def rescale_points(points: PointLabels, durations: Mapping[str, float], length: int) -> PointLabels:
+    """The points in the snippets of videos rescaled to ``length`` snippets each (``data.fixed_length``): snippet
+    i of a video of ``duration`` seconds covers ``[i, i + 1) · duration / length``; a point at or past the end
+    lies in the last snippet. Every video with points needs its duration (ValueError naming the first without)."""
+    missing = [video_id for video_id in points.video_ids if video_id not in durations]
+    if missing:
+        raise ValueError(f"video {missing[0]!r} has points but no duration in its annotations: rescaling to "
+                         f"{length} snippets needs every video's duration")
+    seconds = np.asarray([durations[video_id] for video_id in points.video_ids], dtype=np.float64)[points.video]
+    snippet = np.minimum(np.floor(points.time * length / seconds), length - 1).astype(np.int64)
+    return dataclasses.replace(points, snippet=snippet)
 
 
 def load_point_labels(path: str | PathLike, fps: Mapping[str, float], dataset: DatasetSpec = THUMOS14) -> PointLabels:
