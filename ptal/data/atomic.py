@@ -10,11 +10,13 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | PathLike):
+def atomic_file(path: str | PathLike, durable: bool = True):
     """Open ``path`` for binary writing so that it appears whole or not at all: the content goes to a
     temporary file in the same directory, which is flushed, fsynced and renamed over ``path`` when the
     block exits without an exception (and removed when it raises). Parent directories are created. The
-    file gets the mode of any new file, 0o666 less the umask (``tempfile.mkstemp`` would make it 0o600)."""
+    file gets the mode of any new file, 0o666 less the umask (``tempfile.mkstemp`` would make it 0o600).
+    ``durable=False`` skips the fsync (a cache that can be made again: a crash of the machine, not of the
+    program, may then leave the file cut short, which its reader must detect)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = _create_temporary(path)
@@ -22,7 +24,8 @@ def atomic_file(path: str | PathLike):
         with os.fdopen(descriptor, "wb") as file:
             yield file
             file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

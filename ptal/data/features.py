@@ -46,6 +46,9 @@ class FeatureSource(Protocol):
         """Rows ``[start, stop)`` (``stop=None``: to the end) of the video's features, ``(stop - start, D)``
         float32, a new array."""
 
+    # Optionally, ``mapped(video_id)``: the whole video as a read-only memory-mapped array (a float dtype), which
+    # ``VideoDataset`` items then hold instead of a copy in memory (the synthetic twins' cache).
+
 
 class NpyFeatures:
     """One ``(T, dim)`` array per video: ``<directory>/<prefix><video_id>.npy`` (any float dtype; ActivityNet's
@@ -199,7 +202,7 @@ def checked_rows(array: np.ndarray, where, start: int, stop: int | None) -> np.n
     return rows
 
 
-def save_features(path: str | PathLike, features: np.ndarray) -> None:
-    """Write one video's ``(T, D)`` features to an ``.npy`` file, atomically."""
-    with atomic_file(path) as file:
+def save_features(path: str | PathLike, features: np.ndarray, durable: bool = True) -> None:
+    """Write one video's ``(T, D)`` features to an ``.npy`` file, atomically (``durable``: see ``atomic_file``)."""
+    with atomic_file(path, durable) as file:
         np.save(file, features)

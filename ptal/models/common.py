@@ -54,7 +54,7 @@ def load_dataset(data) -> tuple[Annotations, list[VideoItem], list[VideoItem]]:
         sources = {split: npy for split in annotations.splits}
     else:
         sources = {split: LacpFeatures(source, split) for split in annotations.splits}
-    if data.fixed_length:
+    if data.fixed_length and source is not None:  # a twin is generated at the fixed length (its snippet_seconds)
         sources = {split: RescaledFeatures(features, data.fixed_length) for split, features in sources.items()}
     train = _videos(annotations, sources, spec.train_split, with_points=True)
     evaluated = _videos(annotations, sources, data.eval_split, with_points=data.eval_split == spec.train_split)

@@ -267,3 +267,34 @@ def test_apns_class_cap_equals_a_plain_filter(seed):
         chosen = sorted(best, key=lambda c: (-best[c], c))[:2]
         expected += [row for row in rows if row[0] == v and row[1] in chosen]
     assert sorted((int(video[i]), int(label[i]), float(s)) for i, s in zip(keep2, kept2)) == sorted(expected)
+
+
+def test_the_twin_is_memory_mapped_and_generated_once(tmp_path, monkeypatch):
+    from ptal.data.synthetic import SyntheticBenchmark
+
+    config = data_config("data.dataset=activitynet12", "data.subset=0.004")
+    assert config.data.cache.endswith("ptal-cache")  # conftest's $PTAL_CACHE
+    annotations, train, evaluated = load_dataset(config.data)
+    assert (len(train), len(evaluated)) == (20, 10)  # ceil(0.004 x 4 819), ceil(0.004 x 2 383)
+    for item in train + evaluated:
+        assert item.features.shape == (100, 8) and item.features.dtype == torch.float16
+        assert item.seconds_per_snippet == annotations.durations[item.video_id] / 100
+    assert sum(len(item.segments) for item in train) == sum(len(annotations.ground_truth.of_video(v))
+                                                            for v in annotations.splits["training"])
+    monkeypatch.setattr(SyntheticBenchmark, "generate", lambda self, video: pytest.fail("generated again"))
+    _, again, _ = load_dataset(config.data)
+    torch.testing.assert_close(again[3].features, train[3].features, rtol=0, atol=0)
+
+
+def test_mapped_float16_items_train_as_float32_ones(tmp_path):
+    """The twins' values are exact in float16: a run on the memory-mapped cache equals a run in memory."""
+    results = []
+    for cache in ("", str(tmp_path)):
+        method = build_method(data_config("data.dataset=gtea", f"data.cache={cache}",
+                                          f"train.out_dir={tmp_path / 'run'}"))
+        assert method.train_items[0].features.dtype == (torch.float16 if cache else torch.float32)
+        method.search()
+        results.append((method.pseudo_labels, method.predictions()))
+    for first, second in zip(results[0][0], results[1][0]):
+        torch.testing.assert_close(first, second, rtol=0, atol=0)
+    assert rows_of(results[0][1]) == rows_of(results[1][1])

@@ -91,15 +91,17 @@ def test_cache_holds_float16_and_is_read_back(thumos, tmp_path, monkeypatch):
     assert SyntheticBenchmark(thumos, dim=16, seed=1, cache_dir=tmp_path).cache_dir != reader.cache_dir
 
 
-def test_a_damaged_cache_file_is_named(thumos, tmp_path):
+def test_a_cache_file_cut_short_is_made_again(thumos, tmp_path):
+    """Cache files are written without fsync (a crash of the machine may cut one short): one that does not read
+    as a whole .npy array is generated again."""
     video = thumos.splits["train"][0]
     cached = SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path)
-    cached.load(video)
+    expected = cached.load(video)
     path = cached.cache_dir / f"{video}.npy"
-    path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(ValueError, match="unreadable .npy file, truncated or corrupt") as error:
-        cached.load(video)
-    assert str(error.value).startswith(f"{path}: ")
+    for damaged in (path.read_bytes()[:-100], b""):
+        path.write_bytes(damaged)
+        np.testing.assert_array_equal(cached.load(video), expected)
+        assert np.load(path).shape == expected.shape
 
 
 @pytest.mark.parametrize("difficulty", [-1.0, float("nan")])
