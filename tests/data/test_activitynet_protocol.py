@@ -298,3 +298,15 @@ def test_mapped_float16_items_train_as_float32_ones(tmp_path):
     for first, second in zip(results[0][0], results[1][0]):
         torch.testing.assert_close(first, second, rtol=0, atol=0)
     assert rows_of(results[0][1]) == rows_of(results[1][1])
+
+
+def test_print_config_and_demo_flags(capsys):
+    assert main(["train", "--print-config", "model.name=lacp", "data.dataset=activitynet12"]) == 0
+    printed = capsys.readouterr().out
+    assert "every video rescaled to 100 snippets (data.fixed_length)" in printed
+    assert "inference.max_per_video=100: at most 100 predictions per video" in printed
+    assert "fixed_length: 100" in printed and "select_by: average_0.5:0.95" in printed
+    assert main(["train", "--print-config", "data.dataset=gtea"]) == 0
+    assert "fixed_length: 0" in capsys.readouterr().out
+    assert main(["demo", "--dataset", "gtea", "--full"]) == 2
+    assert "--full applies to ActivityNet's twins" in capsys.readouterr().err
