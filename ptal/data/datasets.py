@@ -238,55 +238,44 @@ _ANET_SETTINGS = {
             Setting("proposals.d_max", 100, "proposals up to the whole video: ActivityNet's instances run from "
                                             "short to the whole video (the APN paper), here 100 snippets")),
 }
-# The official ActivityNet files (activity_net.v1-3.min.json, activity_net.v1-2.min.json): subsets "training",
-# "validation" and "testing" (labels withheld: not read).
-_ANET_SPLITS = {"training": ("training",), "validation": ("validation",)}
 
-ACTIVITYNET13 = DatasetSpec(
-    name="activitynet13",
-    title="ActivityNet 1.3",
-    class_names=_class_list("activitynet13"),
-    splits=_ANET_SPLITS,
-    train_split="training",
-    eval_split="validation",
-    frames_per_snippet=16,
-    feature_fps=None,
-    default_fps=30.0,  # the official files give durations, not frame rates; points are written at 30 fps
-    tiou_thresholds=ACTIVITYNET_TIOU_THRESHOLDS,
-    sfnet_name="ActivityNet1.3",
-    points="uniform",  # SF-Net's protocol, as the APN paper
-    settings=_ANET_SETTINGS,
-    fixed_length=100,
-    twin=TwinStatistics(
-        videos={"training": 10_024, "validation": 4_926}, instances={"training": 15_410, "validation": 7_654},
-        mean_duration=648 * 3600 / 19_994,
-        source="activity-net.org/download.html and Heilbron et al., CVPR 2015: 10 024 training videos (15 410 "
-               "instances), 4 926 validation (7 654), 5 044 test; 648 hours of video over the 19 994"),
-)
 
-ACTIVITYNET12 = DatasetSpec(
-    name="activitynet12",
-    title="ActivityNet 1.2",
-    class_names=_class_list("activitynet12"),
-    splits=_ANET_SPLITS,
-    train_split="training",
-    eval_split="validation",
-    frames_per_snippet=16,
-    feature_fps=None,
-    default_fps=30.0,
-    tiou_thresholds=ACTIVITYNET_TIOU_THRESHOLDS,
-    sfnet_name="ActivityNet1.2",  # W-TALC's ActivityNet1.2-I3D-JOINTFeatures.npy and ActivityNet1.2-Annotations/
-    points="uniform",
-    settings=_ANET_SETTINGS,
-    fixed_length=100,
-    twin=TwinStatistics(
-        videos={"training": 4_819, "validation": 2_383},
-        # 1.2's instance counts are not stated beside its video counts: 1.3's 1.54 instances per video (ptal's choice).
-        instances={"training": round(4_819 * 15_410 / 10_024), "validation": round(2_383 * 7_654 / 4_926)},
-        mean_duration=648 * 3600 / 19_994,
-        source="activity-net.org/download.html: 4 819 training and 2 383 validation videos, 100 classes; instances "
-               "per video and durations as 1.3's (ptal's choice)"),
-)
+def _activitynet(version: str, twin: TwinStatistics) -> DatasetSpec:
+    """ActivityNet ``version`` ("1.3", "1.2"): the official files' subsets ``training`` and ``validation`` (``testing``:
+    labels withheld, not read); W-TALC's files ``ActivityNet<version>-I3D-JOINTFeatures.npy`` and
+    ``ActivityNet<version>-Annotations/``."""
+    name = "activitynet" + version.replace(".", "")
+    return DatasetSpec(
+        name=name,
+        title=f"ActivityNet {version}",
+        class_names=_class_list(name),
+        splits={"training": ("training",), "validation": ("validation",)},
+        train_split="training",
+        eval_split="validation",
+        frames_per_snippet=16,
+        feature_fps=None,
+        default_fps=30.0,  # the official files give durations, not frame rates; points are written at 30 fps
+        tiou_thresholds=ACTIVITYNET_TIOU_THRESHOLDS,
+        sfnet_name=f"ActivityNet{version}",
+        points="uniform",  # SF-Net's protocol, as the APN paper
+        settings=_ANET_SETTINGS,
+        fixed_length=100,
+        twin=twin,
+    )
+
+
+ACTIVITYNET13 = _activitynet("1.3", TwinStatistics(
+    videos={"training": 10_024, "validation": 4_926}, instances={"training": 15_410, "validation": 7_654},
+    mean_duration=648 * 3600 / 19_994,
+    source="activity-net.org/download.html and Heilbron et al., CVPR 2015: 10 024 training videos (15 410 "
+           "instances), 4 926 validation (7 654), 5 044 test; 648 hours of video over the 19 994"))
+ACTIVITYNET12 = _activitynet("1.2", TwinStatistics(
+    videos={"training": 4_819, "validation": 2_383},
+    # 1.2's instance counts are not stated beside its video counts: 1.3's 1.54 instances per video (ptal's choice).
+    instances={"training": round(4_819 * 15_410 / 10_024), "validation": round(2_383 * 7_654 / 4_926)},
+    mean_duration=648 * 3600 / 19_994,
+    source="activity-net.org/download.html: 4 819 training and 2 383 validation videos, 100 classes; instances "
+           "per video and durations as 1.3's (ptal's choice)"))
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (THUMOS14, GTEA, BEOID, ACTIVITYNET13, ACTIVITYNET12)}
 
