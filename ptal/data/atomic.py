@@ -10,13 +10,11 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | PathLike, durable: bool = True):
+def atomic_file(path: str | PathLike):
     """Open ``path`` for binary writing so that it appears whole or not at all: the content goes to a
     temporary file in the same directory, which is flushed, fsynced and renamed over ``path`` when the
     block exits without an exception (and removed when it raises). Parent directories are created. The
-    file gets the mode of any new file, 0o666 less the umask (``tempfile.mkstemp`` would make it 0o600).
-    ``durable=False`` skips the fsync (a cache that can be made again: a crash of the machine, not of the
-    program, may then leave the file cut short, which its reader must detect)."""
+    file gets the mode of any new file, 0o666 less the umask (``tempfile.mkstemp`` would make it 0o600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = _create_temporary(path)
@@ -24,8 +22,7 @@ def atomic_file(path: str | PathLike, durable: bool = True):
         with os.fdopen(descriptor, "wb") as file:
             yield file
             file.flush()
-            if durable:
-                os.fsync(file.fileno())
+            os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -202,7 +202,7 @@ def checked_rows(array: np.ndarray, where, start: int, stop: int | None) -> np.n
     return rows
 
 
-def save_features(path: str | PathLike, features: np.ndarray, durable: bool = True) -> None:
-    """Write one video's ``(T, D)`` features to an ``.npy`` file, atomically (``durable``: see ``atomic_file``)."""
-    with atomic_file(path, durable) as file:
+def save_features(path: str | PathLike, features: np.ndarray) -> None:
+    """Write one video's ``(T, D)`` features to an ``.npy`` file, atomically."""
+    with atomic_file(path) as file:
         np.save(file, features)
