@@ -15,7 +15,7 @@ validation videos of 100 snippets), the time of
 
     python benchmarks/activitynet_scale.py --dim 256 --out benchmarks/results/activitynet_scale_d256.json \\
         --official-python /path/to/python-with-pandas --lacp-release /path/to/Learning-Action-Completeness-from-Points
-    python benchmarks/activitynet_scale.py --dim 2048 --train-iterations 20 --skip-eval --out ...
+    python benchmarks/activitynet_scale.py --dim 2048 --train-iterations 11 --skip-eval --out ...
 """
 import argparse
 import json
