@@ -29,7 +29,8 @@ DEMO_DATASET_OVERRIDES = {"thumos14": {"lacp": [], "apn": []},
                           "beoid": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN},
                           "activitynet13": {"lacp": ["train.lr=1e-3"], "apn": []},
                           "activitynet12": {"lacp": ["train.lr=1e-3"], "apn": []}}
-# Measured on an idle 2-core machine (README): what ``ptal demo`` announces.
+# Measured on an idle 2-core machine (README): what ``ptal demo`` announces. ActivityNet's: not yet measured idle
+# (a 100-iteration trial on a busy machine took 2.4 min for LACP and 5 min for APN; README, "ActivityNet").
 DEMO_MINUTES = {"thumos14": {"lacp": 2.5, "apn": 1.5}, "gtea": {"lacp": 1.0, "apn": 1.0},
                 "beoid": {"lacp": 1.0, "apn": 1.0}, "activitynet13": {"lacp": 2.0, "apn": 2.0},
                 "activitynet12": {"lacp": 1.5, "apn": 1.5}}
