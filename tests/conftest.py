@@ -19,6 +19,12 @@ settings.register_profile("ptal", deadline=None, suppress_health_check=[HealthCh
 settings.load_profile("ptal")
 
 
+@pytest.fixture(autouse=True)
+def twin_cache(tmp_path_factory, monkeypatch):
+    """The large twins' feature cache (ActivityNet's) in the session's temporary folder, not ~/.cache/ptal."""
+    monkeypatch.setenv("PTAL_CACHE", str(tmp_path_factory.getbasetemp() / "ptal-cache"))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: runs on a GPU when there is one (a CUDA or Triton backend, or a "
                                        "GPU-only check); benchmarks/gpu_check.py runs these")

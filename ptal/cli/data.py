@@ -25,7 +25,8 @@ def add_parser(subparsers) -> None:
     synth.add_argument("--out", required=True, help="output directory")
     synth.add_argument("--dataset", choices=tuple(DATASETS), default="thumos14", help="the benchmark (default thumos14)")
     synth.add_argument("--layout", choices=("lacp", "sfnet"), default=None,
-                       help="LACP's layout (default for thumos14) or SF-Net's (default for gtea and beoid)")
+                       help="LACP's layout (default for thumos14 and ActivityNet) or SF-Net's (default for gtea and "
+                            "beoid; ActivityNet's W-TALC file names, all videos in memory while written)")
     synth.add_argument("--d", type=int, default=2048, help="feature dimension D, even (default 2048, as I3D)")
     synth.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     synth.add_argument("--difficulty", type=float, default=1.0,
@@ -64,7 +65,8 @@ def _synth(args) -> int:
     from ptal.data.annotations import load_annotations
     from ptal.data.synthetic import SyntheticBenchmark, write_benchmark
 
-    layout = args.layout or ("lacp" if args.dataset == "thumos14" else "sfnet")
+    # SF-Net's single feature file holds every video in memory while it is written: ActivityNet's go one file each.
+    layout = args.layout or ("sfnet" if args.dataset in ("gtea", "beoid") else "lacp")
     if args.d < 1 or (layout == "lacp" and args.d % 2):
         raise UsageError(f"--d must be an even number >= 2 in the LACP layout (a number >= 1 in SF-Net's), got {args.d}")
     if not args.difficulty >= 0:

@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--checkpoint", metavar="PT", help="a checkpoint of ptal train (best.pt, last.pt)")
     parser.add_argument("--thresholds", type=float, nargs="+", metavar="T",
                         help="tIoU thresholds (default: the benchmark's: --dataset's, or the checkpoint's; THUMOS14, "
-                             "GTEA, BEOID: 0.1 0.2 ... 0.7)")
+                             "GTEA, BEOID: 0.1 0.2 ... 0.7; ActivityNet: 0.5 0.55 ... 0.95)")
     parser.add_argument("--dataset", choices=tuple(DATASETS),
                         help="the benchmark of --gt/--pred, for its default thresholds (default thumos14)")
     parser.add_argument("--subset", default="auto",

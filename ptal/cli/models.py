@@ -23,12 +23,18 @@ DEMO_OVERRIDES = {
 # What ``ptal demo --dataset`` changes on top of those, per dataset (README, "Datasets": how each was chosen).
 # GTEA and BEOID are small: a larger APN, and LACP at APN's demo rate (1e-4 barely moves BEOID's 34 classes).
 _SMALL_APN = ["model.embed_dim=256", "model.bdm_hidden=128", "model.pem_dim=128", "model.num_samples=32"]
+# ActivityNet's twins: a tenth of each split by default (1 003 + 493 videos of 1.3), ``--full`` for all of them.
+ACTIVITYNET_DEMO_SUBSET = 0.1
 DEMO_DATASET_OVERRIDES = {"thumos14": {"lacp": [], "apn": []},
                           "gtea": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN},
-                          "beoid": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN}}
-# Measured on an idle 2-core machine (README): what ``ptal demo`` announces.
+                          "beoid": {"lacp": ["train.lr=1e-3"], "apn": _SMALL_APN},
+                          "activitynet13": {"lacp": ["train.lr=1e-3"], "apn": []},
+                          "activitynet12": {"lacp": ["train.lr=1e-3"], "apn": []}}
+# Measured on an idle 2-core machine (README): what ``ptal demo`` announces. ActivityNet's: not yet measured idle
+# (a 100-iteration trial on a busy machine took 2.4 min for LACP and 5 min for APN; README, "ActivityNet").
 DEMO_MINUTES = {"thumos14": {"lacp": 2.5, "apn": 1.5}, "gtea": {"lacp": 1.0, "apn": 1.0},
-                "beoid": {"lacp": 1.0, "apn": 1.0}}
+                "beoid": {"lacp": 1.0, "apn": 1.0}, "activitynet13": {"lacp": 2.0, "apn": 2.0},
+                "activitynet12": {"lacp": 1.5, "apn": 1.5}}
 # Settings a resumed run may change: how long it goes on and how it reports, nothing that changes its course.
 RESUMABLE_KEYS = ("train.iterations", "train.eval_every", "train.log_every", "train.progress", "train.out_dir")
 # What a run of ptal demo leaves in each model's folder (--overwrite removes exactly these).
@@ -41,9 +47,10 @@ def add_parser(subparsers) -> None:
         "train", help="train a model (LACP or APN, by model.name) on a benchmark's synthetic twin or real features",
         description="Train with a YAML config and key=value overrides over the defaults (every key has one: "
                     "--print-config shows them); model.name (lacp, apn) picks the family and data.dataset "
-                    "(thumos14, gtea, beoid) the benchmark, from the config file or an override; data=PATH reads real "
-                    "features in SF-Net's layout (PATH/<Name>-I3D-JOINTFeatures.npy, PATH/<Name>-Annotations/) or the "
-                    "LACP layout (PATH/features/<split>/{rgb,flow}/<video>.npy). --resume CHECKPOINT continues a run with "
+                    "(thumos14, gtea, beoid, activitynet13, activitynet12) the benchmark, from the config file or an "
+                    "override; data=PATH reads real features in SF-Net's layout (PATH/<Name>-I3D-JOINTFeatures.npy, "
+                    "PATH/<Name>-Annotations/), the LACP layout (PATH/features/<split>/{rgb,flow}/<video>.npy), or one "
+                    "PATH/<video>.npy per video with data.annotations=ANNOTATIONS.json (ActivityNet's). --resume CHECKPOINT continues a run with "
                     "the configuration stored in it (only train.iterations, eval_every, log_every, progress and "
                     "out_dir may change).")
     train.add_argument("--config", help="YAML config, e.g. configs/apn_thumos14.yaml (default: the built-in defaults "
@@ -74,6 +81,9 @@ def add_parser(subparsers) -> None:
     demo.add_argument("--model", choices=("both", *FAMILY_NAMES), default="both")
     demo.add_argument("--dataset", choices=tuple(DEMO_DATASET_OVERRIDES), default="thumos14",
                       help="the benchmark whose twin trains (default thumos14)")
+    demo.add_argument("--full", action="store_true",
+                      help=f"ActivityNet: every video of the twin (default: the first {ACTIVITYNET_DEMO_SUBSET:g} of "
+                           f"each split, data.subset)")
     demo.add_argument("--out", help="run folder, one subfolder per model (default: runs/demo, or runs/demo-2, "
                                     "-3, ... when it holds a run)")
     demo.add_argument("--overwrite", action="store_true", help="replace the run found in --out")
@@ -304,7 +314,10 @@ def _demo(args) -> int:
     models = list(FAMILY_NAMES) if args.model == "both" else [args.model]
     device = checked_device(args.device)
     overrides = _split_overrides(args.overrides, models)
-    configs = {model: method_config(None, [f"model.name={model}", f"data.dataset={args.dataset}",
+    if args.full and dataset_spec(args.dataset).twin is None:
+        raise UsageError(f"--full applies to ActivityNet's twins; {args.dataset}'s demo uses every video already")
+    subset = [f"data.subset={ACTIVITYNET_DEMO_SUBSET}"] if dataset_spec(args.dataset).twin and not args.full else []
+    configs = {model: method_config(None, [f"model.name={model}", f"data.dataset={args.dataset}", *subset,
                                            *DEMO_OVERRIDES[model], *DEMO_DATASET_OVERRIDES[args.dataset][model],
                                            *overrides[model]], model)
                for model in models}  # every override checked before the first model trains
@@ -343,7 +356,7 @@ def side_by_side(results: dict) -> str:
     """One row per model: mAP (%) at each tIoU threshold and the averages."""
     first = next(iter(results.values()))
     averages = list(first.averages)
-    header = ["model", *(f"@{t:.1f}" for t in first.tiou_thresholds), *(f"AVG {name}" for name in averages)]
+    header = ["model", *(f"@{t:g}" for t in first.tiou_thresholds), *(f"AVG {name}" for name in averages)]
     rows = [[name.upper(), *(f"{100 * m:.1f}" for m in result.map),
              *(f"{100 * result.averages[name]:.1f}" for name in averages)] for name, result in results.items()]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -30,8 +30,9 @@ from ptal.data.activitynet import Segments, load_ground_truth, read_json_documen
 from ptal.data.datasets import THUMOS14, DatasetSpec, dataset_spec
 from ptal.data.features import check_video_id
 from ptal.data.points import (DEFAULT_SIGMA_FRAMES, PROTOCOLS, DrawnPoints, PointLabels, _read_text, draw_points,
-                              load_point_labels, read_single_frames)
+                              load_point_labels, read_single_frames, rescale_points)
 from ptal.data.sfnet import read_npy, text_column
+from ptal.data.structure import statistical_structure
 
 FEATURE_FPS = 25
 SNIPPET_FRAMES = 16
@@ -55,7 +56,8 @@ class Annotations:
         fps: source frame rate of every video.
         durations: seconds, of the videos whose files give one.
         ground_truth: the instances of every split, in seconds (``Segments``).
-        points: the point labels of the training videos.
+        points: the point labels of the training videos (in the snippets ``snippet_seconds`` gives).
+        fixed_length: every video rescaled to this many snippets (``data.fixed_length``); 0: as extracted.
     """
 
     dataset: DatasetSpec
@@ -66,9 +68,15 @@ class Annotations:
     durations: dict[str, float]
     ground_truth: Segments
     points: PointLabels
+    fixed_length: int = 0
 
     def snippet_seconds(self, video_id: str) -> float:
-        """Seconds covered by one feature snippet of the video."""
+        """Seconds covered by one feature snippet of the video (rescaled: its duration / ``fixed_length``)."""
+        if self.fixed_length:
+            if video_id not in self.durations:
+                raise ValueError(f"{self.directory}: video {video_id!r} has no duration; rescaling to "
+                                 f"{self.fixed_length} snippets (data.fixed_length) needs every video's duration")
+            return self.durations[video_id] / self.fixed_length
         rate = self.dataset.feature_fps or self.fps[video_id]
         return self.dataset.frames_per_snippet / rate
 
@@ -121,26 +129,52 @@ def load_thumos14(directory: str | PathLike | None = None) -> Annotations:
 
 
 def load_annotations(dataset: DatasetSpec | str, directory: str | PathLike | None = None,
-                     points: str | None = None, points_seed: int = 0) -> Annotations:
-    """Read a benchmark's annotations from a folder of any kind in the module docstring.
+                     points: str | None = None, points_seed: int = 0, fixed_length: int | None = None) -> Annotations:
+    """Read a benchmark's annotations from a folder of any kind in the module docstring, or an ActivityNet-style
+    JSON file (ActivityNet's ``activity_net.v1-3.min.json``).
 
     Args:
         dataset: its description or name.
-        directory: the folder; None, the copies packaged with ptal (``dataset.packaged``).
+        directory: the folder or JSON file; None, the copies packaged with ptal (``dataset.packaged``), or for a
+            benchmark ptal packages no annotations of (ActivityNet), its twin's statistical structure
+            (:mod:`ptal.data.structure`).
         points: which training points: ``annotations``, the folder's point-label CSV (or, where it has none,
             the packaged one's); a protocol of :mod:`ptal.data.points` (``uniform``, ``gaussian``,
             ``annotator<k>``, ``random-annotator``) drawn from the ground truth with ``points_seed``; or a path
             to a point-label CSV. None: the dataset's default (``dataset.points``).
+        fixed_length: every video rescaled to this many snippets (0: as extracted; None: the dataset's
+            ``fixed_length``): the points' snippets and ``snippet_seconds`` follow.
 
     Raises:
         FileNotFoundError: the folder, or a file it needs, does not exist.
         ValueError: a file is malformed; the message names it (and the video).
     """
     spec = dataset_spec(dataset) if isinstance(dataset, str) else dataset
-    directory = spec.packaged if directory is None else Path(directory)
+    fixed_length = (spec.fixed_length or 0) if fixed_length is None else fixed_length
+    points = points or spec.points
+    if directory is None and spec.twin is not None:
+        directory = spec.packaged
+        splits, fps, durations, ground_truth = statistical_structure(spec)
+    elif directory is not None and Path(directory).suffix.lower() == ".json":
+        directory = Path(directory)
+        if not directory.is_file():
+            raise FileNotFoundError(f"{spec.title} annotation file {directory} does not exist")
+        splits, fps, durations, ground_truth = _read_activitynet(spec, directory)
+    else:
+        directory = spec.packaged if directory is None else Path(directory)
+        splits, fps, durations, ground_truth = _read_folder(spec, directory, points)
+    annotations = Annotations(spec, directory, list(spec.class_names), splits, fps, durations, ground_truth,
+                              PointLabels.empty(spec.class_names), fixed_length)
+    drawn = training_points(annotations, points, points_seed)
+    if fixed_length:
+        drawn = rescale_points(drawn, durations, fixed_length)
+    return dataclasses.replace(annotations, points=drawn)
+
+
+def _read_folder(spec: DatasetSpec, directory: Path, points: str):
+    """(splits, fps, durations, ground truth) of an annotation folder of any of the three kinds."""
     if not directory.is_dir():
         raise FileNotFoundError(f"{spec.title} annotation directory {directory} does not exist or is not a directory")
-    points = points or spec.points
     if (directory / "videoname.npy").is_file():
         splits, fps, durations, ground_truth = _read_sfnet(spec, directory)
     elif (directory / f"split_{spec.train_split}.txt").is_file() or (directory / "fps_dict.json").is_file():
@@ -151,9 +185,7 @@ def load_annotations(dataset: DatasetSpec | str, directory: str | PathLike | Non
         raise FileNotFoundError(
             f"{directory}: no {spec.title} annotations: expected gt.json (ActivityNet style, with subsets), "
             f"or also fps_dict.json and split_<split>.txt (LACP's layout), or SF-Net's arrays (videoname.npy, ...)")
-    annotations = Annotations(spec, directory, list(spec.class_names), splits, fps, durations, ground_truth,
-                              PointLabels.empty(spec.class_names))
-    return dataclasses.replace(annotations, points=training_points(annotations, points, points_seed))
+    return splits, fps, durations, ground_truth
 
 
 def training_points(annotations: Annotations, points: str, seed: int) -> PointLabels:

@@ -1,13 +1,14 @@
 """A torch ``Dataset`` of whole videos with their labels."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ptal.data.activitynet import Segments
+from ptal.data.activitynet import Segments, rows_by_video
 from ptal.data.annotations import SNIPPET_SECONDS
 from ptal.data.features import FeatureSource
 from ptal.data.points import PointLabels
@@ -19,7 +20,8 @@ class VideoItem:
 
     Attributes:
         video_id: the video.
-        features: (T, D) float32.
+        features: (T, D) float32; or float16, read-only and memory-mapped, where the source maps its videos
+            (the synthetic twins' cache): models compute in float32.
         video_labels: (C,) float32, 1 for each class with a ground-truth instance or a point.
         point_labels: (T, C) float32, 1 at each point's snippet and class.
         segments: (K, 2) float64 ``[start, end]`` in seconds, the video's ground-truth instances.
@@ -78,7 +80,8 @@ class VideoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> VideoItem:
         video_id = self.video_ids[index]
-        features = self.features.load(video_id)
+        mapped = getattr(self.features, "mapped", None)  # a source that keeps its videos on disk maps them
+        features = self.features.load(video_id) if mapped is None else mapped(video_id)
         num_classes = len(self.class_names)
         points = self.points.of_video(video_id)
         point_labels = np.zeros((len(features), num_classes), dtype=np.float32)
@@ -89,7 +92,7 @@ class VideoDataset(torch.utils.data.Dataset):
         video_labels[points.label] = 1
         return VideoItem(
             video_id=video_id,
-            features=torch.from_numpy(features),
+            features=_tensor(features),
             video_labels=torch.from_numpy(video_labels),
             point_labels=torch.from_numpy(point_labels),
             segments=torch.from_numpy(segments),
@@ -100,7 +103,14 @@ class VideoDataset(torch.utils.data.Dataset):
 
     def _segments_of(self, video_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(K, 2) float64 seconds and (K,) int64 labels of the video's instances."""
-        if self.ground_truth is None or video_id not in self.ground_truth.video_ids:
+        if self.ground_truth is None or video_id not in rows_by_video(self.ground_truth):
             return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
         truth = self.ground_truth.of_video(video_id)
         return np.stack([truth.start, truth.end], axis=1), truth.label
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``array``'s memory, read-only (memory-mapped) arrays included: nothing writes to features."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)

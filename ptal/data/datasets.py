@@ -19,6 +19,7 @@ import numpy as np
 
 PACKAGED = Path(__file__).parent
 THUMOS_TIOU_THRESHOLDS = tuple(np.linspace(0.1, 0.7, 7).tolist())  # [0.1:0.1:0.7]: THUMOS14, GTEA, BEOID
+ACTIVITYNET_TIOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())  # [0.5:0.05:0.95]: ActivityNet
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,23 @@ class Setting:
 
     key: str
     value: object
+    source: str
+
+
+@dataclass(frozen=True)
+class TwinStatistics:
+    """The published structure an embedded statistical twin is drawn to (a benchmark whose annotations ptal does
+    not package): per split its number of videos and of instances, and the mean video duration.
+
+    Attributes:
+        videos, instances: split -> count.
+        mean_duration: seconds, the mean video duration.
+        source: where the numbers come from.
+    """
+
+    videos: Mapping[str, int]
+    instances: Mapping[str, int]
+    mean_duration: float
     source: str
 
 
@@ -58,6 +76,10 @@ class DatasetSpec:
         points: the default of ``data.points``: ``annotations`` (the annotation folder's point_labels.csv) or a
             protocol of :mod:`ptal.data.points`.
         settings: per model family (``lacp``, ``apn``), the config values this benchmark changes.
+        fixed_length: every video's features rescaled to this many snippets by linear interpolation (the default
+            of ``data.fixed_length``; ActivityNet's 100); None: whole videos as extracted.
+        twin: the statistics of the embedded twin, for a benchmark whose annotations ptal does not package
+            (ActivityNet: the user downloads them); None: the twin is laid on the packaged annotations.
     """
 
     name: str
@@ -73,6 +95,8 @@ class DatasetSpec:
     sfnet_name: str
     points: str
     settings: Mapping[str, tuple[Setting, ...]] = field(default_factory=dict)
+    fixed_length: int | None = None
+    twin: TwinStatistics | None = None
 
     @property
     def packaged(self) -> Path:
@@ -89,10 +113,11 @@ class DatasetSpec:
         """Lines describing the benchmark (and the settings it changes for ``family``), for people."""
         rate = "the video's own frame rate" if self.feature_fps is None else f"{self.feature_fps:g} fps"
         thresholds = ", ".join(f"{t:g}" for t in self.tiou_thresholds)
+        snippets = (f"snippets of {self.frames_per_snippet} frames at {rate}" if self.fixed_length is None else
+                    f"every video rescaled to {self.fixed_length} snippets (data.fixed_length)")
         lines = [f"{self.title} (data.dataset={self.name}): {len(self.class_names)} classes; splits "
                  f"{', '.join(self.splits)}; trains on {self.train_split}, evaluates {self.eval_split}",
-                 f"snippets of {self.frames_per_snippet} frames at {rate}; mAP at tIoU {thresholds}; "
-                 f"default points: {self.points}"]
+                 f"{snippets}; mAP at tIoU {thresholds}; default points: {self.points}"]
         for setting in self.settings.get(family, ()) if family else ():
             lines.append(f"{setting.key}={setting.value}: {setting.source}")
         return lines
@@ -187,7 +212,72 @@ BEOID = DatasetSpec(
     },
 )
 
-DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (THUMOS14, GTEA, BEOID)}
+
+def _class_list(name: str) -> tuple[str, ...]:
+    """The classes listed one per line in ``ptal/data/<name>/classes.txt`` (see its PROVENANCE.md)."""
+    return tuple(line for line in (PACKAGED / name / "classes.txt").read_text(encoding="utf-8").splitlines() if line)
+
+
+# ActivityNet (README, "ActivityNet"): the protocol of the weakly- and point-supervised papers (APN's Table 1, LACP):
+# the validation subset evaluated at tIoU [0.5:0.05:0.95], features rescaled to T = 100 snippets, SF-Net's points.
+_ANET_SOURCE = "the APN paper's protocol section and Table 1 (and LACP's)"
+_ANET_SELECT = Setting("train.select_by", "average_0.5:0.95", f"ActivityNet's metric, AVG mAP[0.5:0.95] ({_ANET_SOURCE})")
+_ANET_SETTINGS = {
+    "lacp": (_ANET_SELECT,
+             Setting("inference.max_classes", 2,
+                     "the video-level scores choose at most 2 classes per video (ptal's choice: ActivityNet videos "
+                     "hold one activity, rarely two; the usual practice of the weakly-supervised releases, whose "
+                     "exact rules differ)"),
+             Setting("inference.max_per_video", 100, "at most 100 predictions per video (ActivityNet's challenge rule, "
+                                                     "and the usual cap of the releases)")),
+    "apn": (_ANET_SELECT,
+            Setting("inference.top_k", 100, "at most 100 predictions per video (ActivityNet's challenge rule)"),
+            Setting("inference.max_classes", 2,
+                    "the video-level scores (each class's best proposal score) choose at most 2 classes per video "
+                    "(ptal's choice, as LACP's)"),
+            Setting("proposals.d_max", 100, "proposals up to the whole video: ActivityNet's instances run from "
+                                            "short to the whole video (the APN paper), here 100 snippets")),
+}
+
+
+def _activitynet(version: str, twin: TwinStatistics) -> DatasetSpec:
+    """ActivityNet ``version`` ("1.3", "1.2"): the official files' subsets ``training`` and ``validation`` (``testing``:
+    labels withheld, not read); W-TALC's files ``ActivityNet<version>-I3D-JOINTFeatures.npy`` and
+    ``ActivityNet<version>-Annotations/``."""
+    name = "activitynet" + version.replace(".", "")
+    return DatasetSpec(
+        name=name,
+        title=f"ActivityNet {version}",
+        class_names=_class_list(name),
+        splits={"training": ("training",), "validation": ("validation",)},
+        train_split="training",
+        eval_split="validation",
+        frames_per_snippet=16,
+        feature_fps=None,
+        default_fps=30.0,  # the official files give durations, not frame rates; points are written at 30 fps
+        tiou_thresholds=ACTIVITYNET_TIOU_THRESHOLDS,
+        sfnet_name=f"ActivityNet{version}",
+        points="uniform",  # SF-Net's protocol, as the APN paper
+        settings=_ANET_SETTINGS,
+        fixed_length=100,
+        twin=twin,
+    )
+
+
+ACTIVITYNET13 = _activitynet("1.3", TwinStatistics(
+    videos={"training": 10_024, "validation": 4_926}, instances={"training": 15_410, "validation": 7_654},
+    mean_duration=648 * 3600 / 19_994,
+    source="activity-net.org/download.html and Heilbron et al., CVPR 2015: 10 024 training videos (15 410 "
+           "instances), 4 926 validation (7 654), 5 044 test; 648 hours of video over the 19 994"))
+ACTIVITYNET12 = _activitynet("1.2", TwinStatistics(
+    videos={"training": 4_819, "validation": 2_383},
+    # 1.2's instance counts are not stated beside its video counts: 1.3's 1.54 instances per video (ptal's choice).
+    instances={"training": round(4_819 * 15_410 / 10_024), "validation": round(2_383 * 7_654 / 4_926)},
+    mean_duration=648 * 3600 / 19_994,
+    source="activity-net.org/download.html: 4 819 training and 2 383 validation videos, 100 classes; instances "
+           "per video and durations as 1.3's (ptal's choice)"))
+
+DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (THUMOS14, GTEA, BEOID, ACTIVITYNET13, ACTIVITYNET12)}
 
 
 def dataset_spec(name: str) -> DatasetSpec:

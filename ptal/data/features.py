@@ -10,6 +10,9 @@ Layouts:
 - ``NpyFeatures``: ``<directory>/<video>.npy`` holding ``(T, D)``; ActionFormer's layout.
 - ``ptal.data.sfnet.SfnetFeatures``: SF-Net's and W-TALC's single object array.
 
+``RescaledFeatures`` wraps any of them to give every video the same number of snippets (ActivityNet's
+protocol: T = 100), by linear interpolation (:func:`rescale`).
+
 The feature size D is the ``dim`` given, or, with ``dim=None``, read from the first file opened; every
 other file must agree.
 
@@ -43,6 +46,9 @@ class FeatureSource(Protocol):
         """Rows ``[start, stop)`` (``stop=None``: to the end) of the video's features, ``(stop - start, D)``
         float32, a new array."""
 
+    # Optionally, ``mapped(video_id)``: the whole video as a read-only memory-mapped array (a float dtype), which
+    # ``VideoDataset`` items then hold instead of a copy in memory (the synthetic twins' cache).
+
 
 def check_video_id(video_id: str, where: str) -> None:
     """ValueError naming ``where`` unless ``video_id`` is a plain file name (it names feature files): not
@@ -53,11 +59,18 @@ def check_video_id(video_id: str, where: str) -> None:
 
 
 class NpyFeatures:
-    """One ``(T, dim)`` array per video: ``<directory>/<video_id>.npy`` (any float dtype)."""
+    """One ``(T, dim)`` array per video: ``<directory>/<prefix><video_id>.npy`` (any float dtype; ActivityNet's
+    feature releases often name them ``v_<youtube id>.npy``: ``prefix="v_"``)."""
 
-    def __init__(self, directory: str | PathLike, dim: int | None = None):
+    def __init__(self, directory: str | PathLike, dim: int | None = None, prefix: str = ""):
         self.directory = Path(directory)
         self.dim = dim
+        self.prefix = prefix
+
+    def path(self, video_id: str) -> Path:
+        """The file of a video."""
+        check_video_id(video_id, str(self.directory))
+        return self.directory / f"{self.prefix}{video_id}.npy"
 
     def length(self, video_id: str) -> int:
         return len(self._open(video_id))
@@ -71,10 +84,47 @@ class NpyFeatures:
         self.dim = check_dim(array.shape[1], self.dim, path)
         return array
 
-    def path(self, video_id: str) -> Path:
-        """The file of a video."""
-        check_video_id(video_id, str(self.directory))
-        return self.directory / f"{video_id}.npy"
+
+def rescale(features: np.ndarray, length: int) -> np.ndarray:
+    """(T, D) features resampled to (length, D) float32 by linear interpolation: output snippet i takes the
+    features at position ``(i + 0.5) · T / length − 0.5`` of the input (snippet centres aligned, positions clipped
+    to ``[0, T − 1]``), interpolated between the two nearest snippets; ``F.interpolate(mode="linear",
+    align_corners=False)``. A one-snippet video is repeated."""
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    if len(features) == 0:
+        raise ValueError("cannot rescale a video of 0 snippets")
+    position = np.clip((np.arange(length) + 0.5) * len(features) / length - 0.5, 0, len(features) - 1)
+    left = np.floor(position).astype(np.int64)
+    right = np.minimum(left + 1, len(features) - 1)
+    weight = (position - left)[:, None]
+    features = np.asarray(features, dtype=np.float32)
+    return ((1 - weight) * features[left] + weight * features[right]).astype(np.float32)
+
+
+class RescaledFeatures:
+    """A ``FeatureSource`` giving every video of ``source`` exactly ``length`` snippets (:func:`rescale`)."""
+
+    def __init__(self, source: FeatureSource, length: int):
+        if length < 1:
+            raise ValueError(f"data.fixed_length must be >= 1 to rescale, got {length}")
+        self.source = source
+        self.fixed_length = length
+
+    @property
+    def dim(self) -> int | None:
+        return self.source.dim
+
+    def length(self, video_id: str) -> int:
+        return self.fixed_length
+
+    def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.fixed_length if stop is None else stop
+        if not 0 <= start <= stop <= self.fixed_length:
+            raise ValueError(f"video {video_id!r}: rows [{start}, {stop}) requested from {self.fixed_length} snippets")
+        whole = self.source.load(video_id)
+        rows = whole if len(whole) == self.fixed_length else rescale(whole, self.fixed_length)
+        return rows[start:stop]
 
 
 class LacpFeatures:

@@ -22,6 +22,7 @@ Protocols (:func:`draw_points`), each one point per instance of the ground truth
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ptal.data.activitynet import Segments
+from ptal.data.activitynet import Segments, rows_by_video
 from ptal.data.atomic import atomic_file
 from ptal.data.datasets import THUMOS14, DatasetSpec
 
@@ -94,18 +95,21 @@ class PointLabels:
 
     def of_videos(self, video_ids: Sequence[str]) -> PointLabels:
         """The points of the videos ``video_ids`` that have some, in this table's order."""
-        kept = [video_id for video_id in self.video_ids if video_id in set(video_ids)]
-        rows = np.isin(self.video, [self.video_ids.index(video_id) for video_id in kept])
+        wanted = set(video_ids)
+        position = {}
+        for index, video_id in enumerate(self.video_ids):
+            position.setdefault(video_id, index)
+        kept = [video_id for video_id in self.video_ids if video_id in wanted]
+        rows = np.isin(self.video, [position[video_id] for video_id in kept])
         remap = np.full(len(self.video_ids), -1, dtype=np.int64)
-        remap[[self.video_ids.index(video_id) for video_id in kept]] = np.arange(len(kept))
+        remap[[position[video_id] for video_id in kept]] = np.arange(len(kept))
         return PointLabels(kept, self.class_names, remap[self.video[rows]], self.label[rows], self.frame[rows],
                            self.time[rows], self.snippet[rows], self.start_frame[rows], self.stop_frame[rows])
 
     def of_video(self, video_id: str) -> PointLabels:
         """The points of one video (an empty table if it has none), with ``video_ids == [video_id]``."""
-        index = self.video_ids.index(video_id) if video_id in self.video_ids else -1
-        rows = self.video == index
-        return PointLabels([video_id], self.class_names, np.zeros(int(rows.sum()), dtype=np.int64),
+        rows = rows_by_video(self).get(video_id, np.zeros(0, dtype=np.int64))
+        return PointLabels([video_id], self.class_names, np.zeros(len(rows), dtype=np.int64),
                            self.label[rows], self.frame[rows], self.time[rows], self.snippet[rows],
                            self.start_frame[rows], self.stop_frame[rows])
 
@@ -120,6 +124,19 @@ def point_table(rows: list[tuple[str, int, int, int, int]], fps: Mapping[str, fl
     rates = np.asarray([fps[v] for v in video_ids], dtype=np.float64)[video]
     return PointLabels(video_ids, list(dataset.class_names), video, label, frame, frame / rates,
                        frame_to_snippet(frame, rates, dataset), start, stop)
+
+
+def rescale_points(points: PointLabels, durations: Mapping[str, float], length: int) -> PointLabels:
+    """The points in the snippets of videos rescaled to ``length`` snippets each (``data.fixed_length``): snippet
+    i of a video of ``duration`` seconds covers ``[i, i + 1) · duration / length``; a point at or past the end
+    lies in the last snippet. Every video with points needs its duration (ValueError naming the first without)."""
+    missing = [video_id for video_id in points.video_ids if video_id not in durations]
+    if missing:
+        raise ValueError(f"video {missing[0]!r} has points but no duration in its annotations: rescaling to "
+                         f"{length} snippets needs every video's duration")
+    seconds = np.asarray([durations[video_id] for video_id in points.video_ids], dtype=np.float64)[points.video]
+    snippet = np.minimum(np.floor(points.time * length / seconds), length - 1).astype(np.int64)
+    return dataclasses.replace(points, snippet=snippet)
 
 
 def load_point_labels(path: str | PathLike, fps: Mapping[str, float], dataset: DatasetSpec = THUMOS14) -> PointLabels:
@@ -256,12 +273,14 @@ def draw_points(ground_truth: Segments, video_ids: Sequence[str], fps: Mapping[s
             chosen = [single_frames[annotator - 1]]
         marks, unmatched = _marks(ground_truth, dataset, chosen)
     rows = []
+    instances = 0
+    by_video = rows_by_video(ground_truth)
     for video_id in video_ids:
-        if video_id not in ground_truth.video_ids:
+        if video_id not in by_video:
             continue
         rate = fps[video_id]
-        video = ground_truth.video_ids.index(video_id)
-        for row in np.flatnonzero(ground_truth.video == video):
+        instances += len(by_video[video_id])
+        for row in by_video[video_id]:
             first, last = instance_frames(ground_truth.start[row], ground_truth.end[row], rate)
             if protocol == "uniform":
                 frame = int(rng.integers(first, last + 1))
@@ -275,8 +294,6 @@ def draw_points(ground_truth: Segments, video_ids: Sequence[str], fps: Mapping[s
                 who = sorted(by_annotator)[int(rng.integers(len(by_annotator)))]
                 frame = min(max(int(math.floor(by_annotator[who] * rate)), first), last)
             rows.append((video_id, int(ground_truth.label[row]), first, last, frame))
-    instances = int(np.isin(ground_truth.video, [ground_truth.video_ids.index(v) for v in video_ids
-                                                 if v in ground_truth.video_ids]).sum())
     return DrawnPoints(point_table(rows, fps, dataset), instances, unmatched)
 
 

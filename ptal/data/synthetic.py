@@ -59,6 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -147,8 +148,11 @@ class SyntheticBenchmark:
         difficulty: noise level; 1 is the default benchmark, 0 noise-free (except the feature noise).
         boundary_context: β in [0, 1], the weight of the context-shared generic motion in start and end
             phases (0.8, the default benchmark; lower: boundaries more class-specific).
-        cache_dir: if given, each generated video is kept there as float16 ``.npy`` (written atomically)
-            and read back memory-mapped; the cache is keyed by every generation parameter.
+        cache_dir: if given, every video of the benchmark is generated at the first read into one float16
+            ``.npy`` file there, ``(sum of T, D)`` in ``video_ids`` order (written atomically), and read back
+            memory-mapped: one map, one file descriptor, whatever the number of videos (a map per video file
+            would hold one each: ActivityNet's 14 950 pass the usual limits); keyed by every generation parameter
+            and the videos.
     """
 
     def __init__(self, annotations: Annotations | None = None, dim: int = 2048, seed: int = 0,
@@ -173,22 +177,49 @@ class SyntheticBenchmark:
         self.noise_per_dimension = NOISE_PER_DIMENSION * math.sqrt(THUMOS14_LATENT / self.prototypes.size)
         self.mixing = self._rng("mixing").standard_normal((self.prototypes.size, dim))
         self.cache_dir = None if cache_dir is None else Path(cache_dir) / self._cache_key()
+        self._store: np.ndarray | None = None  # the cache file, mapped at the first read
+        self._offsets: dict[str, tuple[int, int]] = {}
 
     def length(self, video_id: str) -> int:
         return self._length(video_id, self._rng("layout", video_id))
 
     def load(self, video_id: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        if self.cache_dir is None:
-            features = self.generate(video_id)
-        else:
-            path = self.cache_dir / f"{video_id}.npy"
-            if not path.is_file():
-                save_features(path, self.generate(video_id).astype(np.float16))
-            features = map_npy(path)
+        features = self.generate(video_id) if self.cache_dir is None else self._cached(video_id)
         stop = len(features) if stop is None else stop
         if not 0 <= start <= stop <= len(features):
             raise ValueError(f"video {video_id!r}: rows [{start}, {stop}) requested from {len(features)} snippets")
         return np.array(features[start:stop], dtype=np.float32)
+
+    def mapped(self, video_id: str) -> np.ndarray:
+        """With a cache: the video's rows of the cache file, ``(T, D)`` float16 memory-mapped (the whole cache
+        generated first if it is missing or unreadable); without: ``load(video_id)``."""
+        return self.load(video_id) if self.cache_dir is None else self._cached(video_id)
+
+    def _cached(self, video_id: str) -> np.ndarray:
+        if self._store is None:
+            offsets = np.cumsum([0, *(self.length(video) for video in self.video_ids)])
+            self._offsets = dict(zip(self.video_ids, zip(offsets[:-1].tolist(), offsets[1:].tolist())))
+            path = self.cache_dir / "features.npy"
+            try:
+                store = map_npy(path)
+            except (FileNotFoundError, ValueError):  # none yet, or cut short: made (again)
+                store = None
+            if store is None or store.shape != (offsets[-1], self.dim) or store.dtype != np.float16:
+                self._write_store(path, int(offsets[-1]))
+                store = map_npy(path)
+            self._store = store
+        if video_id not in self._offsets:
+            raise KeyError(f"video {video_id!r} is not in the annotations of {self.annotations.directory}")
+        start, stop = self._offsets[video_id]
+        return self._store[start:stop]
+
+    def _write_store(self, path: Path, rows: int) -> None:
+        """Every video, generated in ``video_ids`` order, streamed into one float16 ``.npy`` file."""
+        with atomic_file(path) as file:
+            np.lib.format.write_array_header_1_0(file, {"descr": np.dtype(np.float16).str, "fortran_order": False,
+                                                        "shape": (rows, self.dim)})
+            for video_id in self.video_ids:
+                file.write(self.generate(video_id).astype(np.float16).tobytes())
 
     def generate(self, video_id: str) -> np.ndarray:
         """The video's features, ``(T, D)`` float32 (values exact in float16)."""
@@ -273,7 +304,7 @@ class SyntheticBenchmark:
         """A directory name that changes with every parameter of the generated features."""
         truth, points = self.annotations.ground_truth, self.annotations.points
         digest = hashlib.blake2b(digest_size=8)
-        digest.update(json.dumps([truth.video_ids, truth.class_names, points.video_ids]).encode())
+        digest.update(json.dumps([truth.video_ids, truth.class_names, points.video_ids, self.video_ids]).encode())
         for column in (truth.video, truth.start, truth.end, truth.label, points.video, points.snippet):
             digest.update(np.ascontiguousarray(column).tobytes())
         if self.annotations.durations:
@@ -294,9 +325,10 @@ class _Prototypes:
         self.num_classes = num_classes
         self.boundary_context = boundary_context
         self.size = 1 + 3 * num_classes + NUM_SCENES
+        self._identity = np.eye(self.size)  # made once: ActivityNet's is 609 x 609, asked for 9 times a video
 
     def _basis(self, index: np.ndarray) -> np.ndarray:
-        return np.eye(self.size)[index]
+        return self._identity[index]
 
     def _generic(self, count: int) -> np.ndarray:
         return np.repeat(self._basis(np.array([0])), count, axis=0)
@@ -346,6 +378,11 @@ def _ar1(rng: np.random.Generator, length: int, size: int, correlation: float) -
     for t in range(length):
         noise[t] = correlation * noise[t - 1] + scale * innovations[t] if t else innovations[0]
     return noise
+
+
+def default_cache() -> str:
+    """Where the twins of large benchmarks keep their features: ``$PTAL_CACHE``, else ``~/.cache/ptal``."""
+    return os.environ.get("PTAL_CACHE") or str(Path.home() / ".cache" / "ptal")
 
 
 LAYOUTS = ("lacp", "sfnet")

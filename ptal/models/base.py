@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ptal.data.activitynet import Segments
 from ptal.data.annotations import check_points_setting
 from ptal.data.datasets import DATASETS, dataset_spec
+from ptal.data.synthetic import default_cache
 from ptal.models.common import concatenate, detection_metrics, ground_truth_of, load_dataset
 from ptal.train import Method, all_gather, explicit_sync, shard_blocks
 from ptal.viz import Timeline
@@ -41,6 +42,14 @@ class DataSettings:
         eval_split: where the trainer evaluates and selects checkpoints (empty: the dataset's evaluated split;
             the releases select on it).
         batch_size: videos (LACP) or windows (APN) per iteration.
+        fixed_length: every video's features rescaled to this many snippets by linear interpolation
+            (``ptal.data.features.rescale``); unset: the dataset's (ActivityNet: 100, the others: 0, whole videos
+            as extracted).
+        subset: the fraction in (0, 1] of each split's videos used, the first in the annotations' order (the
+            twins' order is random): a smaller run of a large benchmark (``ptal demo --dataset activitynet13``).
+        cache: a folder where the synthetic twin's features are kept once generated (float16, memory-mapped
+            after, items hold the maps); empty: generated in memory at every run, except the twins of large
+            benchmarks (ActivityNet): ``$PTAL_CACHE``, else ``~/.cache/ptal``.
     """
 
     dataset: str = "thumos14"
@@ -54,6 +63,9 @@ class DataSettings:
     boundary_context: float = 0.8
     eval_split: str = ""
     batch_size: int = 16
+    fixed_length: int | None = None
+    subset: float = 1.0
+    cache: str = ""
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -61,6 +73,13 @@ class DataSettings:
         spec = dataset_spec(self.dataset)
         self.points = self.points or spec.points
         self.eval_split = self.eval_split or spec.eval_split
+        self.fixed_length = (spec.fixed_length or 0) if self.fixed_length is None else self.fixed_length
+        if not isinstance(self.fixed_length, int) or isinstance(self.fixed_length, bool) or self.fixed_length < 0:
+            raise ValueError(f"data.fixed_length must be an integer >= 0 (0: whole videos), got {self.fixed_length!r}")
+        if not self.cache and spec.twin is not None and self.source == "synthetic":
+            self.cache = default_cache()
+        if not 0 < self.subset <= 1:
+            raise ValueError(f"data.subset must be a fraction in (0, 1], got {self.subset}")
         check_points_setting(self.points)
         if self.feature_dim is not None and (not isinstance(self.feature_dim, int) or isinstance(self.feature_dim, bool)
                                              or self.feature_dim < 1):

@@ -2,13 +2,16 @@
 seeded sampler, detection metrics and the frame of a video's timeline picture."""
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ptal.data import (Annotations, LacpFeatures, SfnetFeatures, SyntheticBenchmark, VideoDataset, VideoItem,
-                       dataset_spec, load_annotations)
+from ptal.data import (Annotations, LacpFeatures, NpyFeatures, SfnetFeatures, SyntheticBenchmark, VideoDataset,
+                       VideoItem, dataset_spec, load_annotations)
+from ptal.data.features import RescaledFeatures
 from ptal.data.activitynet import Segments
 from ptal.data.sfnet import annotation_folder, feature_file, is_sfnet_folder
 from ptal.eval import detection_map
@@ -19,26 +22,40 @@ SYNTHETIC_DIM = 2048  # the twins' feature size when data.feature_dim is unset, 
 
 def load_dataset(data) -> tuple[Annotations, list[VideoItem], list[VideoItem]]:
     """The annotations of a config's ``data`` section (``DataSettings``) and its training and evaluation
-    videos, whole (points on the training ones): the dataset's synthetic twin, or real features in SF-Net's
-    layout (its annotations beside them, unless ``data.annotations`` names others) or the LACP layout."""
+    videos, whole (points on the training ones), rescaled to ``data.fixed_length`` snippets when it is set: the
+    dataset's synthetic twin, or real features in SF-Net's layout (its annotations beside them, unless
+    ``data.annotations`` names others), the LACP layout, or one ``.npy`` per video (``data.annotations`` then names
+    the annotations, e.g. ActivityNet's JSON)."""
     spec = dataset_spec(data.dataset)
-    sfnet = data.source != "synthetic" and is_sfnet_folder(data.source, spec.sfnet_name)
-    if data.source != "synthetic" and not sfnet and not (Path(data.source) / "features").is_dir():
+    source = None if data.source == "synthetic" else Path(data.source)
+    sfnet = source is not None and is_sfnet_folder(source, spec.sfnet_name)
+    per_video = source is not None and not sfnet and not (source / "features").is_dir() and source.is_dir() \
+        and data.annotations is not None
+    if source is not None and not (sfnet or per_video or (source / "features").is_dir()):
         raise FileNotFoundError(
             f"data.source {data.source}: no {spec.title} features: expected SF-Net's layout "
-            f"({feature_file(Path(data.source), spec.sfnet_name).name} and {spec.sfnet_name}-Annotations/) or the LACP "
-            f"layout (features/<split>/rgb|flow/<video>.npy)")
-    folder = data.annotations or (annotation_folder(Path(data.source), spec.sfnet_name) if sfnet else None)
-    annotations = load_annotations(spec, folder, data.points, data.points_seed)
-    if data.source == "synthetic":
+            f"({feature_file(source, spec.sfnet_name).name} and {spec.sfnet_name}-Annotations/), the LACP "
+            f"layout (features/<split>/rgb|flow/<video>.npy), or one <video>.npy per video with data.annotations "
+            f"naming their annotations (an ActivityNet-style JSON)")
+    folder = data.annotations or (annotation_folder(source, spec.sfnet_name) if sfnet else None)
+    annotations = load_annotations(spec, folder, data.points, data.points_seed, data.fixed_length)
+    annotations = dataclasses.replace(annotations, splits={split: videos[:math.ceil(data.subset * len(videos))]
+                                                           for split, videos in annotations.splits.items()})
+    if source is None:
         synthetic = SyntheticBenchmark(annotations, dim=data.feature_dim or SYNTHETIC_DIM, seed=data.seed,
-                                       difficulty=data.difficulty, boundary_context=data.boundary_context)
+                                       difficulty=data.difficulty, boundary_context=data.boundary_context,
+                                       cache_dir=data.cache or None)
         sources = {split: synthetic for split in annotations.splits}
     elif sfnet:
-        sfnet_features = SfnetFeatures(data.source, spec.sfnet_name)
+        sfnet_features = SfnetFeatures(source, spec.sfnet_name)
         sources = {split: sfnet_features for split in annotations.splits}
+    elif per_video:
+        npy = NpyFeatures(source, prefix=_file_prefix(source, annotations.splits[spec.train_split]))
+        sources = {split: npy for split in annotations.splits}
     else:
-        sources = {split: LacpFeatures(data.source, split) for split in annotations.splits}
+        sources = {split: LacpFeatures(source, split) for split in annotations.splits}
+    if data.fixed_length and source is not None:  # a twin is generated at the fixed length (its snippet_seconds)
+        sources = {split: RescaledFeatures(features, data.fixed_length) for split, features in sources.items()}
     train = _videos(annotations, sources, spec.train_split, with_points=True)
     evaluated = _videos(annotations, sources, data.eval_split, with_points=data.eval_split == spec.train_split)
     for name, items in (("training", train), ("evaluation", evaluated)):
@@ -54,6 +71,13 @@ def load_dataset(data) -> tuple[Annotations, list[VideoItem], list[VideoItem]]:
         raise ValueError(f"data.feature_dim is {data.feature_dim} but the features in {data.source} have size {found}: "
                          f"leave data.feature_dim unset to take the files' size")
     return annotations, train, evaluated
+
+
+def _file_prefix(directory: Path, video_ids: list[str]) -> str:
+    """``v_`` when the features of a folder of one ``.npy`` per video are named ``v_<id>.npy`` (as ActivityNet's
+    feature releases name YouTube ids), else nothing: decided on the first video."""
+    first = video_ids[0] if video_ids else ""
+    return "v_" if not (directory / f"{first}.npy").is_file() and (directory / f"v_{first}.npy").is_file() else ""
 
 
 def _videos(annotations: Annotations, sources: dict, split: str, with_points: bool) -> list[VideoItem]:
@@ -87,11 +111,27 @@ def concatenate(video_ids: list[str], class_names: list[str], parts: list[tuple[
 def detection_metrics(ground_truth: Segments, predictions: Segments, tiou_thresholds,
                       prefix: str = "") -> dict[str, float]:
     """``{prefix}mAP@t`` for each threshold t and ``{prefix}average_{range}`` for the averages papers quote
-    over them (THUMOS14's, GTEA's and BEOID's: 0.1:0.5, 0.3:0.7, 0.1:0.7)."""
+    over them (THUMOS14's, GTEA's and BEOID's: 0.1:0.5, 0.3:0.7, 0.1:0.7; ActivityNet's: 0.5:0.95)."""
     result = detection_map(ground_truth, predictions, tiou_thresholds)
-    metrics = {f"{prefix}mAP@{t:.1f}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
+    metrics = {f"{prefix}mAP@{t:g}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
     metrics.update({f"{prefix}average_{name}": float(value) for name, value in result.averages.items()})
     return metrics
+
+
+def top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, C) bool: True at each row's ``k`` highest scores (ties: the lower class index first)."""
+    order = torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+    return torch.zeros_like(scores, dtype=torch.bool).scatter_(1, order, True)
+
+
+def best_per_group(group: torch.Tensor, score: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` highest ``score`` rows of each ``group`` value (ties: the earlier row first), in
+    increasing order."""
+    order = torch.sort(score, descending=True, stable=True).indices
+    order = order[torch.sort(group[order], stable=True).indices]  # by group, then decreasing score
+    sorted_group = group[order]
+    rank = torch.arange(len(order), device=group.device) - torch.searchsorted(sorted_group, sorted_group)
+    return torch.sort(order[rank < k]).values
 
 
 class SeededSampler:

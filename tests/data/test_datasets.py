@@ -45,15 +45,16 @@ def test_the_facts_of_gtea_and_beoid(spec, videos, classes, instances, fps, mean
 
 
 def test_descriptions():
-    assert list(DATASETS) == ["thumos14", "gtea", "beoid"]
+    assert list(DATASETS) == ["thumos14", "gtea", "beoid", "activitynet13", "activitynet12"]
     for spec in DATASETS.values():
         assert len(set(spec.class_names)) == len(spec.class_names)
         assert {spec.train_split, spec.eval_split} <= set(spec.splits)
-        assert spec.tiou_thresholds == pytest.approx(np.linspace(0.1, 0.7, 7))
+        thresholds = np.linspace(0.5, 0.95, 10) if spec.name.startswith("activitynet") else np.linspace(0.1, 0.7, 7)
+        assert spec.tiou_thresholds == pytest.approx(thresholds)
         for setting in (s for family in spec.settings.values() for s in family):
             assert setting.source  # every value a benchmark changes says where it comes from
     assert THUMOS14.split_of_subset("Validation") == "train" and GTEA.split_of_subset("testing") is None
-    with pytest.raises(ValueError, match="unknown data.dataset 'anet'; known: thumos14, gtea, beoid"):
+    with pytest.raises(ValueError, match="unknown data.dataset 'anet'; known: thumos14, gtea, beoid, activitynet13, activitynet12"):
         dataset_spec("anet")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ptal.models.apn.network import ApnNetwork
+from ptal.models.common import top_k_mask
 from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 
 NMS_METHODS = ("hard", "soft")
@@ -39,6 +40,8 @@ class InferenceSettings:
     Attributes:
         nms: ``soft`` (BMN's Gaussian soft-NMS, sigma ``soft_sigma``) or ``hard`` (NMS at ``nms_threshold``).
         top_k: detections kept per video.
+        max_classes: at most this many classes per video, those of its best detections (a class's video-level
+            score: its best detection's score after NMS); 0: no limit.
         boundary_score: the score includes p_s[s] · p_e[e] (else class probability × confidence).
         classes_per_proposal: a detection for each of a proposal's k most probable classes (the paper: 1).
         batch_windows: windows per network call; pem_chunk: proposals per PEM call (memory).
@@ -48,6 +51,7 @@ class InferenceSettings:
     nms_threshold: float = 0.5
     soft_sigma: float = 0.5
     top_k: int = 200
+    max_classes: int = 0
     boundary_score: bool = True
     classes_per_proposal: int = 2
     batch_windows: int = 16
@@ -59,6 +63,8 @@ class InferenceSettings:
         for name in ("top_k", "pem_chunk", "classes_per_proposal", "batch_windows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_classes < 0:
+            raise ValueError(f"inference.max_classes must be >= 0 (0: no limit), got {self.max_classes}")
 
 
 @dataclass
@@ -108,12 +114,25 @@ def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, s
     else:
         _, kept_score, keep = soft_nms(segments, score.double(), groups, method="gaussian", sigma=settings.soft_sigma,
                                        min_score=0.0, max_keep=settings.top_k)
+    if settings.max_classes:
+        chosen = _best_classes(video[keep], label[keep], kept_score, num_classes, settings.max_classes)
+        keep, kept_score = keep[chosen], kept_score[chosen]
     by_video = torch.argsort(video[keep], stable=True)  # both NMS return decreasing scores: kept within a video
     keep, kept_score = keep[by_video], kept_score[by_video]
     kept_video = video[keep]
     first = torch.searchsorted(kept_video, kept_video, right=False)
     rank = torch.arange(len(keep), device=keep.device) - first
     return keep[rank < settings.top_k], kept_score[rank < settings.top_k]
+
+
+def _best_classes(video: torch.Tensor, label: torch.Tensor, score: torch.Tensor, num_classes: int,
+                  k: int) -> torch.Tensor:
+    """(P,) bool: the detections whose class is one of their video's ``k`` classes of highest best score."""
+    if len(video) == 0:
+        return torch.zeros(0, dtype=torch.bool, device=video.device)
+    best = torch.full((int(video.max()) + 1, num_classes), -torch.inf, dtype=score.dtype, device=score.device)
+    best.view(-1).scatter_reduce_(0, video * num_classes + label, score, "amax")
+    return top_k_mask(best, k)[video, label]
 
 
 def to_seconds(start: torch.Tensor, end: torch.Tensor, seconds_per_snippet: torch.Tensor) -> torch.Tensor:

@@ -109,7 +109,7 @@ class ApnMethod(VideoMethod):
         self.model.eval()
         parts = []
         for videos in shard_blocks(self.context, len(self.train_items), settings.batch_videos):
-            features = pad_sequence(self.train_features[videos.start:videos.stop], batch_first=True)
+            features = pad_sequence(self.train_features[videos.start:videos.stop], batch_first=True).float()
             lengths = torch.stack(self.video_lengths[videos.start:videos.stop])
             clustered = self._clustered(features, lengths)
             with explicit_sync():  # data-dependent sizes: the clusters, read once per batch of videos
@@ -146,7 +146,7 @@ class ApnMethod(VideoMethod):
         targets = [self.window_targets[window] for window in windows]
         points = [t.points for t in targets]
         in_window, _, label, start, end = window_column(points).unbind(1)
-        return WindowBatch(pad_sequence(features, batch_first=True),
+        return WindowBatch(pad_sequence(features, batch_first=True).float(),
                            torch.stack([self.window_lengths[window] for window in windows]),
                            window_column([t.instances for t in targets]),
                            pad_sequence(points, batch_first=True, padding_value=-1),
@@ -212,6 +212,7 @@ class ApnMethod(VideoMethod):
         for first in self.progress(range(0, len(spans), step), "evaluate"):
             chunk = spans[first:first + step]
             features, lengths = pad([items[v].features[start:stop] for v, start, stop in chunk], self.device)
+            features = features.float()  # items may hold float16 (a memory-mapped twin)
             detections = detect(model, features, lengths, self.config.proposals, self.config.inference)
             window = detections.proposals[:, 0]
             video = torch.tensor([v for v, _, _ in chunk], device=self.device)[window]
@@ -270,7 +271,7 @@ class ApnMethod(VideoMethod):
         was_training = model.training
         model.eval()
         features, lengths = pad([item.features], self.device)
-        boundary = model(features, lengths).boundary
+        boundary = model(features.float(), lengths).boundary
         model.train(was_training)
         best = torch.argsort(scores, descending=True)[:15]
         timeline = video_timeline(item, self.class_names, found)

@@ -108,9 +108,17 @@ def cut_into_windows(pseudo: PseudoLabels, windows: list[tuple[int, int, int]],
     """The pseudo labels of each window ``(video, start, stop)``, made on the host and copied to the device in
     one copy per kind (a training step then assembles its batch without reading or copying anything)."""
     overlapping = lambda rows, start, stop: rows[(rows[:, 2] >= start) & (rows[:, 1] < stop)]  # noqa: E731
+    # Each video's rows as a slice of its table sorted by video, found once: a mask over the whole table per window
+    # grew with windows x rows (ActivityNet's 10 024 videos: half the time, and linear).
+    videos = 1 + max([video for video, _, _ in windows], default=-1)
+    by_video = []
+    for table in (pseudo.instances, pseudo.background):
+        table = table[torch.argsort(table[:, 0], stable=True)]
+        bounds = torch.searchsorted(table[:, 0].contiguous(), torch.arange(videos + 1)).tolist()
+        by_video.append((table, bounds))
     parts: list[list[torch.Tensor]] = [[], [], []]
     for video, start, stop in windows:
-        rows, gaps = (overlapping(table, start, stop) for table in pseudo.of_video(video))
+        rows, gaps = (overlapping(table[bounds[video]:bounds[video + 1]], start, stop) for table, bounds in by_video)
         parts[0].append(rows[:, 1:3] - start)
         inside = rows[(rows[:, 4] >= start) & (rows[:, 4] < stop)]
         parts[1].append(torch.stack([inside[:, 4] - start, inside[:, 3], inside[:, 1] - start, inside[:, 2] - start], 1))

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ptal.data.activitynet import Segments
+from ptal.models.common import best_per_group, top_k_mask
 from ptal.models.lacp.network import LacpOutput
 from ptal.ops.internal import oic_scores, soft_nms, temporal_nms, threshold_proposals
 
@@ -19,6 +20,7 @@ class InferenceSettings:
 
     Attributes:
         class_threshold: a video's predicted classes have a video score >= this (and the best one always).
+        max_classes: at most this many predicted classes per video, the highest video scores (0: no limit).
         scale: the CAS is upsampled this many times (linear interpolation) before thresholding.
         cas_thresholds, agnostic_thresholds: the thresholds of the class CAS and of the class-agnostic
             actionness (1 - background) whose runs are the proposals.
@@ -30,9 +32,11 @@ class InferenceSettings:
         seconds_per_snippet: unset: the dataset's snippet duration, per video (THUMOS14: 16 frames at 25 fps,
             0.64 s). Configs and checkpoints of earlier versions hold 0.64; a value must equal the dataset's.
         batch_videos: videos per network call.
+        max_per_video: at most this many detections per video, the highest scores after NMS (0: no limit).
     """
 
     class_threshold: float = 0.5
+    max_classes: int = 0
     scale: int = 24
     cas_thresholds: tuple[float, ...] = tuple(np.arange(0.0, 0.25, 0.025).tolist())
     agnostic_thresholds: tuple[float, ...] = tuple(np.arange(0.5, 0.725, 0.025).tolist())
@@ -43,6 +47,7 @@ class InferenceSettings:
     soft_sigma: float = 0.5
     seconds_per_snippet: float | None = None
     batch_videos: int = 16
+    max_per_video: int = 0
 
     def __post_init__(self):
         self.cas_thresholds, self.agnostic_thresholds = tuple(self.cas_thresholds), tuple(self.agnostic_thresholds)
@@ -51,6 +56,9 @@ class InferenceSettings:
         for name in ("scale", "batch_videos"):
             if getattr(self, name) < 1:
                 raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_classes", "max_per_video"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"inference.{name} must be >= 0 (0: no limit), got {getattr(self, name)}")
         if self.seconds_per_snippet is not None and not (isinstance(self.seconds_per_snippet, (int, float))
                                                          and self.seconds_per_snippet > 0):
             raise ValueError(f"inference.seconds_per_snippet must be a number > 0 or unset, got "
@@ -86,6 +94,8 @@ def predict(output: LacpOutput, lengths: torch.Tensor, video_ids: list[str], cla
     classes = channels - 1
     predicted = output.video_score >= settings.class_threshold
     predicted[torch.arange(batch), output.video_score.argmax(1)] = True
+    if settings.max_classes:
+        predicted &= top_k_mask(output.video_score, settings.max_classes)
     pairs = torch.nonzero(predicted)                                                  # (M, 2) video, class
     cas, up_lengths = upsample(output.cas[..., :classes], lengths, settings.scale)
     agnostic, _ = upsample(1 - output.cas[..., classes:], lengths, settings.scale)
@@ -119,6 +129,9 @@ def predict(output: LacpOutput, lengths: torch.Tensor, video_ids: list[str], cla
         keep = temporal_nms(segments, scores, settings.nms_threshold, proposals[:, 0],
                             length_offset=1.0 if official else 0.0, suppress_at_threshold=official)
         scores = scores[keep]
+    if settings.max_per_video:
+        best = best_per_group(pairs[proposals[keep, 0], 0], scores, settings.max_per_video)
+        keep, scores = keep[best], scores[best]
     pair = proposals[keep, 0]
     return Segments(video_ids=list(video_ids), class_names=list(class_names),
                     video=pairs[pair, 0].cpu().numpy().astype(np.int64),

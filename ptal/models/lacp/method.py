@@ -52,6 +52,7 @@ class LacpMethod(VideoMethod):
     def _padded(self, items) -> dict:
         """Padded tensors of ``items`` (evaluation videos: copied to the device here)."""
         features, lengths = pad([item.features for item in items], self.device)
+        features = features.float()  # items may hold float16 (a memory-mapped twin)
         steps = torch.tensor([item.seconds_per_snippet for item in items], dtype=torch.float64, device=self.device)
         return {"features": features, "lengths": lengths, "seconds_per_snippet": steps}
 
@@ -61,7 +62,7 @@ class LacpMethod(VideoMethod):
 
     def _batch(self, videos: list[_VideoTensors]) -> dict:
         # pad_sequence, not pad(): pad() builds the lengths on the host, a copy to the device in every step.
-        return {"features": pad_sequence([v.features for v in videos], batch_first=True),
+        return {"features": pad_sequence([v.features for v in videos], batch_first=True).float(),
                 "points": pad_sequence([v.points for v in videos], batch_first=True),
                 "lengths": torch.stack([v.length for v in videos]),
                 "video_labels": torch.stack([v.video_labels for v in videos])}
