@@ -344,6 +344,9 @@ def _point_rows(path: Path):
 
 def _integer(text: str, column: str, where: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise ValueError(f"{where}: {column} is {text!r}, not an integer") from None
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"{where}: {column} is {text!r}, beyond a 64-bit integer")
+    return value
