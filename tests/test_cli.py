@@ -155,6 +155,10 @@ def test_argument_errors_are_one_line(capsys):
     assert main(["train", "--device"]) == 2
     assert capsys.readouterr().err == ("ptal train: error: argument --device: expected one argument "
                                        "(ptal train --help shows the usage)\n")
+    # an argument argparse takes for an unknown option (found by the malformed-input tests): the command's error too
+    assert main(["train", "--print-config", "-1e+16"]) == 2
+    assert capsys.readouterr().err == ("ptal train: error: unrecognized arguments: -1e+16 "
+                                       "(ptal train --help shows the usage)\n")
 
 
 @pytest.fixture(scope="module")

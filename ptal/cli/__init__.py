@@ -50,14 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_parser(subparsers)
+    parser.commands = subparsers.choices  # command -> its parser, whose errors name the command
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    parser = build_parser()
     try:
-        args = build_parser().parse_args([argument for argument in argv if argument != "--debug"])
+        args, unknown = parser.parse_known_args([argument for argument in argv if argument != "--debug"])
+        if unknown:  # e.g. "-1e+16", which argparse takes for an option: the command's error, not the top parser's
+            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit:  # --help, or a malformed command line (its error printed)
         return exit.code
     status = _run_command(args, debug)

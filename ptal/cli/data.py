@@ -63,14 +63,14 @@ def add_parser(subparsers) -> None:
 
 def _synth(args) -> int:
     from ptal.data.annotations import load_annotations
-    from ptal.data.synthetic import SyntheticBenchmark, write_benchmark
+    from ptal.data.synthetic import MAX_DIFFICULTY, SyntheticBenchmark, write_benchmark
 
     # SF-Net's single feature file holds every video in memory while it is written: ActivityNet's go one file each.
     layout = args.layout or ("sfnet" if args.dataset in ("gtea", "beoid") else "lacp")
     if args.d < 1 or (layout == "lacp" and args.d % 2):
         raise UsageError(f"--d must be an even number >= 2 in the LACP layout (a number >= 1 in SF-Net's), got {args.d}")
-    if not args.difficulty >= 0:
-        raise UsageError(f"--difficulty must be >= 0, got {args.difficulty}")
+    if not 0 <= args.difficulty <= MAX_DIFFICULTY:
+        raise UsageError(f"--difficulty must be in [0, {MAX_DIFFICULTY:g}], got {args.difficulty}")
     if not 0 <= args.boundary_context <= 1:
         raise UsageError(f"--boundary-context must be in [0, 1], got {args.boundary_context}")
     annotations = load_annotations(args.dataset, args.annotations)

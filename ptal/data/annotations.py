@@ -17,6 +17,7 @@ video resampled to ``FEATURE_FPS`` = 25 fps, so snippet ``i`` covers ``[0.64 i, 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptal.data.activitynet import Segments, load_ground_truth, read_json_document, subset_videos
+from ptal.data.activitynet import Segments, load_ground_truth, read_json_document, rows_by_video, subset_videos
 from ptal.data.datasets import THUMOS14, DatasetSpec, dataset_spec
 from ptal.data.features import check_video_id
 from ptal.data.points import (DEFAULT_SIGMA_FRAMES, PROTOCOLS, DrawnPoints, PointLabels, _read_text, draw_points,
@@ -42,6 +43,7 @@ PACKAGED_THUMOS14 = THUMOS14.packaged
 POINTS_FROM_FILES = "annotations"  # data.points: the annotation folder's point_labels.csv
 ANNOTATOR = "annotator"  # data.points=annotatorK: annotator K's single frames
 MAX_VIDEO_SECONDS = 86_400  # a day: the benchmarks' videos are minutes long; a segment beyond is a malformed file
+MAX_FPS = 1_000  # video frame rates are 15 to 60 (high-speed cameras: hundreds); a rate beyond is a malformed file
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def read_split(path: str | PathLike) -> list[str]:
 
 
 def read_fps(path: str | PathLike) -> dict[str, float]:
-    """The ``{video_id: frames per second}`` map of ``fps_dict.json``; every rate must be finite and > 0."""
+    """The ``{video_id: frames per second}`` map of ``fps_dict.json``; every rate must be a number in (0, MAX_FPS]."""
     path = Path(path)
     try:
         fps = json.loads(_read_text(path))
@@ -103,7 +105,7 @@ def read_fps(path: str | PathLike) -> dict[str, float]:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(fps, dict):
         raise ValueError(f"{path}: expected a JSON object video_id -> fps, got a {type(fps).__name__}")
-    return {video_id: _positive(rate, f"{path}: video {video_id!r} has frame rate") for video_id, rate in fps.items()}
+    return {video_id: _frame_rate(rate, f"{path}: video {video_id!r} has frame rate") for video_id, rate in fps.items()}
 
 
 def thumos14_files(directory: str | PathLike | None = None) -> dict[str, Path]:
@@ -167,7 +169,7 @@ def load_annotations(dataset: DatasetSpec | str, directory: str | PathLike | Non
                               PointLabels.empty(spec.class_names), fixed_length)
     drawn = training_points(annotations, points, points_seed)
     if fixed_length:
-        drawn = rescale_points(drawn, durations, fixed_length)
+        drawn = rescale_points(drawn, durations, fixed_length, source=str(directory))
     return dataclasses.replace(annotations, points=drawn)
 
 
@@ -195,16 +197,36 @@ def training_points(annotations: Annotations, points: str, seed: int) -> PointLa
     if protocol is not None:
         return drawn_points(annotations, protocol, seed, annotator=annotator).points
     if points != POINTS_FROM_FILES:
-        return load_point_labels(points, annotations.fps, dataset)
+        return _inside_instances(load_point_labels(points, annotations.fps, dataset), annotations, points)
     path = _points_file(directory)
     if path.is_file():
-        return load_point_labels(path, annotations.fps, dataset)
+        return _inside_instances(load_point_labels(path, annotations.fps, dataset), annotations, path)
     path = _points_file(dataset.packaged)  # SF-Net's and ActivityNet-style folders have none: the packaged ones
     if not path.is_file():
         raise FileNotFoundError(f"{directory} holds no point_labels.csv (and ptal packages none for "
                                 f"{dataset.title}): choose data.points: {', '.join(_point_choices())} or a CSV")
     packaged_fps = {**_packaged_fps(dataset.packaged / "fps_dict.json"), **annotations.fps}
-    return load_point_labels(path, packaged_fps, dataset).of_videos(annotations.splits[dataset.train_split])
+    packaged = load_point_labels(path, packaged_fps, dataset).of_videos(annotations.splits[dataset.train_split])
+    return _inside_instances(packaged, annotations, f"{path} (ptal's, for {dataset.title}'s own annotations)")
+
+
+def _inside_instances(points: PointLabels, annotations: Annotations, source) -> PointLabels:
+    """``points``, each of which must lie in an instance of its class in the ground truth (a source frame of
+    slack each side); ValueError naming ``source``, the annotations and the video otherwise: a point marks an
+    instance, and one that marks none (a CSV for other annotations) would train on background."""
+    by_video = rows_by_video(annotations.ground_truth)
+    truth, none = annotations.ground_truth, np.zeros(0, dtype=np.int64)
+    for index in range(len(points)):
+        video_id, label, seconds = points.video_ids[points.video[index]], points.label[index], points.time[index]
+        rows = by_video.get(video_id, none)
+        slack = 1 / annotations.fps[video_id]
+        if not ((truth.label[rows] == label) & (truth.start[rows] - slack <= seconds)
+                & (seconds <= truth.end[rows] + slack)).any():
+            raise ValueError(f"{source}: video {video_id!r}: the {points.class_names[label]} point at frame "
+                             f"{points.frame[index]} ({seconds:.2f} s) lies in no {points.class_names[label]} instance "
+                             f"of the ground truth of {annotations.directory}; give points for these annotations "
+                             f"(data.points: {', '.join(_point_choices()[1:])} or a CSV)")
+    return points
 
 
 def drawn_points(annotations: Annotations, protocol: str, seed: int, split: str | None = None,
@@ -259,12 +281,7 @@ def _read_lacp(dataset: DatasetSpec, directory: Path, with_points: bool):
     fps = read_fps(files["fps"])
     splits = {split: read_split(files[f"split_{split}"]) for split in dataset.splits}
     document = read_json_document(files["gt"], "ground truth")
-    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
-    outside = np.flatnonzero((ground_truth.start < 0) | (ground_truth.end > MAX_VIDEO_SECONDS))
-    if len(outside):
-        row = outside[0]
-        raise ValueError(f"{files['gt']}: video {ground_truth.video_ids[ground_truth.video[row]]!r} has the segment "
-                         f"[{ground_truth.start[row]}, {ground_truth.end[row]}] s, outside [0, {MAX_VIDEO_SECONDS}] s")
+    ground_truth = _within_a_day(load_ground_truth(document, class_names=list(dataset.class_names)), files["gt"])
     for split, video_ids in splits.items():
         for role, known in (("fps", fps), ("gt", set(ground_truth.video_ids))):
             without = [video_id for video_id in video_ids if video_id not in known]
@@ -282,12 +299,24 @@ def _read_activitynet(dataset: DatasetSpec, path: Path):
         split = dataset.split_of_subset(subset)
         if split is not None:
             splits[split] += videos
+    for video_id in (video_id for videos in splits.values() for video_id in videos):
+        check_video_id(video_id, str(path))
     if not any(splits.values()):
         raise ValueError(f"{path}: no video of the subsets {', '.join(s for n in dataset.splits.values() for s in n)} "
                          f"({dataset.title}'s splits)")
-    ground_truth = load_ground_truth(document, class_names=list(dataset.class_names))
+    ground_truth = _within_a_day(load_ground_truth(document, class_names=list(dataset.class_names)), path)
     fps, durations = _rates(dataset, document)
     return splits, fps, durations, ground_truth
+
+
+def _within_a_day(ground_truth: Segments, path: Path) -> Segments:
+    """``ground_truth``, whose segments must lie in [0, MAX_VIDEO_SECONDS]; ValueError naming the file and video."""
+    outside = np.flatnonzero((ground_truth.start < 0) | (ground_truth.end > MAX_VIDEO_SECONDS))
+    if len(outside):
+        row = outside[0]
+        raise ValueError(f"{path}: video {ground_truth.video_ids[ground_truth.video[row]]!r} has the segment "
+                         f"[{ground_truth.start[row]}, {ground_truth.end[row]}] s, outside [0, {MAX_VIDEO_SECONDS}] s")
+    return ground_truth
 
 
 def _rates(dataset: DatasetSpec, document) -> tuple[dict[str, float], dict[str, float]]:
@@ -296,52 +325,100 @@ def _rates(dataset: DatasetSpec, document) -> tuple[dict[str, float], dict[str, 
     fps, durations = {}, {}
     for video_id, entry in document.content["database"].items():
         where = f"{document.name}: video {video_id!r}"
-        fps[video_id] = _positive(entry["fps"], f"{where} has frame rate") if "fps" in entry else \
+        fps[video_id] = _frame_rate(entry["fps"], f"{where} has frame rate") if "fps" in entry else \
             _fallback_fps(dataset, video_id)
         if "duration" in entry:
-            durations[video_id] = _positive(entry["duration"], f"{where} has duration")
+            durations[video_id] = _duration(entry["duration"], f"{where} has duration")
     return fps, durations
 
 
 def _read_sfnet(dataset: DatasetSpec, directory: Path):
-    """SF-Net's arrays: a video is in the split its subset names, if it has an instance."""
-    arrays = {name: read_npy(directory / f"{name}.npy")
-              for name in ("videoname", "subset", "segments", "labels", "duration")}
-    names = text_column(arrays["videoname"], directory / "videoname.npy")
-    subsets = text_column(arrays["subset"], directory / "subset.npy")
+    """SF-Net's arrays: a video is in the split its subset names, if it has an instance. Every entry is checked;
+    errors name the file and the video."""
+    paths = {name: directory / f"{name}.npy" for name in ("videoname", "subset", "segments", "labels", "duration")}
+    arrays = {name: read_npy(path) for name, path in paths.items()}
+    names = text_column(arrays["videoname"], paths["videoname"])
+    for video_id in names:
+        check_video_id(video_id, str(paths["videoname"]))
+    repeated = sorted({video_id for video_id in names if names.count(video_id) > 1})
+    if repeated:
+        raise ValueError(f"{paths['videoname']}: video ids listed more than once: {repeated[:5]}")
+    subsets = text_column(arrays["subset"], paths["subset"])
     for name, array in arrays.items():
-        if len(array) != len(names):
-            raise ValueError(f"{directory / f'{name}.npy'}: {len(array)} entries for the {len(names)} videos of "
-                             f"videoname.npy")
+        if array.ndim == 0 or len(array) != len(names):
+            raise ValueError(f"{paths[name]}: an array of shape {array.shape}; expected one entry for each of the "
+                             f"{len(names)} videos of videoname.npy")
     class_index = {name: i for i, name in enumerate(dataset.class_names)}
     splits = {split: [] for split in dataset.splits}
     rows = []  # (video, start, end, label)
     durations = {}
     for i, (video_id, subset) in enumerate(zip(names, subsets)):
         split = dataset.split_of_subset(subset)
-        segments, labels = arrays["segments"][i], arrays["labels"][i]
-        where = f"{directory}: video {video_id!r}"
+        segments = _sfnet_segments(arrays["segments"][i], f"{paths['segments']}: video {video_id!r}")
+        labels = _sfnet_labels(arrays["labels"][i], f"{paths['labels']}: video {video_id!r}", dataset)
         if len(segments) != len(labels):
-            raise ValueError(f"{where} has {len(segments)} segments (segments.npy) but {len(labels)} labels "
-                             f"(labels.npy)")
-        if split is None or not len(segments):
+            raise ValueError(f"{directory}: video {video_id!r} has {len(segments)} segments (segments.npy) but "
+                             f"{len(labels)} labels (labels.npy)")
+        if split is None or not segments:
             continue
         splits[split].append(video_id)
-        durations[video_id] = _positive(np.asarray(arrays["duration"][i]).reshape(-1)[0], f"{where} has duration")
-        for segment, label in zip(segments, labels):
-            if label not in class_index:
-                raise ValueError(f"{where}: label {label!r} (labels.npy) is not a class of {dataset.title}")
-            start, end = (float(x) for x in segment)
-            if not (math.isfinite(start) and math.isfinite(end) and end >= start):
-                raise ValueError(f"{where}: segment {list(segment)} (segments.npy) is not [start, end] with "
-                                 f"end >= start")
-            rows.append((len(durations) - 1, start, end, class_index[label]))
+        durations[video_id] = _duration(_single(arrays["duration"][i]), f"{paths['duration']}: video {video_id!r} has "
+                                                                        f"duration")
+        rows += [(len(durations) - 1, start, end, class_index[label]) for (start, end), label in zip(segments, labels)]
     video_ids = list(durations)
     columns = np.array(rows, dtype=np.float64).reshape(-1, 4)
     ground_truth = Segments(video_ids, list(dataset.class_names), columns[:, 0].astype(np.int64), columns[:, 1],
                             columns[:, 2], columns[:, 3].astype(np.int64))
     fps = {video_id: _fallback_fps(dataset, video_id) for video_id in video_ids}
-    return splits, fps, durations, ground_truth
+    return splits, fps, durations, _within_a_day(ground_truth, paths["segments"])
+
+
+def _sfnet_segments(entry, where: str) -> list[tuple[float, float]]:
+    """A video's entry of segments.npy: a list (or (K, 2) array) of [start, end] seconds, numbers, end >= start."""
+    segments = entry.tolist() if isinstance(entry, np.ndarray) else entry
+    if not isinstance(segments, (list, tuple)):
+        raise ValueError(f"{where}: {segments!r:.60} is not a list of [start, end] segments")
+    checked = []
+    for segment in segments:
+        bounds = segment.tolist() if isinstance(segment, np.ndarray) else segment
+        start = end = math.nan
+        if isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(map(_is_number, bounds)):
+            with contextlib.suppress(OverflowError):  # an integer no float holds
+                start, end = float(bounds[0]), float(bounds[1])
+        if not (math.isfinite(start) and math.isfinite(end) and start <= end):
+            raise ValueError(f"{where}: segment {bounds!r:.60} is not [start, end] seconds with end >= start")
+        checked.append((start, end))
+    return checked
+
+
+def _sfnet_labels(entry, where: str, dataset: DatasetSpec) -> list[str]:
+    """A video's entry of labels.npy: a list of class names of the dataset (text or UTF-8 bytes)."""
+    labels = entry.tolist() if isinstance(entry, np.ndarray) else entry
+    if not isinstance(labels, (list, tuple)):
+        raise ValueError(f"{where}: {labels!r:.60} is not a list of class names")
+    checked = []
+    for label in labels:
+        try:
+            name = label.decode("utf-8") if isinstance(label, bytes) else label
+        except UnicodeDecodeError:
+            name = None
+        if not isinstance(name, str) or name not in dataset.class_names:
+            raise ValueError(f"{where}: label {label!r:.60} is not a class of {dataset.title}")
+        checked.append(name)
+    return checked
+
+
+def _single(entry):
+    """A duration entry, given as a number or a one-element array or list (SF-Net's (N, 1) arrays)."""
+    if isinstance(entry, np.ndarray) and entry.size == 1:
+        return entry.reshape(-1)[0]
+    if isinstance(entry, (list, tuple)) and len(entry) == 1:
+        return entry[0]
+    return entry
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _fallback_fps(dataset: DatasetSpec, video_id: str) -> float:
@@ -362,11 +439,27 @@ def _packaged_fps(path: Path) -> dict[str, float]:
 
 def _positive(value, what: str) -> float:
     number = math.nan
-    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+    if _is_number(value):
         try:
             number = float(value)
         except OverflowError:  # an integer no float holds
             number = math.inf
     if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{what} {value!r}; expected a number > 0")
+        raise ValueError(f"{what} {value!r:.60}; expected a number > 0")
+    return number
+
+
+def _duration(value, what: str) -> float:
+    """A video's duration in seconds: a number in (0, MAX_VIDEO_SECONDS]."""
+    return _at_most(_positive(value, what), MAX_VIDEO_SECONDS, what, "s (a day)")
+
+
+def _frame_rate(value, what: str) -> float:
+    """A video's frame rate: a number in (0, MAX_FPS]."""
+    return _at_most(_positive(value, what), MAX_FPS, what, "frames per second")
+
+
+def _at_most(number: float, limit: float, what: str, unit: str) -> float:
+    if number > limit:
+        raise ValueError(f"{what} {number!r}; expected at most {limit} {unit}")
     return number

@@ -17,7 +17,7 @@ The feature size D is the ``dim`` given, or, with ``dim=None``, read from the fi
 other file must agree.
 
 Errors name the file: ``FileNotFoundError`` for a missing video, ``ValueError`` for a file that is
-not a whole ``.npy`` array (truncated, corrupt, another format), an array that is not 2-D, has another
+not a whole ``.npy`` array (truncated, corrupt, another format), an array that is not 2-D or has no rows, has another
 size than the other videos or the one given, holds a non-finite value in the rows read, or (LACP layout)
 whose RGB and flow lengths differ.
 """
@@ -170,11 +170,17 @@ def _open(path: Path, video_id: str) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"no features for video {video_id!r}: {path} does not exist")
     array = map_npy(path)
-    if array.ndim != 2:
-        raise ValueError(f"{path}: features of shape {array.shape}; expected (T, D)")
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"{path}: features of dtype {array.dtype}; expected a float dtype")
+    check_matrix(array, path)
     return array
+
+
+def check_matrix(array, where) -> None:
+    """ValueError naming ``where`` (the file, or the file and video) unless ``array`` is a ``(T, D)`` float array
+    of T >= 1 snippets."""
+    if not isinstance(array, np.ndarray) or array.ndim != 2 or not len(array):
+        raise ValueError(f"{where}: features of shape {np.shape(array)}; expected (T, D) with T >= 1 snippets")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{where}: features of dtype {array.dtype}; expected a float dtype")
 
 
 def check_dim(found: int, expected: int | None, where, what: str = "features") -> int:

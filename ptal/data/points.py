@@ -126,13 +126,15 @@ def point_table(rows: list[tuple[str, int, int, int, int]], fps: Mapping[str, fl
                        frame_to_snippet(frame, rates, dataset), start, stop)
 
 
-def rescale_points(points: PointLabels, durations: Mapping[str, float], length: int) -> PointLabels:
+def rescale_points(points: PointLabels, durations: Mapping[str, float], length: int,
+                   source: str = "its annotations") -> PointLabels:
     """The points in the snippets of videos rescaled to ``length`` snippets each (``data.fixed_length``): snippet
     i of a video of ``duration`` seconds covers ``[i, i + 1) · duration / length``; a point at or past the end
-    lies in the last snippet. Every video with points needs its duration (ValueError naming the first without)."""
+    lies in the last snippet. Every video with points needs its duration (ValueError naming the first without,
+    and ``source``, where the durations come from)."""
     missing = [video_id for video_id in points.video_ids if video_id not in durations]
     if missing:
-        raise ValueError(f"video {missing[0]!r} has points but no duration in its annotations: rescaling to "
+        raise ValueError(f"{source}: video {missing[0]!r} has points but no duration: rescaling to "
                          f"{length} snippets needs every video's duration")
     seconds = np.asarray([durations[video_id] for video_id in points.video_ids], dtype=np.float64)[points.video]
     snippet = np.minimum(np.floor(points.time * length / seconds), length - 1).astype(np.int64)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptal.data.features import check_dim, checked_rows
+from ptal.data.features import check_dim, check_matrix, checked_rows, map_npy
 
 # What an unpickled .npy may construct: NumPy arrays (protocol 5 pickles them through _frombuffer), dtypes and
 # scalars, and byte strings (protocol 2 pickles them as _codecs.encode calls). Lists, tuples, numbers and
@@ -61,13 +61,14 @@ def read_npy(path: str | PathLike) -> np.ndarray:
             version = np.lib.format.read_magic(file)
             header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
             shape, fortran_order, dtype = header(file)
-        except ValueError as error:
-            raise ValueError(f"{path}: not a NumPy .npy file ({error})") from None
+        except Exception as error:  # a damaged header fails in NumPy's parser (ValueError, SyntaxError, TokenError, ...)
+            raise ValueError(f"{path}: not a NumPy .npy file ({type(error).__name__}: {' '.join(str(error).split())})") \
+                from None
         if not dtype.hasobject:
-            return np.load(path)
+            return np.array(map_npy(path))  # read whole; errors name the file
         try:
             array = _DataOnlyUnpickler(file, encoding="latin1").load()
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+        except Exception as error:  # whatever NumPy's constructors raise on the arguments a damaged pickle gives
             raise ValueError(f"{path}: unreadable object array ({error})") from None
     if not isinstance(array, np.ndarray) or array.shape != shape:
         raise ValueError(f"{path}: holds {type(array).__name__}, not the array of shape {shape} its header announces")
@@ -127,10 +128,7 @@ class SfnetFeatures:
                                  f"{self.names_path} ({len(names)})")
             for name, features in zip(names, arrays):
                 where = f"{self.path} (video {name!r})"
-                if not isinstance(features, np.ndarray) or features.ndim != 2:
-                    raise ValueError(f"{where}: features of shape {np.shape(features)}; expected (T, D)")
-                if not np.issubdtype(features.dtype, np.floating):
-                    raise ValueError(f"{where}: features of dtype {features.dtype}; expected a float dtype")
+                check_matrix(features, where)
                 self.dim = check_dim(features.shape[1], self.dim, where)
             self._arrays = dict(zip(names, arrays))
         return self._arrays
@@ -140,7 +138,12 @@ def text_column(array: np.ndarray, path: Path) -> list[str]:
     """A 1-D array of byte or text strings (``videoname.npy``, ``subset.npy``, ``classlist.npy``) as str."""
     if array.ndim != 1 or not (array.dtype.kind in "SU" or array.dtype == object):
         raise ValueError(f"{path}: an array of shape {array.shape} and dtype {array.dtype}; expected a list of names")
-    names = [value.decode("utf-8") if isinstance(value, bytes) else value for value in array.tolist()]
-    if not all(isinstance(name, str) for name in names):
-        raise ValueError(f"{path}: holds something other than names")
+    names = array.tolist()
+    for index, name in enumerate(names):
+        try:
+            names[index] = name.decode("utf-8") if isinstance(name, bytes) else name
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: entry {index}, {name!r:.60}, is not UTF-8 text") from None
+        if not isinstance(names[index], str):
+            raise ValueError(f"{path}: entry {index}, {name!r:.60}, is not a name")
     return names

@@ -89,6 +89,7 @@ NOISE_PER_DIMENSION = 0.08  # times difficulty, at THUMOS14's latent size
 THUMOS14_LATENT = 1 + 3 * 20 + NUM_SCENES  # 69: other latent sizes scale the noise to the same norm
 NOISE_CORRELATION = 0.8
 FEATURE_NOISE = 0.2
+MAX_DIFFICULTY = 1000.0  # far past pure noise; larger values overflow the features
 
 
 class Phase(IntEnum):
@@ -160,8 +161,8 @@ class SyntheticBenchmark:
                  cache_dir: str | PathLike | None = None):
         if dim < 1:
             raise ValueError(f"dim must be >= 1, got {dim}")
-        if not difficulty >= 0:
-            raise ValueError(f"difficulty must be >= 0, got {difficulty}")
+        if not 0 <= difficulty <= MAX_DIFFICULTY:
+            raise ValueError(f"difficulty must be in [0, {MAX_DIFFICULTY:g}], got {difficulty}")
         if not 0 <= boundary_context <= 1:
             raise ValueError(f"boundary_context must be in [0, 1], got {boundary_context}")
         self.annotations = load_thumos14() if annotations is None else annotations

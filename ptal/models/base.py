@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ptal.data.activitynet import Segments
 from ptal.data.annotations import check_points_setting
 from ptal.data.datasets import DATASETS, dataset_spec
-from ptal.data.synthetic import default_cache
+from ptal.data.synthetic import MAX_DIFFICULTY, default_cache
 from ptal.models.common import concatenate, detection_metrics, ground_truth_of, load_dataset
 from ptal.train import Method, all_gather, explicit_sync, shard_blocks
 from ptal.viz import Timeline
@@ -87,8 +87,8 @@ class DataSettings:
                              f"got {self.feature_dim!r}")
         if self.batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {self.batch_size}")
-        if self.difficulty < 0:
-            raise ValueError(f"data.difficulty must be >= 0, got {self.difficulty}")
+        if not 0 <= self.difficulty <= MAX_DIFFICULTY:
+            raise ValueError(f"data.difficulty must be in [0, {MAX_DIFFICULTY:g}], got {self.difficulty}")
         if not 0 <= self.boundary_context <= 1:
             raise ValueError(f"data.boundary_context must be in [0, 1], got {self.boundary_context}")
         if self.eval_split not in spec.splits:

@@ -235,7 +235,10 @@ class _Run:
             warnings.warn(f"checkpoint {path} was written by {len(rng_states)} processes and this run has "
                           f"{self.context.world_size}: it continues, but not exactly as the original run would",
                           stacklevel=4)
-        restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
+        try:  # shapes and types were checked (_check_state); values a generator refuses are caught here
+            restore_rng_state(rng_states[min(self.context.rank, len(rng_states) - 1)])
+        except (ValueError, OverflowError, TypeError, RuntimeError) as error:
+            raise CheckpointError(f"checkpoint {path}: rng: a generator state it cannot take ({error})") from None
 
     def _check_state(self, checkpoint: dict, path: str) -> None:
         """CheckpointError unless every state of ``checkpoint`` is shaped like this run's own

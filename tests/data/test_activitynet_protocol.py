@@ -124,10 +124,27 @@ def test_a_json_video_without_duration_is_named(tmp_path):
     document = json.loads(path.read_text())
     del document["database"]["-0123456789"]["duration"]
     path.write_text(json.dumps(document))
-    with pytest.raises(ValueError, match="'-0123456789' has points but no duration"):
+    with pytest.raises(ValueError, match=r"gt.json: video '-0123456789' has points but no duration"):
         load_annotations("activitynet13", path)
     with pytest.raises(FileNotFoundError, match="missing.json does not exist"):
         load_annotations("activitynet13", tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("video, field, value, error", [
+    ("abcdefghijk", "annotations", [{"segment": [-4.0, 50.0], "label": "Archery"}],
+     r"gt.json: video 'abcdefghijk' has the segment \[-4.0, 50.0\] s, outside \[0, 86400\] s"),
+    ("abcdefghijk", "duration", 1e9, r"gt.json: video 'abcdefghijk' has duration 1000000000.0; expected at most 86400"),
+    ("abcdefghijk", "fps", 1e308, r"gt.json: video 'abcdefghijk' has frame rate 1e\+308; expected at most 1000"),
+])
+def test_json_values_beyond_a_video_are_named(tmp_path, video, field, value, error):
+    """Found by the malformed-input tests: a negative start gave a negative point frame (which indexes the
+    features from their end), a frame rate of 1e308 an OverflowError while drawing points."""
+    path = activitynet_json(tmp_path / "gt.json", VIDEOS)
+    document = json.loads(path.read_text())
+    document["database"][video][field] = value
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=error):
+        load_annotations("activitynet13", path)
 
 
 def data_config(*overrides, model="lacp"):
@@ -310,3 +327,21 @@ def test_print_config_and_demo_flags(capsys):
     assert "fixed_length: 0" in capsys.readouterr().out
     assert main(["demo", "--dataset", "gtea", "--full"]) == 2
     assert "--full applies to ActivityNet's twins" in capsys.readouterr().err
+
+
+def test_a_path_like_video_id_is_named_with_its_json(tmp_path):
+    path = activitynet_json(tmp_path / "gt.json", [("../escaped", "training", 9.0, [(1.0, 2.0, "Zumba")])])
+    with pytest.raises(ValueError, match=r"gt.json: video id '../escaped' is not a plain file name"):
+        load_annotations("activitynet13", path)
+
+
+def test_points_that_mark_no_instance_are_named(tmp_path):
+    """A point-label CSV for other annotations: its point between the two Archery instances marks neither."""
+    path = activitynet_json(tmp_path / "gt.json", VIDEOS)
+    archery = ACTIVITYNET13.class_names.index("Archery")
+    (tmp_path / "points.csv").write_text("class,class_index,start_frame,stop_frame,video_id,point\n"
+                                         f"Archery,{archery},300,1500,abcdefghijk,900\n"  # 30 s: in [10, 50]
+                                         f"Archery,{archery},1500,2115,abcdefghijk,1800\n")  # 60 s: in none
+    with pytest.raises(ValueError, match=r"points.csv: video 'abcdefghijk': the Archery point at frame 1800 \(60.00 s\) "
+                                         r"lies in no Archery instance of the ground truth of .*gt.json"):
+        load_annotations("activitynet13", path, points=str(tmp_path / "points.csv"))

@@ -120,18 +120,19 @@ def test_annotations_of_the_layout(tmp_path):
 
 def test_annotation_errors_name_the_file_and_video(tmp_path):
     folder = write_sfnet_folder(tmp_path, "GTEA", [("v", "training", [(0.0, 1.0, "jump")], 3.0)])
-    with pytest.raises(ValueError, match=r"video 'v': label 'jump' \(labels.npy\) is not a class of GTEA"):
+    with pytest.raises(ValueError, match=r"labels.npy: video 'v': label 'jump' is not a class of GTEA"):
         load_annotations(GTEA, folder)
     folder = write_sfnet_folder(tmp_path, "GTEA", [("v", "training", [(2.0, 1.0, "take")], 3.0)])
-    with pytest.raises(ValueError, match=r"video 'v': segment \[2.0, 1.0\] \(segments.npy\) is not \[start, end\]"):
+    with pytest.raises(ValueError, match=r"segments.npy: video 'v': segment \[2.0, 1.0\] is not \[start, end\]"):
         load_annotations(GTEA, folder)
     np.save(folder / "duration.npy", np.array([3.0, 4.0]))
-    with pytest.raises(ValueError, match=r"duration.npy: 2 entries for the 1 videos of videoname.npy"):
+    with pytest.raises(ValueError, match=r"duration.npy: an array of shape \(2,\); expected one entry for each of the 1 videos"):
         load_annotations(GTEA, folder)
 
 
 def test_thumos14_keeps_its_videos_with_instances_and_its_frame_rates(tmp_path):
-    videos = [("video_validation_0000051", "validation", [(67.5, 75.9, "Billiards")], [200.0]),
+    videos = [("video_validation_0000051", "validation",
+               [(67.5, 75.9, "Billiards"), (85.9, 90.6, "Billiards"), (139.3, 148.2, "Billiards")], [200.0]),
               ("video_validation_0000001", "validation", [], [120.0]),  # a UCF101 class only: not THUMOS14's
               ("video_test_0000004", "test", [(0.2, 1.1, "CricketBowling")], [30.0])]
     folder = write_sfnet_folder(tmp_path, "Thumos14", videos, classes=list(THUMOS14.class_names))
@@ -140,3 +141,92 @@ def test_thumos14_keeps_its_videos_with_instances_and_its_frame_rates(tmp_path):
     assert thumos.fps["video_validation_0000051"] == 30.0  # the packaged fps_dict.json
     # Its default points are the annotation folder's CSV; SF-Net's folders have none: the packaged LACP points.
     assert thumos.points.of_video("video_validation_0000051").frame.tolist() == [2151, 2647, 4311]
+    # ... which must mark the instances of these annotations: a point in none is an error naming both
+    write_sfnet_folder(tmp_path, "Thumos14", [videos[0][:2] + ([(67.5, 75.9, "Billiards")], [200.0]), videos[2]],
+                       classes=list(THUMOS14.class_names))
+    with pytest.raises(ValueError, match=r"thumos14/point_labels.csv \(ptal's, for THUMOS14's own annotations\): video "
+                                         r"'video_validation_0000051': the Billiards point at frame 2647 \(88.23 s\) "
+                                         r"lies in no Billiards instance of the ground truth of .*Thumos14-Annotations"):
+        load_annotations(THUMOS14, folder)
+
+
+def overwrite(folder, name, entries):
+    """Replace ``name``.npy of an annotation folder by the object array of ``entries``."""
+    np.save(folder / f"{name}.npy", object_array(entries), allow_pickle=True)
+
+
+MALFORMED_ENTRIES = [  # (array, its entries for the three GTEA_VIDEOS, the error)
+    ("segments", [None, [[1.0, 4.0]], [[0.0, 1.1]]], r"segments.npy: video 'S1_a': None is not a list of"),
+    ("segments", [[[0.5, 2.0, 3.0], [2.0, 3.2]], [[1.0, 4.0]], [[0.0, 1.1]]],
+     r"segments.npy: video 'S1_a': segment \[0.5, 2.0, 3.0\] is not \[start, end\]"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [["1", "4"]], [[0.0, 1.1]]], r"segments.npy: video 'S1_b': segment \['1'"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [[True, 4.0]], [[0.0, 1.1]]], r"video 'S1_b': segment \[True, 4.0\]"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [[0, 10 ** 400]], [[0.0, 1.1]]], r"video 'S1_b': segment \[0, 1000"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [[1.0, 4.0]], "ab"], r"video 'S2_a': 'ab' is not a list of \[start, end\]"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [[-3.0, 4.0]], [[0.0, 1.1]]],
+     r"segments.npy: video 'S1_b' has the segment \[-3.0, 4.0\] s, outside \[0, 86400\] s"),
+    ("segments", [[[0.5, 2.0], [2.0, 3.2]], [[1.0, 4.0]], [[0.0, 1e6]]], r"video 'S2_a' has the segment \[0.0, 1000000.0\]"),
+    ("labels", [["take", ["open"]], ["pour"], ["take"]], r"labels.npy: video 'S1_a': label \['open'\] is not a class"),
+    ("labels", [["take", b"\xff"], ["pour"], ["take"]], r"labels.npy: video 'S1_a': label b'\\xff' is not a class"),
+    ("labels", [["take", "open"], None, ["take"]], r"labels.npy: video 'S1_b': None is not a list of class names"),
+    ("duration", [9.6, [], 5.4], r"duration.npy: video 'S1_b' has duration \[\]; expected a number > 0"),
+    ("duration", [9.6, 8.0, 1e308], r"duration.npy: video 'S2_a' has duration 1e\+308; expected at most 86400"),
+    ("duration", [9.6, True, 5.4], r"duration.npy: video 'S1_b' has duration True; expected a number > 0"),
+    ("videoname", ["S1_a", "S1_a", "S2_a"], r"videoname.npy: video ids listed more than once: \['S1_a'\]"),
+    ("videoname", ["S1_a", "../S1_b", "S2_a"], r"videoname.npy: video id '../S1_b' is not a plain file name"),
+    ("videoname", ["S1_a", b"S1_\xff", "S2_a"], r"videoname.npy: entry 1, b'S1_\\xff', is not UTF-8 text"),
+    ("subset", ["training", 3, "validation"], r"subset.npy: entry 1, 3, is not a name"),
+]
+
+
+@pytest.mark.parametrize("name, entries, error", MALFORMED_ENTRIES)
+def test_a_malformed_entry_is_named_with_its_file_and_video(tmp_path, name, entries, error):
+    """Found by the malformed-input tests: each of these was a TypeError, an unnamed ValueError, an OverflowError
+    or (duplicate ids, negative starts) a silently wrong table."""
+    folder = write_sfnet_folder(tmp_path, "GTEA", GTEA_VIDEOS)
+    overwrite(folder, name, entries)
+    with pytest.raises(ValueError, match=error):
+        load_annotations(GTEA, folder)
+
+
+def test_labels_as_bytes_and_durations_as_one_element_rows_are_read(tmp_path):
+    folder = write_sfnet_folder(tmp_path, "GTEA", GTEA_VIDEOS)
+    overwrite(folder, "labels", [[b"take", b"open"], [b"pour"], [b"take"]])  # Python 2's pickles
+    np.save(folder / "duration.npy", np.array([[9.6], [8.0], [5.4]]))
+    gtea = load_annotations(GTEA, folder)
+    assert [GTEA.class_names[c] for c in gtea.ground_truth.label] == ["take", "open", "pour", "take"]
+    assert gtea.durations == {"S1_a": 9.6, "S1_b": 8.0, "S2_a": 5.4}
+
+
+def test_a_0_d_array_and_a_damaged_file_are_named(tmp_path):
+    folder = write_sfnet_folder(tmp_path, "GTEA", GTEA_VIDEOS)
+    np.save(folder / "duration.npy", np.array(9.6))
+    with pytest.raises(ValueError, match=r"duration.npy: an array of shape \(\); expected one entry for each of the 3"):
+        load_annotations(GTEA, folder)
+    np.save(folder / "duration.npy", np.array([9.6, 8.0, 5.4]))
+    content = (folder / "duration.npy").read_bytes()
+    (folder / "duration.npy").write_bytes(content[:-8])  # a numeric array cut short
+    with pytest.raises(ValueError, match=r"duration.npy: unreadable .npy file, truncated or corrupt"):
+        load_annotations(GTEA, folder)
+    (folder / "duration.npy").write_bytes(content.replace(b"'shape': (3,), }", b"'shape': (3,), |"))
+    with pytest.raises(ValueError, match=r"duration.npy: not a NumPy .npy file \((SyntaxError|TokenError)"):
+        load_annotations(GTEA, folder)
+
+
+def test_a_pickle_whose_numpy_call_fails_is_named(tmp_path):
+    import codecs
+
+    class BadCodec:
+        def __reduce__(self):
+            return codecs.encode, ("x", "no-such-codec")  # an allowed global, arguments that raise LookupError
+
+    np.save(tmp_path / "labels.npy", object_array([BadCodec()]), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"labels.npy: unreadable object array \(unknown encoding: no-such-codec"):
+        read_npy(tmp_path / "labels.npy")
+
+
+def test_a_video_of_no_snippets_is_named(tmp_path):
+    write_sfnet_folder(tmp_path, "GTEA", GTEA_VIDEOS, [np.zeros((9, 4)), np.zeros((0, 4)), np.zeros((9, 4))])
+    with pytest.raises(ValueError, match=r"JOINTFeatures.npy \(video 'S1_b'\): features of shape \(0, 4\); expected "
+                                         r"\(T, D\) with T >= 1"):
+        SfnetFeatures(tmp_path, "GTEA").length("S1_a")

@@ -106,9 +106,9 @@ def test_a_cache_file_cut_short_is_made_again(thumos, tmp_path):
         np.testing.assert_array_equal(SyntheticBenchmark(thumos, dim=16, cache_dir=tmp_path).load(video), expected)
 
 
-@pytest.mark.parametrize("difficulty", [-1.0, float("nan")])
-def test_difficulty_must_not_be_negative(thumos, difficulty):
-    with pytest.raises(ValueError, match=f"difficulty must be >= 0, got {difficulty}"):
+@pytest.mark.parametrize("difficulty", [-1.0, float("nan"), float("inf")])
+def test_difficulty_must_be_finite_and_not_negative(thumos, difficulty):
+    with pytest.raises(ValueError, match=f"difficulty must be in \\[0, 1000\\], got {difficulty}"):
         SyntheticBenchmark(thumos, dim=8, difficulty=difficulty)
 
 
@@ -139,7 +139,7 @@ def test_cli_writes_the_lacp_layout(thumos, tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--d", "5"], "--d must be an even number >= 2 in the LACP layout (a number >= 1 in SF-Net's), got 5"),
     (["--boundary-context", "1.5"], "--boundary-context must be in [0, 1], got 1.5"),
-    (["--difficulty", "-1"], "--difficulty must be >= 0, got -1.0"),
+    (["--difficulty", "-1"], "--difficulty must be in [0, 1000], got -1.0"),
     (["--annotations", "{tmp}/absent"], "THUMOS14 annotation directory {tmp}/absent does not exist or is not a "
                                         "directory"),
 ])

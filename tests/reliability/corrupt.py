@@ -10,14 +10,19 @@ shape or byte order, non-finite values, a cut or lying header.
 """
 from __future__ import annotations
 
+import codecs
+import collections
 import csv
 import io
 import json
 import math
+import os
 
 import numpy as np
 import yaml
 from hypothesis import strategies as st
+
+from tests.data.test_sfnet import object_array
 
 # Video ids (and other names) that look like paths: they must never lead a write out of its folder.
 PATH_LIKE = ("../escaped", "../../escaped", "a/../../escaped", "/tmp/ptal-fuzz-absolute", "sub/video", ".", "..",
@@ -225,39 +230,117 @@ def corrupted_lines(text: str):
     return st.one_of(structural, structural, corrupted_bytes(text.encode()))
 
 
-def _npy(array: np.ndarray, fortran: bool = False) -> bytes:
+def _npy(array: np.ndarray) -> bytes:
     out = io.BytesIO()
-    np.save(out, np.asfortranarray(array) if fortran else array, allow_pickle=True)
+    np.save(out, array, allow_pickle=True)
     return out.getvalue()
 
 
 @st.composite
-def corrupted_npy(draw, array: np.ndarray):
-    """An ``.npy`` file made from a ``(T, D)`` float array: another dtype, shape, order or byte order,
-    non-finite or huge values, a header that lies about the shape, or corrupted bytes."""
-    kind = draw(st.sampled_from(("dtype", "shape", "values", "fortran", "big-endian", "lying header", "object",
-                                 "bytes", "bytes")))
+def changed_matrix(draw, array: np.ndarray):
+    """``(how, array)``: a ``(T, D)`` float array of another dtype, shape, order or byte order, with a non-finite
+    or huge value, or of Python objects."""
+    kind = draw(st.sampled_from(("dtype", "shape", "values", "fortran", "big-endian", "object")))
     if kind == "dtype":
         dtype = draw(st.sampled_from((np.int64, np.int8, np.bool_, np.complex64, np.float16, np.float64, np.uint8)))
-        return f"dtype {np.dtype(dtype)}", _npy(array.astype(dtype))
+        return f"dtype {np.dtype(dtype)}", array.astype(dtype)
     if kind == "shape":
         shape = draw(st.sampled_from([(array.size,), (1, *array.shape), (0, array.shape[1]), (array.shape[0], 0),
                                       (array.shape[0], array.shape[1] + 1), (array.shape[0], array.shape[1] - 1), ()]))
-        changed = np.resize(array, shape) if shape else np.float32(1.0)
-        return f"shape {shape}", _npy(np.asarray(changed))
+        return f"shape {shape}", np.asarray(np.resize(array, shape) if shape else np.float32(1.0))
     if kind == "values":
         value = draw(st.sampled_from((np.nan, np.inf, -np.inf, 1e38, -1e38, 3.5e38)))
         changed = array.copy()
         changed[draw(st.integers(0, len(array) - 1)), draw(st.integers(0, array.shape[1] - 1))] = value
-        return f"a value {value}", _npy(changed)
+        return f"a value {value}", changed
     if kind == "fortran":
-        return "Fortran order", _npy(array, fortran=True)
+        return "Fortran order", np.asfortranarray(array)
     if kind == "big-endian":
-        return "big-endian", _npy(array.astype(array.dtype.newbyteorder(">")))
-    if kind == "object":
-        return "Python objects", _npy(np.array([[object()]], dtype=object))
+        return "big-endian", array.astype(array.dtype.newbyteorder(">"))
+    return "Python objects", np.array([[object()]], dtype=object)
+
+
+@st.composite
+def corrupted_npy(draw, array: np.ndarray):
+    """An ``.npy`` file made from a ``(T, D)`` float array: changed (:func:`changed_matrix`), a header that lies
+    about the shape, or corrupted bytes."""
+    kind = draw(st.sampled_from(("changed", "changed", "changed", "changed", "lying header", "bytes", "bytes")))
+    if kind == "changed":
+        how, changed = draw(changed_matrix(array))
+        return how, _npy(changed)
     content = _npy(array)
     if kind == "lying header":
         rows = draw(st.sampled_from((len(array) + 1, 10**12, 2**62)))
         return f"header says {rows} rows", content.replace(f"({len(array)}, ".encode(), f"({rows}, ".encode(), 1)
+    return draw(corrupted_bytes(content))
+
+
+def _entries_array(entries: list, like: np.ndarray) -> np.ndarray:
+    """``entries`` as a 1-D array: of ``like``'s dtype where they all still fit it (names stay bytes, numbers
+    numbers), else of objects."""
+    if like.dtype != object:
+        kinds = {bytes} if like.dtype.kind == "S" else {str} if like.dtype.kind == "U" else {int, float}
+        if entries and {type(entry) for entry in entries} <= kinds:
+            try:
+                return np.array(entries, dtype=like.dtype.kind if like.dtype.kind in "SU" else like.dtype)
+            except OverflowError:  # an integer no float holds
+                pass
+    return object_array(entries)
+
+
+class _Foreign:
+    """Pickled as a call of ``function(*arguments)``: what an object array must never make ptal run."""
+
+    def __init__(self, function, *arguments):
+        self.function, self.arguments = function, arguments
+
+    def __reduce__(self):
+        return self.function, self.arguments
+
+
+FOREIGN_GLOBALS = ((os.getcwd,), (print, "unpickled"), (dict, ()), (collections.OrderedDict, ()), (complex, 1, 2),
+                   (codecs.encode, "x", "no-such-codec"), (np.dtype, "no-such-dtype"), (slice, 1, 2))
+ENTRY_VALUES = (b"\xff\xfe", b"", "\udcff", np.float64(np.nan), np.int64(-1), np.array([[1.0, 2.0, 3.0]]),
+                np.array(["a", "b"]), np.zeros((2, 2, 2)), [[np.nan, 1.0]], [[5.0, 1.0]], [[-3.0, 1.0]],
+                [[0.0, 1e308]], [[1.0, 2.0, 3.0]], [[1.0]], [1.0, 2.0], [["1", "2"]], [[True, False]], [[None, 1.0]])
+
+
+@st.composite
+def corrupted_entries_npy(draw, content: bytes):
+    """An ``.npy`` file of one entry per video (names, subsets, durations, per-video lists of segments or labels,
+    per-video feature arrays: :func:`object_array`), changed: an entry (or a node inside one) replaced, removed,
+    added or duplicated (:func:`corrupted_document`), an entry that is an array of another dtype or shape, one
+    that unpickles by calling something other than NumPy, the array of another dtype or shape, or its bytes
+    corrupted."""
+    array = np.load(io.BytesIO(content), allow_pickle=True)
+    entries = array.tolist() if array.dtype != object else list(array)
+    kind = draw(st.sampled_from(("document", "document", "document", "entry", "matrix", "foreign", "array",
+                                 "bytes")))
+    if kind == "document":
+        how, changed = draw(corrupted_document(entries))
+        changed = plain(changed)
+        if not isinstance(changed, list):
+            return how, _npy(np.array(changed, dtype=object))
+        return how, _npy(_entries_array(changed, array))
+    index = draw(st.integers(0, len(entries) - 1))
+    if kind == "entry":
+        value = draw(st.one_of(st.sampled_from(ENTRY_VALUES), st.sampled_from(PATH_LIKE).map(str.encode), odd_values()))
+        return f"entry {index} = {value!r:.60}", _npy(_entries_array([*entries[:index], value, *entries[index + 1:]],
+                                                                    array))
+    if kind == "matrix":
+        if isinstance(entries[index], np.ndarray) and entries[index].ndim == 2:
+            how, changed = draw(changed_matrix(entries[index]))
+        else:
+            how, changed = "a matrix", np.ones((2, 2))
+        return f"entry {index}: {how}", _npy(object_array([*entries[:index], changed, *entries[index + 1:]]))
+    if kind == "foreign":
+        function, *arguments = draw(st.sampled_from(FOREIGN_GLOBALS))
+        how = f"entry {index} unpickles by calling {getattr(function, '__name__', function)}"
+        return how, _npy(object_array([*entries[:index], _Foreign(function, *arguments), *entries[index + 1:]]))
+    if kind == "array":
+        shape = draw(st.sampled_from(("2-D", "0-D", "empty", "numbers", "text")))
+        changed = {"2-D": lambda: object_array(entries).reshape(-1, 1), "0-D": lambda: np.array(entries[0], dtype=object),
+                   "empty": lambda: array[:0], "numbers": lambda: np.arange(len(entries), dtype=np.float64),
+                   "text": lambda: np.array([str(entry) for entry in entries])}[shape]()
+        return f"the array {shape}", _npy(changed)
     return draw(corrupted_bytes(content))

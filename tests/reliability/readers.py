@@ -14,25 +14,31 @@ import csv
 import io
 import json
 import math
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 import yaml
 from hypothesis import strategies as st
 
-from ptal.data import LacpFeatures, NpyFeatures, load_ground_truth, load_point_labels, read_fps, read_split
+from ptal.data import (LacpFeatures, NpyFeatures, load_ground_truth, load_point_labels, load_thumos14, read_fps,
+                       read_split)
 from ptal.data.activitynet import load_predictions, subset_videos
 from ptal.data.annotations import THUMOS14_CLASSES
+from ptal.data.datasets import dataset_spec
 from ptal.data.points import frame_to_snippet
+from ptal.data.sfnet import feature_file
 from ptal.eval import detection_map
 from ptal.models import method_config
 from ptal.train import config_to_dict, load_checkpoint
-from tests.reliability.corrupt import (PATH_LIKE, corrupted_bytes, corrupted_csv, corrupted_document, corrupted_json,
-                                       corrupted_lines, corrupted_npy, corrupted_yaml, dumps, node_paths, odd_scalars,
-                                       plain, replaced)
+from tests.data.test_activitynet_protocol import plain_rescale
+from tests.reliability.corrupt import (PATH_LIKE, corrupted_bytes, corrupted_csv, corrupted_document,
+                                       corrupted_entries_npy, corrupted_json, corrupted_lines, corrupted_npy,
+                                       corrupted_yaml, dumps, node_paths, object_array, odd_scalars, plain, replaced)
 
 CLASSES = list(THUMOS14_CLASSES)
 
@@ -338,6 +344,217 @@ def _cli(*arguments) -> Callable[[Path, Path], int]:
     return lambda folder, out: _main([argument.format(**{"in": folder, "out": out}) for argument in arguments])
 
 
+
+# ---- SF-Net's / W-TALC's arrays and ActivityNet's JSON: the trainer's data (ptal.models.common.load_dataset) ----
+SFNET_VIDEOS = {  # dataset -> [(video, subset, [(start, end, class index)], duration, snippets)]
+    "gtea": [("S1_a", "training", [(0.5, 2.0, 4), (2.0, 3.2, 1)], 9.6, 9), ("S1_b", "training", [(1.0, 4.0, 5)], 8.0, 8),
+             ("S2_a", "validation", [(0.0, 1.1, 4)], 5.4, 5), ("S2_b", "validation", [], 3.0, 3)],
+    "activitynet12": [("v1", "training", [(10.0, 50.0, 0), (70.5, 118.0, 0)], 120.0, 7),
+                      ("v2", "training", [(0.0, 31.2, 2)], 31.2, 5), ("v3", "validation", [(5.0, 20.0, 1)], 64.0, 6),
+                      ("v4", "testing", [], 50.0, 4)],
+}
+SINGLE_FRAMES = {"GTEA1.txt": "S1_a,1.0,take\nS1_a,2.5,open\nS1_b,2.0,pour\nS2_a,0.5,take\n",
+                 "GTEA2.txt": "S1_a,1.5,take\nS1_b,3.0,pour\nS1_b,7.0,stir\n"}
+
+
+THUMOS14_SFNET = ("video_validation_0000854", "video_validation_0000689", "video_test_0000873")  # short ones
+
+
+def thumos14_videos() -> list[tuple]:
+    """A few THUMOS14 videos as SF-Net's arrays hold them (subset "validation" for the training split), with the
+    packaged ground truth, and enough snippets for the packaged points (THUMOS14's default points)."""
+    truth = load_thumos14().ground_truth
+    videos = []
+    for video in THUMOS14_SFNET:
+        rows = truth.of_video(video)
+        snippets = math.ceil(rows.end.max() / 0.64) + 2
+        videos.append((video, "validation" if "validation" in video else "test",
+                       list(zip(rows.start.tolist(), rows.end.tolist(), rows.label.tolist())), snippets * 0.64, snippets))
+    return videos
+
+
+def sfnet_files(dataset: str) -> Callable[[Path], dict[str, bytes]]:
+    """A folder in SF-Net's (W-TALC's) layout of a few videos of ``dataset``: the feature file, the annotation
+    arrays and (GTEA) two annotators' single frames."""
+    def files(base: Path) -> dict[str, bytes]:
+        spec = dataset_spec(dataset)
+        videos = thumos14_videos() if dataset == "thumos14" else SFNET_VIDEOS[dataset]
+        rng = np.random.default_rng(0)
+        folder = f"{spec.sfnet_name}-Annotations"
+        arrays = {"videoname": np.array([v[0] for v in videos], dtype="S"), "subset": np.array([v[1] for v in videos], dtype="S"),
+                  "segments": object_array([[[s, e] for s, e, _ in v[2]] for v in videos]),
+                  "labels": object_array([[spec.class_names[c] for *_, c in v[2]] for v in videos]),
+                  "duration": np.array([v[3] for v in videos]), "classlist": np.array(spec.class_names, dtype="S")}
+        found = {f"{folder}/{name}.npy": _npy(array) for name, array in arrays.items()}
+        found[f"{spec.sfnet_name}-I3D-JOINTFeatures.npy"] = _npy(object_array(
+            [rng.random((v[4], FEATURE_DIM), dtype=np.float32) for v in videos]))
+        if dataset == "gtea":
+            found.update({f"{folder}/single_frames/{name}": text.encode() for name, text in SINGLE_FRAMES.items()})
+        return found
+    return files
+
+
+ANET_VIDEOS = [("abcdefghijk", "training", 120.0, [(10.0, 50.0, "Archery"), (70.5, 118.0, "Archery")], 7),
+               ("-0123456789", "training", 31.2, [(0.0, 31.2, "Zumba")], 5),
+               ("zyxwvutsrqp", "validation", 64.0, [(5.0, 20.0, "Ballet")], 6), ("testvideo01", "testing", 50.0, [], 0)]
+
+
+def activitynet_files(base: Path) -> dict[str, bytes]:
+    """ActivityNet 1.3's annotation file (as activity_net.v1-3.min.json: durations, no frame rates) of a few
+    videos, and one ``v_<id>.npy`` per training and validation video."""
+    database = {video: {"subset": subset, "duration": duration, "url": f"https://www.youtube.com/watch?v={video}",
+                        "annotations": [{"segment": [s, e], "label": label} for s, e, label in rows]}
+                for video, subset, duration, rows, _ in ANET_VIDEOS}
+    rng = np.random.default_rng(0)
+    features = {f"features/v_{video}.npy": _npy(rng.random((snippets, FEATURE_DIM), dtype=np.float32))
+                for video, *_, snippets in ANET_VIDEOS if snippets}
+    return {"anet.json": json.dumps({"version": "VERSION 1.3", "taxonomy": [], "database": database}).encode(),
+            **features}
+
+
+def read_dataset(dataset: str, *overrides: str) -> Callable[[Path, Path], object]:
+    """What the trainer reads: ``load_dataset`` of ``data.dataset=dataset`` with ``data.source`` the input folder
+    (``{in}`` in an override is the input folder)."""
+    def read(folder: Path, out: Path):
+        from ptal.models.common import load_dataset
+
+        settings = [f"data.dataset={dataset}", f"data.source={folder}", "data.points_seed=3",
+                    *(override.format(**{"in": folder}) for override in overrides)]
+        return load_dataset(method_config(None, settings).data)
+    return read
+
+
+class _DataOnly(pickle.Unpickler):
+    def find_class(self, module, name):
+        assert module.split(".")[0] in ("numpy", "_codecs"), f"an accepted object array unpickles {module}.{name}"
+        return super().find_class(module, name)
+
+
+def plain_npy(path: Path) -> np.ndarray:
+    """An ``.npy`` file read plainly (object arrays unpickled, asserting that they refer to NumPy alone)."""
+    with path.open("rb") as file:
+        version = np.lib.format.read_magic(file)
+        _, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(file)
+        if dtype.hasobject:
+            return _DataOnly(file, encoding="latin1").load()
+    return np.load(path)
+
+
+def _name(value) -> str:
+    assert isinstance(value, (str, bytes)), value
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _seconds(value) -> float:
+    assert isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_)), value
+    assert 0 <= float(value) <= 86_400, value  # ptal's bounds of a video's seconds
+    return float(value)
+
+
+class PlainDataset(NamedTuple):
+    """A dataset folder read plainly: split -> videos, durations, ground-truth rows (video, start, end, class,
+    None) and each video's raw features."""
+    splits: dict
+    durations: dict
+    rows: list
+    features: dict
+
+
+def plain_sfnet(folder: Path, dataset: str) -> PlainDataset:
+    spec = dataset_spec(dataset)
+    annotations = folder / f"{spec.sfnet_name}-Annotations"
+    names, subsets, segments, labels, durations = (plain_npy(annotations / f"{name}.npy") for name in (
+        "videoname", "subset", "segments", "labels", "duration"))
+    names, subsets = [_name(name) for name in names], [_name(subset) for subset in subsets]
+    assert len(set(names)) == len(names) and all(name not in ("", ".", "..") and "/" not in name for name in names)
+    splits, kept, rows = {split: [] for split in spec.splits}, {}, []
+    for i, (video, subset) in enumerate(zip(names, subsets, strict=True)):
+        split = spec.split_of_subset(subset)
+        assert len(segments[i]) == len(labels[i])
+        if split is None or not len(segments[i]):
+            continue
+        splits[split].append(video)
+        duration = np.asarray(durations[i]).reshape(-1)
+        assert duration.size == 1 and _seconds(duration[0]) > 0
+        kept[video] = float(duration[0])
+        for (start, end), label in zip(segments[i], labels[i], strict=True):
+            assert _seconds(start) <= _seconds(end)
+            rows.append((video, float(start), float(end), spec.class_names.index(label), None))
+    features = plain_npy(feature_file(folder, spec.sfnet_name))
+    assert features.shape == (len(names),)
+    return PlainDataset(splits, kept, rows, dict(zip(names, features)))
+
+
+def plain_activitynet(folder: Path, dataset: str) -> PlainDataset:
+    spec = dataset_spec(dataset)
+    database = _json(folder / "anet.json")["database"]
+    splits = {split: [video for video, entry in database.items() if spec.split_of_subset(entry["subset"]) == split]
+              for split in spec.splits}
+    durations = {video: _seconds(entry["duration"]) for video, entry in database.items() if "duration" in entry}
+    rows = expected_segments(_json(folder / "anet.json"), "database", False, list(spec.class_names))
+    assert all(0 <= start <= end <= 86_400 for _, start, end, _, _ in rows)
+    features = {video: np.load(folder / "features" / f"v_{video}.npy")
+                for videos in splits.values() for video in videos}
+    return PlainDataset(splits, durations, rows, features)
+
+
+def check_dataset(plain: Callable[[Path, str], PlainDataset], dataset: str) -> Callable[[Path, object], None]:
+    """An accepted dataset folder gave the splits, durations, ground truth and features of a plain reading, and
+    every training point lies in an instance of its class."""
+    def check(folder: Path, result) -> None:
+        annotations, train, evaluated = result
+        spec = dataset_spec(dataset)
+        expected = plain(folder, dataset)
+        assert annotations.splits == expected.splits
+        assert table_rows(annotations.ground_truth) == expected.rows
+        assert {video: annotations.durations[video] for video in expected.durations} == expected.durations
+        assert [item.video_id for item in train] == expected.splits[spec.train_split]
+        assert [item.video_id for item in evaluated] == expected.splits[spec.eval_split]
+        for item in train + evaluated:
+            raw = np.asarray(expected.features[item.video_id])
+            assert raw.ndim == 2 and np.issubdtype(raw.dtype, np.floating) and np.isfinite(raw).all()
+            wanted = plain_rescale(raw, spec.fixed_length) if spec.fixed_length else raw
+            np.testing.assert_allclose(item.features.numpy(), wanted, rtol=1e-5, atol=1e-6)
+            rows = [row for row in expected.rows if row[0] == item.video_id]
+            assert sorted(item.segment_labels.tolist()) == sorted(row[3] for row in rows)
+        last = spec.fixed_length - 1 if spec.fixed_length else math.inf  # rescaled: a point past the end is in the last
+        for item in train:
+            step = item.seconds_per_snippet
+            rows = [row for row in expected.rows if row[0] == item.video_id]
+            for snippet, label in item.point_labels.nonzero().tolist():
+                assert any(c == label and min(s / step, last) - 1 <= snippet <= e / step for _, s, e, c, _ in rows), \
+                    item.video_id
+    return check
+
+
+def sfnet_corruptions(dataset: str) -> dict[str, Callable]:
+    """Every file of ``sfnet_files(dataset)``, corrupted (classlist.npy is not read: ptal knows the classes)."""
+    spec = dataset_spec(dataset)
+    folder = f"{spec.sfnet_name}-Annotations"
+    corruptions = {f"{folder}/{name}.npy": corrupted_entries_npy for name in ("videoname", "subset", "segments", "labels", "duration")}
+    corruptions[f"{spec.sfnet_name}-I3D-JOINTFeatures.npy"] = corrupted_entries_npy
+    if dataset == "gtea":
+        corruptions.update({f"{folder}/single_frames/{name}": lambda c: corrupted_csv(c.decode())
+                            for name in SINGLE_FRAMES})
+    return {name: removable(strategy) for name, strategy in corruptions.items()}
+
+
+def gtea_json_files(base: Path) -> dict[str, bytes]:
+    """An annotation folder as ptal packages GTEA's and BEOID's (SF-Net's gt.json: subsets, frame rates and
+    durations per video) with an annotator's single frames."""
+    spec = dataset_spec("gtea")
+    database = {video: {"duration": duration, "subset": subset, "num_frames": round(duration * 15), "fps": 15,
+                        "annotations": [{"segment": [s, e], "label": spec.class_names[c]} for s, e, c in rows]}
+                for video, subset, rows, duration, _ in SFNET_VIDEOS["gtea"]}
+    return {"gt.json": json.dumps({"version": "GTEA", "database": database}).encode(),
+            "single_frames/GTEA1.txt": SINGLE_FRAMES["GTEA1.txt"].encode()}
+
+
+def removable(corruption: Callable) -> Callable:
+    """``corruption``, or now and then the file removed (content None)."""
+    return lambda content: st.one_of(corruption(content), corruption(content), corruption(content),
+                                     st.just(("removed", None)))
+
 READERS = [
     Reader("ground truth, ActivityNet/THUMOS14 layout", 150, _copy("gt.json"), {"gt.json": corrupted_json},
            lambda folder, out: (load_ground_truth(folder / "gt.json", class_names=CLASSES), subset_videos(folder / "gt.json")),
@@ -374,6 +591,25 @@ READERS = [
             "split_train.txt": lambda c: corrupted_lines(c.decode()), "split_test.txt": lambda c: corrupted_lines(c.decode()),
             "point_labels.csv": lambda c: corrupted_csv(c.decode())},
            _cli("data", "synth", "--annotations", "{in}", "--d", "2", "--out", "{out}/synth"), check_synth, command=True),
+    Reader("SF-Net's layout, GTEA (data.source=DIR, data.points=random-annotator)", 150, sfnet_files("gtea"),
+           sfnet_corruptions("gtea"), read_dataset("gtea", "data.points=random-annotator"),
+           check_dataset(plain_sfnet, "gtea"), names=lambda folder: ["GTEA-Annotations"]),
+    Reader("SF-Net's layout, THUMOS14 (data.source=DIR, the packaged points)", 60, sfnet_files("thumos14"),
+           sfnet_corruptions("thumos14"), read_dataset("thumos14"), check_dataset(plain_sfnet, "thumos14"),
+           names=lambda folder: ["Thumos14-Annotations"]),
+    Reader("W-TALC's ActivityNet 1.2 arrays (data.source=DIR, rescaled to 100)", 100, sfnet_files("activitynet12"),
+           sfnet_corruptions("activitynet12"), read_dataset("activitynet12"), check_dataset(plain_sfnet, "activitynet12"),
+           names=lambda folder: ["ActivityNet1.2-Annotations"]),  # "the annotations at DIR list no training videos"
+    Reader("ActivityNet 1.3 JSON and v_<id>.npy per video (data.annotations=JSON)", 100, activitynet_files,
+           {"anet.json": removable(corrupted_json),
+            **{f"features/v_{video}.npy": removable(lambda c: corrupted_npy(np.load(io.BytesIO(c))))
+               for video, *_, snippets in ANET_VIDEOS if snippets}},
+           read_dataset("activitynet13", "data.source={in}/features", "data.annotations={in}/anet.json"),
+           check_dataset(plain_activitynet, "activitynet13")),
+    Reader("GTEA/BEOID gt.json with single frames: ptal data points --protocol annotator", 60, gtea_json_files,
+           {"gt.json": removable(corrupted_json), "single_frames/GTEA1.txt": lambda c: corrupted_csv(c.decode())},
+           _cli("data", "points", "--dataset", "gtea", "--annotations", "{in}", "--protocol", "annotator",
+                "--annotator", "1", "--out", "{out}/points.csv"), check_synth, command=True),
     Reader("features, one .npy per video (ActionFormer layout)", 80, feature_files("npy"),
            {"features/video_a.npy": lambda c: corrupted_npy(np.load(io.BytesIO(c)))},
            lambda folder, out: read_features(NpyFeatures(folder / "features", FEATURE_DIM), "video_a", FEATURE_DIM),

@@ -87,8 +87,8 @@ def run_case(reader: Reader, case: Path, how: str, corrupted: str) -> str:
     out.mkdir()
     # The error may name another file of the input (a corruption of one can show as a mismatch in another), or
     # a file the input points to (a checkpoint's config naming a feature folder that does not exist).
-    names = [*(path.name for path in folder.rglob("*") if path.is_file()), *(reader.names(folder) if reader.names else []),
-             *NAMED_ELSEWHERE]
+    names = [*(path.name for path in folder.rglob("*") if path.is_file()), Path(corrupted).name,  # (perhaps removed)
+             *(reader.names(folder) if reader.names else []), *NAMED_ELSEWHERE]
     what = f"{reader.name}: {corrupted} {how}"
     if not reader.command:
         with hang_guard(what):
@@ -140,7 +140,8 @@ def test_malformed_input(reader: Reader, base: Path, tmp_path: Path):
         folder = tmp_path / f"case{len(outcomes)}"
         for name, bytes_ in {**valid, corrupted: content}.items():
             (folder / "in" / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / "in" / name).write_bytes(bytes_)
+            if bytes_ is not None:  # None: the corruption removed the file
+                (folder / "in" / name).write_bytes(bytes_)
         (folder / "deep" / "er" / "working" / "directory").mkdir(parents=True)
         try:
             outcomes.append(run_case(reader, folder, how, str(folder / "in" / corrupted)))
@@ -150,6 +151,18 @@ def test_malformed_input(reader: Reader, base: Path, tmp_path: Path):
     case()
     CASES[reader.name] = len(outcomes)
     assert len(outcomes) >= reader.examples, outcomes
+
+
+@pytest.mark.parametrize("reader", [reader for reader in READERS if not reader.command],
+                         ids=[reader.name for reader in READERS if not reader.command])
+def test_the_valid_input_passes_the_check(reader: Reader, base: Path, tmp_path: Path):
+    """Each reader's check holds on its input before corruption, so that it can hold an accepted corrupted input
+    to the correct result."""
+    for name, content in reader.files(base).items():
+        (tmp_path / "case" / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "case" / "in" / name).write_bytes(content)
+    (tmp_path / "case" / "deep" / "er" / "working" / "directory").mkdir(parents=True)
+    assert run_case(reader, tmp_path / "case", "unchanged", str(tmp_path / "case" / "in")) == "accepted"
 
 
 def one_case(tmp_path: Path, read, command: bool) -> tuple[Reader, Path]:
