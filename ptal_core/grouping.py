@@ -50,9 +50,10 @@ def used_slots(offsets: torch.Tensor, counts: torch.Tensor):
     (N,) output. -> an index of those slots (a slice for one group), in group order."""
     if offsets.numel() == 2:
         return slice(0, int(counts[0]))
-    sizes = offsets[1:] - offsets[:-1]
-    group_of_slot = torch.repeat_interleave(torch.arange(sizes.numel(), device=offsets.device), sizes)
-    return torch.arange(int(offsets[-1]), device=offsets.device) - offsets[group_of_slot] < counts[group_of_slot]
+    # The j-th selection overall, group g's i-th, is in slot offsets[g] + i = j + (offsets[g] - selections before g).
+    before = torch.cumsum(counts, 0) - counts
+    shift = torch.repeat_interleave(offsets[:-1] - before, counts)
+    return torch.arange(shift.numel(), device=offsets.device) + shift
 
 
 def score_then_index_order(indices: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:

@@ -68,6 +68,7 @@ void soft_nms(const T* segments, const T* scores, const int64_t* group_offsets, 
       out_scores[begin + count] = current[best];
       ++count;
       tournament.remove(best);
+      if (count == max_keep) break;  // no selection follows: the decays would change nothing
       const double s = index.start[best], e = index.end[best];
       int64_t first, last;
       index.window(index.start[best], index.end[best], first, last);

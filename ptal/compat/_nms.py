@@ -151,16 +151,15 @@ def _soft_nms_rows(segments, scores, group, one_group, iou_threshold, min_score,
             threshold = float(np.nextafter(threshold, -np.inf))
         _, decayed, rows = soft_nms(segments, scores, None if one_group else group, method=SOFT_METHODS[method],
                                     sigma=sigma, iou_threshold=min(max(threshold, 0.0), 1.0), min_score=min_score,
-                                    max_keep=max_keep, union_epsilon=UNION_EPSILON)
+                                    max_keep=max_keep, union_epsilon=UNION_EPSILON, grouped=True)
     if one_group:
         unselected = group[:1] if rows.numel() == 0 else group[:0]
     else:
         unselected = _groups_without(group, group[rows])
-    if unselected.numel():
-        best = _best_row_of_groups(scores, group, unselected)
-        rows, decayed = torch.cat([rows, best]), torch.cat([decayed, scores[best]])
-    if one_group:
+    if unselected.numel() == 0:
         return rows, decayed
+    best = _best_row_of_groups(scores, group, unselected)
+    rows, decayed = torch.cat([rows, best]), torch.cat([decayed, scores[best]])
     by_group = torch.sort(group[rows], stable=True).indices  # selection order (decreasing score) within a group
     return rows[by_group], decayed[by_group]
 
@@ -276,8 +275,9 @@ def _voted(kept_segments, kept_video, segments, scores, counts, threshold, weigh
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def _vote(kept, kept_offsets, segments, scores, offsets, threshold, weighted_by_iou):
-    # Only candidates whose start lies within length * (1 - t) / t of a kept segment's can reach IoU t with it:
-    # each kept segment looks at that window of its video's candidates sorted by start. Videos in parallel.
+    # Only candidates whose start and end both lie within length * (1 - t) / t of a kept segment's can reach IoU t
+    # with it: each kept segment looks at the window of its video's candidates sorted by start, and skips those
+    # whose end is too far. Videos in parallel.
     voted = np.empty(kept.shape, dtype=np.float64)
     reach_factor = (1.0 - float(threshold)) / float(threshold) * 1.001
     for video in numba.prange(kept_offsets.shape[0] - 1):
@@ -295,6 +295,8 @@ def _vote(kept, kept_offsets, segments, scores, offsets, threshold, weighted_by_
             for position in range(lo, hi):
                 j = by_start[position]
                 sj, ej = segments[j, 0], segments[j, 1]
+                if abs(float(ej) - float(e)) > reach:
+                    continue
                 inter = min(e, ej) - max(s, sj)
                 if inter < 0:
                     inter = inter - inter  # zero of the segments' dtype

@@ -13,7 +13,8 @@ METHODS = ("gaussian", "linear", "hard")
 @_arrays.interop
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
              method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5, min_score: float = 1e-3,
-             max_keep: int | None = None, union_epsilon: float = 0.0, backend: str | None = None):
+             max_keep: int | None = None, union_epsilon: float = 0.0, grouped: bool = False,
+             backend: str | None = None):
     """Soft non-maximum suppression of temporal segments, per group (computed in float64).
 
     Within each group, repeatedly select the remaining segment with the highest current score (ties:
@@ -35,12 +36,14 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
         max_keep: selections per group, a positive int, or None for no limit.
         union_epsilon: added to each of the two lengths in the IoU's union, not to the intersection (1e-6: the
             IoU of ActionFormer's and OpenTAD's soft-NMS, which they compute in float32); 0: exact IoU.
+        grouped: return the selections group by group (ascending ``idxs``), each group's in selection order,
+            instead of all by decreasing score (skips the merge of the groups: per-video results of a batch).
         backend: "reference", "cpu", "cuda" or None (automatic).
 
     Returns:
         ``(segments (K, 2), scores (K,), indices (K,) int64)``: selected segments, their decayed scores
         (input dtype) and original indices, by decreasing decayed score (ties: lower index, which
-        within a group is also the selection order).
+        within a group is also the selection order); with ``grouped``, ordered by group first.
     """
     segments, scores = _checks.scored_segments(segments, scores)
     method = _checks.choice("method", method, METHODS)
@@ -52,22 +55,22 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
     idxs = _checks.groups(idxs, segments)
     device = _checks.same_device(segments=segments, scores=scores, idxs=idxs)
     return _soft_nms(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon,
-                     BACKENDS.choose(device, backend), True)
+                     bool(grouped), BACKENDS.choose(device, backend), True)
 
 
 def soft_nms_unchecked(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None = None, *,
                        method: str = "gaussian", sigma: float = 0.5, iou_threshold: float = 0.5,
                        min_score: float = 1e-3, max_keep: int | None = None, union_epsilon: float = 0.0,
-                       backend: str | None = None):
+                       grouped: bool = False, backend: str | None = None):
     """:func:`soft_nms` without validation, for inputs that the caller built valid (ptal's models)."""
     return _soft_nms(segments, scores, idxs, method, float(sigma), float(iou_threshold), float(min_score), max_keep,
-                     float(union_epsilon), BACKENDS.choose(segments.device, backend), False)
+                     float(union_epsilon), grouped, BACKENDS.choose(segments.device, backend), False)
 
 
 @registered
 def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
-              iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float, backend: str,
-              check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float, grouped: bool,
+              backend: str, check: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     if check:
         _checks.segment_values("segments", segments)
         _checks.finite("scores", scores)
@@ -76,10 +79,11 @@ def _soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor |
                                                                              device=segments.device)
     idxs = None if idxs is None else idxs.long()
     return BACKENDS.implementation(backend, segments.device)(segments, scores, idxs, method, sigma, iou_threshold,
-                                                             min_score, max_keep, union_epsilon)
+                                                             min_score, max_keep, union_epsilon, grouped)
 
 
 @torch.library.register_fake(_soft_nms)
-def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon, backend, check):
+def _(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon, grouped, backend,
+      check):
     kept = torch.library.get_ctx().new_dynamic_size()
     return segments.new_empty((kept, 2)), scores.new_empty(kept), segments.new_empty(kept, dtype=torch.int64)

@@ -6,19 +6,21 @@ from ptal_core.native.common import address, cuda_stream, kernel, order_by_score
 _METHODS = {"linear": 0, "gaussian": 1, "hard": 2}  # csrc/common/iou.h: SoftNmsMethod
 
 
-def soft_nms_cpu(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0):
-    grouped = _Grouped(segments, scores, idxs)
-    kernel("_cpu", "soft_nms", segments.dtype)(*grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep,
-                                                                    union_epsilon))
-    return grouped.selected(segments, scores, order_by_score)
+def soft_nms_cpu(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0,
+                 grouped=False):
+    selections = _Grouped(segments, scores, idxs)
+    kernel("_cpu", "soft_nms", segments.dtype)(*selections.kernel_args(method, sigma, iou_threshold, min_score,
+                                                                       max_keep, union_epsilon))
+    return selections.selected(segments, scores, None if grouped else order_by_score)
 
 
-def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0):
-    grouped = _Grouped(segments, scores, idxs)
+def soft_nms_cuda(segments, scores, idxs, method, sigma, iou_threshold, min_score, max_keep, union_epsilon=0.0,
+                  grouped=False):
+    selections = _Grouped(segments, scores, idxs)
     with cuda_stream(segments.device) as stream:
         kernel("_cuda", "soft_nms", segments.dtype)(
-            *grouped.kernel_args(method, sigma, iou_threshold, min_score, max_keep, union_epsilon), stream)
-    return grouped.selected(segments, scores, score_then_index_order)
+            *selections.kernel_args(method, sigma, iou_threshold, min_score, max_keep, union_epsilon), stream)
+    return selections.selected(segments, scores, None if grouped else score_then_index_order)
 
 
 class _Grouped:
@@ -42,11 +44,11 @@ class _Grouped:
                 address(self.work), address(self.out_rows), address(self.out_scores), address(self.out_counts))
 
     def selected(self, segments, scores, order_by_score):
-        """(segments, scores, indices) selected, by decreasing score (ties: lower index): each group's
-        selections are in that order, ``order_by_score(indices, scores)`` merges several groups'."""
+        """(segments, scores, indices) selected, group by group, each group's by decreasing score (ties: lower
+        index); ``order_by_score(indices, scores)``, unless None, merges several groups' into that order."""
         slots = used_slots(self.offsets, self.out_counts)
         indices, selected_scores = original_rows(self.out_rows[slots], self.perm), self.out_scores[slots]
-        if self.offsets.numel() > 2:
+        if self.offsets.numel() > 2 and order_by_score is not None:
             order = order_by_score(indices, selected_scores)
             indices, selected_scores = indices[order], selected_scores[order]
         return segments[indices], selected_scores.to(scores.dtype), indices

@@ -16,13 +16,15 @@ def decay_weight(iou: torch.Tensor, method: str, sigma: float, iou_threshold: fl
 
 
 def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | None, method: str, sigma: float,
-             iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float = 0.0):
+             iou_threshold: float, min_score: float, max_keep: int | None, union_epsilon: float = 0.0,
+             grouped: bool = False):
     """Soft-NMS within each group of ``idxs`` (None: one group), computed in float64.
 
     Repeatedly select the remaining segment of highest current score (ties: lower index); stop when
     it is below ``min_score`` or ``max_keep`` are selected; decay every other remaining score by
     :func:`decay_weight` of its IoU (:func:`segment_iou` with ``union_epsilon``) with the selected segment. Returns ``(segments (K, 2), scores (K,), indices (K,))``: the selected segments,
-    their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: lower index).
+    their decayed scores (input dtype) and original indices, by decreasing decayed score (ties: lower index);
+    ``grouped``: by group first (ascending id).
     """
     selected, selected_scores = [], []
     idxs = group_ids(idxs, scores.numel(), scores.device)
@@ -46,5 +48,7 @@ def soft_nms(segments: torch.Tensor, scores: torch.Tensor, idxs: torch.Tensor | 
     indices = torch.tensor(selected, dtype=torch.int64, device=scores.device)
     out_scores = torch.tensor(selected_scores, dtype=torch.float64, device=scores.device)
     order = score_then_index_order(indices, out_scores)
+    if grouped:
+        order = order[torch.sort(idxs[indices[order]], stable=True).indices]
     indices = indices[order]
     return segments[indices], out_scores[order].to(scores.dtype), indices

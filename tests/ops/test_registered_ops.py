@@ -76,7 +76,7 @@ def registered_calls(x: SimpleNamespace, backend: str) -> dict:
         "temporal_nms": [(ops.temporal_nms.default, (x.segments, x.scores, 0.5, x.idxs, 0.0, False, 1e-6, backend,
                                                      True))],
         "soft_nms": [(ops.soft_nms.default, (x.segments, x.scores, x.idxs, "linear", 0.5, 0.3, 1e-3, None, 1e-6,
-                                             backend, True))],
+                                             grouped, backend, True)) for grouped in (False, True)],
         "oic_scores": [(ops.oic_scores.default, (scores, x.runs, x.lengths, 0.25, backend, True)),
                        (ops.oic_scores_backward.default, (x.scores[:4], x.runs, x.lengths, 2, 12, 0.25, backend))],
         "select_seeds": [(ops.select_seeds.default, (x.cas, x.points, x.lengths, 0.95, 0.1, backend, True))],

@@ -72,6 +72,8 @@ def test_min_score_max_keep_and_groups(backend):
     assert indices.tolist() == [1, 2, 0]  # group 0 is entirely below min_score: nothing from it
     indices, _ = run(backend, segments, scores, idxs, max_keep=2, min_score=0.0)
     assert indices.tolist() == [1, 2, 4, 3]
+    indices, _ = run(backend, segments, scores, idxs, max_keep=2, min_score=0.0, grouped=True)
+    assert indices.tolist() == [4, 3, 1, 2]  # group 0 first
     indices, _ = run(backend, segments, scores, idxs, min_score=0.55)
     assert indices.tolist() == [1, 2]
 
@@ -97,16 +99,30 @@ def test_empty(backend):
 @given(data=segment_sets(max_size=50), method=st.sampled_from(["gaussian", "linear", "hard"]),
        sigma=st.sampled_from([0.1, 0.5, 1.0]), threshold=st.sampled_from([0.0, 0.3, 0.5, 0.9]),
        min_score=st.sampled_from([0.0, 1e-3, 0.2]), max_keep=st.sampled_from([None, 1, 3]),
-       epsilon=st.sampled_from([0.0, 1e-6, 0.25]))
-def test_backend_equals_reference(backend, data, method, sigma, threshold, min_score, max_keep, epsilon):
+       epsilon=st.sampled_from([0.0, 1e-6, 0.25]), grouped=st.booleans())
+def test_backend_equals_reference(backend, data, method, sigma, threshold, min_score, max_keep, epsilon, grouped):
     segments, scores, idxs = data
     kwargs = dict(method=method, sigma=sigma, iou_threshold=threshold, min_score=min_score, max_keep=max_keep,
-                  union_epsilon=epsilon)
+                  union_epsilon=epsilon, grouped=grouped)
     indices, out = run(backend, segments, scores, idxs, **kwargs)
     expected_indices, expected = run("reference", segments, scores, idxs, **kwargs)
     assert indices.tolist() == expected_indices.tolist()
     tolerance = 1e-12 if scores.dtype == torch.float64 else 1e-6
     torch.testing.assert_close(out, expected, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("backend", ALL)
+@settings(max_examples=40, deadline=None)
+@given(data=segment_sets(max_size=40), method=st.sampled_from(["gaussian", "linear", "hard"]),
+       max_keep=st.sampled_from([None, 2]))
+def test_grouped_is_the_selections_by_group(backend, data, method, max_keep):
+    segments, scores, idxs = data
+    indices, out = run(backend, segments, scores, idxs, method=method, max_keep=max_keep)
+    grouped_indices, grouped_out = run(backend, segments, scores, idxs, method=method, max_keep=max_keep,
+                                       grouped=True)
+    by_group = torch.sort(idxs[indices], stable=True).indices
+    assert grouped_indices.tolist() == indices[by_group].tolist()
+    assert torch.equal(grouped_out, out[by_group])
 
 
 @pytest.mark.parametrize("backend", ALL)
