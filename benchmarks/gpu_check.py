@@ -20,7 +20,7 @@ machine running it is.
    suite runs the CPU kernels, which the CPU machines test.
 4. cpu sanity: a quick subset of CPU tests (backend choice, registered ops), that the install works there.
 5. benchmarks: ``benchmarks/test_bench_gpu.py`` (pytest-benchmark): each GPU goal of the issue, ptal beside
-   its anchor in one run.
+   its anchor in one run, and the methods' pseudo-label refreshes at ActivityNet 1.3's scale.
 6. report: ``gpu.json`` (device, date, versions, tests passed/failed/skipped, per benchmark ptal ms, anchor
    ms, ratio, GB/s where bandwidth-bound) and ``gpu.md`` (the same as Markdown tables), in ``--out``.
 
@@ -266,8 +266,9 @@ def benchmarks(run: Run, stage: Stage) -> None:
 
 
 def benchmark_rows(raw: dict) -> list[dict]:
-    """One row per workload from pytest-benchmark's JSON: ptal's and the anchor's medians (ms), the ratio
-    anchor / ptal, and GB/s (and % of the H200's bandwidth) where the workload counted its bytes."""
+    """One row per workload from pytest-benchmark's JSON: ptal's and the anchor's medians (ms; for a call that
+    did a share ``per_call`` of the workload, scaled to all of it), the ratio anchor / ptal, GB/s (and % of the
+    H200's bandwidth) where the workload counted its bytes, and what it counted (``work``)."""
     rows: dict[str, dict] = {}
     for bench in raw.get("benchmarks", []):
         info = bench.get("extra_info", {})
@@ -277,6 +278,8 @@ def benchmark_rows(raw: dict) -> list[dict]:
         milliseconds = bench["stats"]["median"] * 1e3 / info.get("per_call", 1)
         row[f"{side}_ms"] = _significant(milliseconds)
         row[side] = info.get("what")
+        if info.get("work"):
+            row["work"] = info["work"]
         if side == "ptal" and info.get("bytes"):
             rate = info["bytes"] / (milliseconds / 1e3) / 1e9
             row["gb_per_s"] = _significant(rate)
@@ -316,7 +319,8 @@ def markdown(report: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for row in report.get("benchmarks", []):
         rate = f"{row['gb_per_s']} ({row['bandwidth_percent']} %)" if "gb_per_s" in row else ""
-        lines.append(f"| {row['workload']} | {row['ptal'] or ''} | {_ms(row['ptal_ms'])} | {row['anchor'] or ''} | "
+        workload = f"{row['workload']} ({row['work']})" if row.get("work") else row["workload"]
+        lines.append(f"| {workload} | {row['ptal'] or ''} | {_ms(row['ptal_ms'])} | {row['anchor'] or ''} | "
                      f"{_ms(row['anchor_ms'])} | {row.get('ratio', '')} | {rate} | {row['goal'] or ''} |")
     return "\n".join(lines) + "\n"
 

@@ -9,8 +9,9 @@ benchmarks/gpu_check.py runs this and turns the JSON into ``gpu.json``/``gpu.md`
 each output written once). On a GPU ptal runs its GPU backend (CUDA, else Triton); anchors are what users
 run today (torchvision's NMS), the plain-PyTorch reference on the same GPU (what one would write without
 ptal), BMN's dense sampling mask, ptal's own C++ kernels on the machine's 16 cores (soft-NMS, OSS,
-k-medoids), or the LACP release's per-video step. Without a GPU (the dry run) ptal runs its Triton backend
-interpreted where it has one, else its C++ one, on tiny sizes: this checks the file, not the speed.
+k-medoids; at ActivityNet's scale on a share of the videos, the time scaled), or the LACP release's per-video
+step. Without a GPU (the dry run) ptal runs its Triton backend interpreted where it has one, else its C++ one, on
+tiny sizes: this checks the file, not the speed.
 """
 import os
 
@@ -22,10 +23,15 @@ from benchmarks.test_bench_generate_proposals import boundary_probabilities
 from benchmarks.test_bench_lacp_training import reference_step
 from benchmarks.test_bench_oic_scores import pseudo_label_runs
 from benchmarks.test_bench_sample_proposal_features import sampling_mask, window_proposals
-from benchmarks.workloads import proposals
+from benchmarks.workloads import (ACTIVITYNET13_CLASSES, ACTIVITYNET13_TRAIN_VIDEOS, ACTIVITYNET_SNIPPETS,
+                                  REFRESH_BATCH, activitynet_clustering, activitynet_search, proposals)
 from ptal.data.annotations import PACKAGED_THUMOS14
+from ptal.models.apn.config import PseudoSettings
+from ptal.models.apn.pseudo_labels import kmedoids_pseudo_labels
+from ptal.models.lacp.config import SearchSettings
 from ptal.ops import (constrained_kmedoids, generate_proposals, oic_scores, optimal_sequence_search,
                       sample_proposal_features, segment_iou, select_seeds, soft_nms, temporal_nms, threshold_proposals)
+from ptal.ops import internal
 from ptal_core.backends import triton_interpreted
 from tests.ops.backends import table
 from tests.ops.sequences import LACP_THRESHOLDS, thumos14_seed_batch, upsampled_cas
@@ -54,13 +60,16 @@ def synchronize():
 
 
 def measure(benchmark, workload: str, side: str, what: str, function, *, rounds: int, goal: str | None = None,
-            nbytes: int | None = None, per_call: int = 1):
+            nbytes: int | None = None, per_call: float = 1, work: str | None = None):
     """Time ``function`` (then a device synchronisation) over ``rounds`` rounds after one warm-up, and record
-    the row's fields for gpu_check.py."""
+    the row's fields for gpu_check.py (``per_call`` < 1: the call does that share of the workload, its time
+    is scaled up; ``work``: what the workload counts, for the report)."""
     benchmark.group = workload
     benchmark.extra_info.update(workload=workload, side=side, what=what, goal=goal, per_call=per_call)
     if nbytes is not None and side == "ptal":
         benchmark.extra_info["bytes"] = nbytes
+    if work is not None:
+        benchmark.extra_info["work"] = work
 
     def run():
         result = function()
@@ -268,6 +277,107 @@ def test_constrained_kmedoids_thumos14_train(benchmark, side):
     else:
         measure(benchmark, workload, side, f"constrained_kmedoids (cpu, {torch.get_num_threads()} threads)",
                 lambda: constrained_kmedoids(*inputs, backend="cpu"), rounds=3)
+
+
+# ---- ActivityNet scale: a full pseudo-label refresh ------------------------------------------------------------
+# The methods' refresh over the ActivityNet 1.3 training set, in calls of 16 videos as in training: the GPU side
+# over every video, the CPU side (the C++ kernels) over the first ANET_CPU_VIDEOS of the same draw, its time
+# scaled to every video. Inputs drawn on the device (benchmarks/workloads.py), not the twin (minutes of CPU).
+
+ANET = dict(videos=size(ACTIVITYNET13_TRAIN_VIDEOS, 40), snippets=size(ACTIVITYNET_SNIPPETS, 30),
+            classes=size(ACTIVITYNET13_CLASSES, 6))
+ANET_CPU_VIDEOS = size(1024, 32)  # whole blocks: the first videos of the GPU side's draw
+ANET_GOAL = "<= 2 s on 2 CPU cores (C++; there: {}); GPU: report"
+
+
+def refresh_share(side: str) -> tuple[int, float, str]:
+    """(videos, per_call, note) of a side: every video on the GPU; the first ANET_CPU_VIDEOS on the CPU."""
+    if side == "ptal":
+        return ANET["videos"], 1, ""
+    return ANET_CPU_VIDEOS, ANET_CPU_VIDEOS / ANET["videos"], \
+        f", the first {ANET_CPU_VIDEOS} videos, time x {ANET['videos'] / ANET_CPU_VIDEOS:.3g}"
+
+
+def kmedoids_refresh(features, points, labels, backend: str):
+    """APN's pseudo-label refresh with ``pseudo.features=input`` (its method's loop: kmedoids_pseudo_labels on
+    every block of REFRESH_BATCH videos, the default clustering settings), as a call."""
+    lengths = torch.full((features.shape[0],), features.shape[1], device=features.device)
+    rows = [torch.stack([p[p >= 0], c.expand(int((p >= 0).sum()))], 1) for p, c in zip(points.cpu(), labels.cpu())]
+    clustering = PseudoSettings().clustering()
+
+    def run():
+        for first in range(0, len(rows), REFRESH_BATCH):
+            block = slice(first, first + REFRESH_BATCH)
+            kmedoids_pseudo_labels(features[block], lengths[block], rows[block], first, backend=backend, **clustering)
+    return run
+
+
+def assignment_distances(points: torch.Tensor, snippets: int) -> int:
+    """Snippet-medoid distances of one assignment (one background medoid per gap): every snippet that is not a
+    point, to its gap's background medoid and to the action medoids beside it (none left of the first point,
+    none right of the last). points (V, P) sorted, -1 padded, at least one per video."""
+    count = (points >= 0).sum(1)
+    last = points.gather(1, (count - 1)[:, None])[:, 0]
+    return int((3 * (snippets - count) - points[:, 0] - (snippets - 1 - last)).sum())
+
+
+@pytest.mark.parametrize("dim", [2048, 256])
+@pytest.mark.parametrize("side", SIDES)
+def test_kmedoids_refresh_activitynet(benchmark, side, dim):
+    goal = ANET_GOAL.format({2048: "4.69 s, missed", 256: "1.97 s"}[dim])
+    dim = size(dim, dim // 128)
+    videos, per_call, note = refresh_share(side)
+    features, points, labels = activitynet_clustering(videos, dim, DEVICE, ANET["snippets"], ANET["classes"])
+    workload = (f"APN pseudo-label refresh (constrained_kmedoids), ActivityNet 1.3: {ANET['videos']} videos x "
+                f"{ANET['snippets']} snippets, D {dim}, calls of {REFRESH_BATCH}")
+    if side == "ptal":
+        backend = backend_of("constrained_kmedoids")
+        nbytes = features.numel() * 4 + videos * ANET["snippets"] * 8  # features read, every snippet's cluster written
+        work = (f"{nbytes / 1e9:.3g} GB; {assignment_distances(points, ANET['snippets']) / 1e6:.3g} M distances of "
+                f"D {dim} per assignment, <= {PseudoSettings.max_iter} assignments")
+        measure(benchmark, workload, side, f"kmedoids_pseudo_labels ({backend})",
+                kmedoids_refresh(features, points, labels, backend), rounds=2, goal=goal, nbytes=nbytes, work=work)
+    else:
+        inputs = features.cpu(), points.cpu(), labels.cpu()
+        measure(benchmark, workload, side, f"kmedoids_pseudo_labels (cpu, {torch.get_num_threads()} threads{note})",
+                kmedoids_refresh(*inputs, "cpu"), rounds=2, per_call=per_call)
+
+
+def sequence_search_refresh(cas, points, video_labels, seeds_backend: str, search_backend: str):
+    """LACP's search over every video without its network (its method's loop: select_seeds and the optimal
+    sequence search on every block of REFRESH_BATCH videos, the default search settings), as a call."""
+    lengths = torch.full((cas.shape[0],), cas.shape[1], device=cas.device)
+    settings = SearchSettings()
+
+    def run():
+        for first in range(0, cas.shape[0], REFRESH_BATCH):
+            block = slice(first, first + REFRESH_BATCH)
+            act_seed, bkg_seed = internal.select_seeds(cas[block], points[block], lengths[block], backend=seeds_backend)
+            internal.optimal_sequence_search(cas[block], act_seed, bkg_seed, video_labels[block], lengths[block],
+                                             method=settings.method, budget=settings.budget, thresh=settings.thresh,
+                                             backend=search_backend)
+    return run
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_sequence_search_refresh_activitynet(benchmark, side):
+    videos, per_call, note = refresh_share(side)
+    cas, points, video_labels = activitynet_search(videos, DEVICE, ANET["snippets"], ANET["classes"])
+    workload = (f"LACP search (select_seeds + exact optimal_sequence_search), ActivityNet 1.3: {ANET['videos']} "
+                f"videos x {ANET['snippets']} snippets x {ANET['classes']} classes, calls of {REFRESH_BATCH}")
+    goal = ANET_GOAL.format("0.36 s")
+    if side == "ptal":
+        backends = backend_of("select_seeds"), backend_of("optimal_sequence_search")
+        # cas, points and labels read, the pseudo labels (uint8) and a score per video written
+        nbytes = 4 * (cas.numel() + points.numel() + video_labels.numel() + videos) + points.numel()
+        measure(benchmark, workload, side, "select_seeds ({}) + optimal_sequence_search ({})".format(*backends),
+                sequence_search_refresh(cas, points, video_labels, *backends), rounds=2, goal=goal, nbytes=nbytes,
+                work=f"{nbytes / 1e9:.3g} GB; {int(video_labels.sum())} video-class pairs searched")
+    else:
+        inputs = cas.cpu(), points.cpu(), video_labels.cpu()
+        measure(benchmark, workload, side,
+                f"select_seeds + optimal_sequence_search (cpu, {torch.get_num_threads()} threads{note})",
+                sequence_search_refresh(*inputs, "cpu", "cpu"), rounds=2, per_call=per_call)
 
 
 # ---- training ------------------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ def test_dry_run_runs_every_stage_and_writes_the_report(tmp_path):
     assert any("LACP training" in name for name in rows) and any("APN training" in name for name in rows)
     sampled = next(row for name, row in rows.items() if name.startswith("sample_proposal_features forward"))
     assert sampled["anchor_ms"] > 0 and sampled["ratio"] > 0 and "gb_per_s" in sampled
+    refreshes = [row for name, row in rows.items() if "ActivityNet 1.3" in name]  # k-medoids at 2 D, the search
+    assert len(refreshes) == 3
+    assert all(row["anchor_ms"] > 0 and "gb_per_s" in row and row["work"] for row in refreshes)
     markdown = (tmp_path / "gpu.md").read_text()
     assert "| workload | ptal |" in markdown and "dry run" in markdown
 
@@ -54,3 +57,17 @@ def test_stage_limits_apply_on_the_gpu_machine_only(tmp_path):
     assert gpu.command(stage, [sys.executable, "-c", "pass"]) is None and stage.status == "timed out"
     stage = gpu_check.Stage("tiny", seconds=5)
     assert dry.command(stage, [sys.executable, "-c", "pass"]).returncode == 0 and stage.status == "not run"
+
+
+def test_rows_scale_a_share_of_the_workload_and_carry_its_counts():
+    gpu_check = load_gpu_check()
+    raw = {"benchmarks": [
+        {"stats": {"median": 0.5}, "extra_info": {"workload": "w", "side": "ptal", "what": "gpu", "per_call": 1,
+                                                   "bytes": 10**9, "work": "1 GB"}},
+        {"stats": {"median": 0.2}, "extra_info": {"workload": "w", "side": "anchor", "what": "cpu, a tenth",
+                                                   "per_call": 0.1}}]}
+    (row,) = gpu_check.benchmark_rows(raw)
+    assert row["ptal_ms"] == 500 and row["anchor_ms"] == 2000 and row["ratio"] == 4
+    assert row["gb_per_s"] == 2 and row["work"] == "1 GB"
+    report = {"dry_run": False, "date": "d", "stages": [], "benchmarks": [row]}
+    assert "| w (1 GB) | gpu |" in gpu_check.markdown(report)
