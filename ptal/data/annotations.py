@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -87,10 +88,14 @@ def read_split(path: str | PathLike) -> list[str]:
     """Video ids listed one per line in ``path`` (blank lines ignored, duplicates and ids that are not plain
     file names rejected)."""
     path = Path(path)
-    video_ids = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+    return _checked_ids([line.strip() for line in _read_text(path).splitlines() if line.strip()], path)
+
+
+def _checked_ids(video_ids: list[str], path) -> list[str]:
+    """``video_ids``, each a plain file name and listed once; ValueError naming ``path`` otherwise."""
     for video_id in video_ids:
         check_video_id(video_id, str(path))
-    duplicates = sorted({v for v in video_ids if video_ids.count(v) > 1})
+    duplicates = sorted(video_id for video_id, count in Counter(video_ids).items() if count > 1)
     if duplicates:
         raise ValueError(f"{path}: video ids listed more than once: {duplicates[:5]}")
     return video_ids
@@ -337,12 +342,7 @@ def _read_sfnet(dataset: DatasetSpec, directory: Path):
     errors name the file and the video."""
     paths = {name: directory / f"{name}.npy" for name in ("videoname", "subset", "segments", "labels", "duration")}
     arrays = {name: read_npy(path) for name, path in paths.items()}
-    names = text_column(arrays["videoname"], paths["videoname"])
-    for video_id in names:
-        check_video_id(video_id, str(paths["videoname"]))
-    repeated = sorted({video_id for video_id in names if names.count(video_id) > 1})
-    if repeated:
-        raise ValueError(f"{paths['videoname']}: video ids listed more than once: {repeated[:5]}")
+    names = _checked_ids(text_column(arrays["videoname"], paths["videoname"]), paths["videoname"])
     subsets = text_column(arrays["subset"], paths["subset"])
     for name, array in arrays.items():
         if array.ndim == 0 or len(array) != len(names):
