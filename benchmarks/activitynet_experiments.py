@@ -58,6 +58,7 @@ def table(runs: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["activitynet13"], choices=["activitynet13", "activitynet12"])
+    parser.add_argument("--models", nargs="+", default=["lacp", "apn"], choices=["lacp", "apn"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")
     parser.add_argument("--out", help="results JSON (rewritten as runs finish)")
@@ -66,7 +67,7 @@ def main() -> None:
     print(record["machine"], flush=True)
     for dataset in args.datasets:
         record["runs"] += baselines(dataset, args.set)
-        for model in ("lacp", "apn"):
+        for model in args.models:
             for seed in args.seeds:
                 run = run_model(dataset, model, seed, [f"data.subset={ACTIVITYNET_DEMO_SUBSET}", *args.set])
                 record["runs"].append(run)

@@ -1,4 +1,5 @@
 """APN's network, text encoders and pseudo labels."""
+import math
 import sys
 
 import pytest
@@ -137,3 +138,58 @@ def test_detections_for_each_of_a_proposals_k_most_probable_classes(k):
                     * boundary.end_prob[one.proposals[:, 0], one.proposals[:, 2]])
         torch.testing.assert_close(found.score[rank::per_proposal], expected)
         assert torch.equal(label, output.class_prob.topk(per_proposal, dim=1).indices[:, rank])
+
+
+def test_the_snippet_classifier_scores_every_snippet_and_a_padded_batch_equals_its_videos():
+    network = small_network(num_classes=4, snippet_classifier=True)
+    features, lengths = torch.rand(2, 9, 6), torch.tensor([9, 5])
+    batch = network(features, lengths).boundary
+    assert batch.snippet_logits.shape == (2, 9, 5)  # 4 classes and background
+    alone = network(features[1:, :5], lengths[1:]).boundary
+    torch.testing.assert_close(batch.snippet_logits[1, :5], alone.snippet_logits[0])
+    assert small_network().forward(features, lengths).boundary.snippet_logits is None
+
+
+@pytest.mark.parametrize("source, contrast", [("snippets", 0.0), ("both", 0.0), ("snippets", 0.3), ("both", 1.0)])
+def test_detections_take_their_class_probabilities_from_the_snippets_averaged_over_the_proposal(source, contrast):
+    from ptal.models.apn.inference import InferenceSettings, ProposalSettings, detect
+
+    network = small_network(num_classes=4, snippet_classifier=True)
+    features, lengths = torch.rand(2, 16, 6), torch.tensor([16, 11])
+    found = detect(network, features, lengths, ProposalSettings(d_max=8, max_proposals=30),
+                   InferenceSettings(classes_per_proposal=1, class_source=source, snippet_contrast=contrast))
+    boundary = network(features, lengths).boundary
+    output = network.evaluate_proposals(boundary.embedded, found.proposals, lengths)
+    probabilities = torch.softmax(boundary.snippet_logits, -1)
+    for row, (window, start, end) in enumerate(found.proposals.tolist()):
+        expected = probabilities[window, start:end + 1, :4].mean(0)  # the loop the prefix sums replace
+        if contrast:
+            reach = math.ceil((end - start + 1) * contrast)
+            sides = [probabilities[window, lo:hi, :4].mean(0) for lo, hi in
+                     ((max(start - reach, 0), start), (end + 1, min(end + 1 + reach, int(lengths[window])))) if hi > lo]
+            if sides:
+                expected = (expected - sum(sides) / len(sides)).clamp(min=1e-6)
+        if source == "both":
+            expected = (expected * output.class_prob[row]).sqrt()
+        label = int(found.label[row])
+        assert label == int(expected.argmax())
+        score = (expected[label] * output.confidence[row, label] * boundary.start_prob[window, start]
+                 * boundary.end_prob[window, end])
+        torch.testing.assert_close(found.score[row], score)
+
+
+def test_a_snippet_class_source_needs_the_snippet_classifier():
+    from ptal.models.apn import ApnConfig
+    from ptal.train import config_from_dict
+
+    with pytest.raises(ValueError, match="model.snippet_classifier"):
+        config_from_dict(ApnConfig, {"inference": {"class_source": "snippets"}})
+    with pytest.raises(ValueError, match="inference.class_source"):
+        config_from_dict(ApnConfig, {"model": {"snippet_classifier": True}, "inference": {"class_source": "cas"}})
+    with pytest.raises(ValueError, match="inference.snippet_contrast"):
+        config_from_dict(ApnConfig, {"inference": {"snippet_contrast": 0.25}})
+    with pytest.raises(ValueError, match="inference.snippet_contrast"):
+        config_from_dict(ApnConfig, {"model": {"snippet_classifier": True},
+                                     "inference": {"class_source": "both", "snippet_contrast": -1}})
+    assert config_from_dict(ApnConfig, {"model": {"snippet_classifier": True},
+                                        "inference": {"class_source": "both"}}).inference.class_source == "both"

@@ -7,7 +7,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ptal.models.apn.losses import (ProposalTargets, bdm_loss, boundary_regions, boundary_targets, contrastive_loss,
-                                    ctr_loss, pem_loss, proposal_targets, region_means, weighted_logistic_loss)
+                                    ctr_loss, pem_loss, proposal_targets, region_means, snippet_loss, snippet_targets,
+                                    weighted_logistic_loss)
 from ptal.models.apn.network import ProposalOutput
 
 
@@ -283,3 +284,27 @@ def test_ctr_loss_gradients():
     assert torch.autograd.gradcheck(lambda e: ctr_loss(e, lengths, instances, background, tau=0.1).double(),
                                     (embedded,))
     assert ctr_loss(embedded, lengths, instances, background).item() > 0
+
+
+# ---- L_SNIP -------------------------------------------------------------------------------------------
+def test_snippet_targets_by_hand():
+    # window 0 (length 6): instance [1, 2] of class 0, instance [2, 3] of class 1, background [3, 7] (clipped);
+    # window 1 (length 3): instance [-1, 0] of class 1, nothing else labelled.
+    instances = torch.tensor([[0, 1, 2, 0, 9], [0, 2, 3, 1, 9], [1, -1, 0, 1, 9]])
+    background = torch.tensor([[0, 3, 7]])
+    target = snippet_targets(instances, background, torch.tensor([6, 3]), 6, 2)
+    assert target[0].tolist() == [[0, 0, 0], [1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]
+    assert target[1].tolist() == [[0, 1, 0]] + [[0, 0, 0]] * 5
+
+
+def test_snippet_loss_is_the_cross_entropy_over_labelled_snippets():
+    logits = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)
+    instances, background, lengths = torch.tensor([[0, 1, 2, 0], [1, 0, 0, 1]]), torch.tensor([[0, 4, 5]]), torch.tensor([6, 3])
+    loss = snippet_loss(logits, lengths, instances, background)
+    log_p = torch.log_softmax(logits.float(), -1)
+    expected = -(log_p[0, 1, 0] + log_p[0, 2, 0] + log_p[0, 4, 2] + log_p[0, 5, 2] + log_p[1, 0, 1]) / 5
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert logits.grad[0, 0].abs().sum() == 0 and logits.grad[0, 1].abs().sum() > 0  # unlabelled snippets: no gradient
+    empty = snippet_loss(logits, lengths, torch.zeros(0, 4, dtype=torch.int64), torch.zeros(0, 3, dtype=torch.int64))
+    assert float(empty.detach()) == 0

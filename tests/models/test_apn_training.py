@@ -226,3 +226,31 @@ def test_ctr_warm_up_leaves_ctr_out_of_the_first_iterations():
     method.before_iteration(1)
     assert "ctr" not in method.training_loss(1)[1] and "ctr" not in method.training_loss(2)[1]
     assert "ctr" in method.training_loss(3)[1]
+
+
+def test_class_features_add_the_snippet_classifiers_probabilities_as_a_third_space():
+    method = ApnMethod(tiny_config(model={"snippet_classifier": True}, pseudo={"features": "classes"}))
+    features, lengths = pad([item.features for item in method.train_items[:3]])
+    clustered = method._clustered(features, lengths)
+    boundary = method.model(features, lengths).boundary
+    probabilities = torch.softmax(boundary.snippet_logits, -1)
+    unit = torch.nn.functional.normalize
+    a, b = (slice(0, 5), slice(5, 9))
+    cosine = lambda x: unit(x[0, a], dim=-1) @ unit(x[0, b], dim=-1).T  # noqa: E731
+    torch.testing.assert_close(clustered.norm(dim=-1)[0, :5], torch.full((5,), 3 ** 0.5))
+    torch.testing.assert_close(cosine(clustered), (cosine(features) + cosine(boundary.embedded) + cosine(probabilities)) / 3)
+    with pytest.raises(ValueError, match="pseudo.features=classes needs model.snippet_classifier"):
+        tiny_config(pseudo={"features": "classes"})
+
+
+def test_the_snippet_classifier_trains_and_scores_the_proposals():
+    method = ApnMethod(tiny_config(model={"snippet_classifier": True}, pseudo={"features": "classes"},
+                                   inference={"class_source": "both", "snippet_contrast": 0.25}))
+    method.before_iteration(1)
+    total, parts = method.training_loss(1)
+    assert "snippets" in parts and float(parts["snippets"]) > 0
+    total.backward()
+    assert method.model.snippet_classifier.weight.grad.abs().sum() > 0
+    method.eval_items = method.eval_items[:3]
+    predictions = method.predictions()
+    assert len(predictions) > 0 and bool((predictions.score > 0).all())

@@ -12,7 +12,7 @@ from ptal.ops.constrained_kmedoids import ACTION_MEDOIDS, BACKGROUND_LAYOUTS, DI
 from ptal.train import TrainSettings
 
 # What pseudo labels are clustered on (ApnMethod.refresh_pseudo_labels).
-PSEUDO_FEATURES = ("mixed", "embedded", "ema", "input")
+PSEUDO_FEATURES = ("mixed", "embedded", "ema", "input", "classes")
 
 
 @dataclass
@@ -20,7 +20,8 @@ class ApnModel:
     """The ``model`` section: embedding X = ReLU(Conv1d(D -> embed_dim, k=3)); the BDM, two Conv1d(E ->
     bdm_hidden, k=3) + ReLU and Conv1d(-> 2, k=1), sigmoid; ``num_samples`` features sampled per proposal
     over [t_s - expand·d, t_e + expand·d]; the PEM, a pre-norm GELU Transformer (pem_dim, pem_layers,
-    pem_heads, pem_dropout)."""
+    pem_heads, pem_dropout); ``snippet_classifier``: a class + background classifier per snippet of X, trained
+    on the pseudo labels (ptal's addition; ``inference.class_source`` says how proposals use it)."""
 
     name: str = "apn"
     embed_dim: int = 512
@@ -31,6 +32,7 @@ class ApnModel:
     pem_layers: int = 2
     pem_heads: int = 4
     pem_dropout: float = 0.0
+    snippet_classifier: bool = False
 
     def __post_init__(self):
         if self.name != "apn":
@@ -83,7 +85,8 @@ class PseudoSettings:
         features: what is clustered: ``mixed``, the input features and the current embedded X together
             (the mean of the two cosine distances; stops the L_CTR collapse, README); ``embedded``, X alone
             (the paper's loop); ``ema``, X of a moving average of the embedding (decay ``ema_decay`` per
-            iteration); ``input``, the input features (fixed labels).
+            iteration); ``input``, the input features (fixed labels); ``classes``, as ``mixed`` with the snippet
+            classifier's probabilities as a third space (``model.snippet_classifier``).
         distance: cosine or euclidean. max_iter: assignments per clustering.
         background: ``gap``, a background medoid per gap between points (``background_span`` k > 0: one
             per k snippets of a gap), or ``video``, one per video.
@@ -140,3 +143,13 @@ class ApnConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     train: TrainSettings = field(default_factory=lambda: TrainSettings(iterations=840, weight_decay=0.0,
                                                                        out_dir="runs/apn"))
+
+    def __post_init__(self):
+        if self.inference.class_source != "pem" and not self.model.snippet_classifier:
+            raise ValueError(f"inference.class_source={self.inference.class_source} needs "
+                             f"model.snippet_classifier=true")
+        if self.pseudo.features == "classes" and not self.model.snippet_classifier:
+            raise ValueError("pseudo.features=classes needs model.snippet_classifier=true")
+        if self.inference.snippet_contrast and self.inference.class_source == "pem":
+            raise ValueError("inference.snippet_contrast applies to inference.class_source=snippets or both, "
+                             "got class_source=pem")

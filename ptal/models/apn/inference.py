@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import torch
 
-from ptal.models.apn.network import ApnNetwork
+from ptal.models.apn.losses import region_means
+from ptal.models.apn.network import ApnNetwork, BoundaryOutput
 from ptal.models.common import top_k_mask
 from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 
 NMS_METHODS = ("hard", "soft")
+CLASS_SOURCES = ("pem", "snippets", "both")
 
 
 @dataclass
@@ -44,6 +46,11 @@ class InferenceSettings:
             score: its best detection's score after NMS); 0: no limit.
         boundary_score: the score includes p_s[s] · p_e[e] (else class probability × confidence).
         classes_per_proposal: a detection for each of a proposal's k most probable classes (the paper: 1).
+        class_source: a proposal's class probabilities: ``pem``, the PEM's classifier (the paper);
+            ``snippets``, the snippet classifier's probabilities averaged over the proposal's snippets;
+            ``both``, the geometric mean of the two.
+        snippet_contrast: with the snippets, a proposal's class probability less its mean over this fraction
+            of its length on each side (an outer-inner contrast; 0: off).
         batch_windows: windows per network call; pem_chunk: proposals per PEM call (memory).
     """
 
@@ -54,15 +61,22 @@ class InferenceSettings:
     max_classes: int = 0
     boundary_score: bool = True
     classes_per_proposal: int = 2
+    class_source: str = "pem"
+    snippet_contrast: float = 0.0
     batch_windows: int = 16
     pem_chunk: int = 4096
 
     def __post_init__(self):
         if self.nms not in NMS_METHODS:
             raise ValueError(f"inference.nms must be one of {', '.join(NMS_METHODS)}, got {self.nms!r}")
+        if self.class_source not in CLASS_SOURCES:
+            raise ValueError(f"inference.class_source must be one of {', '.join(CLASS_SOURCES)}, "
+                             f"got {self.class_source!r}")
         for name in ("top_k", "pem_chunk", "classes_per_proposal", "batch_windows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"inference.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.snippet_contrast <= 10:
+            raise ValueError(f"inference.snippet_contrast must be in [0, 10], got {self.snippet_contrast!r}")
         if self.max_classes < 0:
             raise ValueError(f"inference.max_classes must be >= 0 (0: no limit), got {self.max_classes}")
 
@@ -88,10 +102,11 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor, pro
     rows, labels, scores = [], [], []
     for first, chunk in zip(range(0, len(proposals), settings.pem_chunk), torch.split(proposals, settings.pem_chunk)):
         output = model.evaluate_proposals(boundary.embedded, chunk, lengths)
-        k = min(settings.classes_per_proposal, output.class_prob.shape[1])
-        best = output.class_prob.topk(k, dim=1).indices.flatten()  # (P_chunk * k,), by proposal then rank
+        class_prob = proposal_class_prob(output.class_prob, boundary, chunk, lengths, settings)
+        k = min(settings.classes_per_proposal, class_prob.shape[1])
+        best = class_prob.topk(k, dim=1).indices.flatten()  # (P_chunk * k,), by proposal then rank
         row = torch.arange(len(chunk), device=chunk.device).repeat_interleave(k)
-        score = output.class_prob[row, best] * output.confidence[row, best]
+        score = class_prob[row, best] * output.confidence[row, best]
         if settings.boundary_score:
             score = score * boundary.start_prob[chunk[row, 0], chunk[row, 1]] * boundary.end_prob[chunk[row, 0], chunk[row, 2]]
         rows.append(row + first)
@@ -101,6 +116,26 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor, pro
     if not rows:
         return WindowDetections(proposals, empty.long(), empty)
     return WindowDetections(proposals[torch.cat(rows)], torch.cat(labels), torch.cat(scores))
+
+
+def proposal_class_prob(pem_prob: torch.Tensor, boundary: BoundaryOutput, proposals: torch.Tensor,
+                        lengths: torch.Tensor, settings: InferenceSettings) -> torch.Tensor:
+    """(P, M) class probabilities of proposals (P, 3) ``[window, start, end]`` from ``settings.class_source``: the
+    PEM's ``pem_prob`` (P, M); the snippet classifier's softmax (its M class columns) averaged over each proposal's
+    snippets, less, with ``snippet_contrast`` c > 0, its mean over the ``ceil(c · length)`` snippets on each side
+    (those inside the window; at least 1e-6); or the geometric mean of the two."""
+    if settings.class_source == "pem":
+        return pem_prob
+    snippet_prob = torch.softmax(boundary.snippet_logits.float(), -1)[..., :-1]
+    inner, _ = region_means(snippet_prob, lengths, proposals)
+    if settings.snippet_contrast:
+        window, start, end = proposals.unbind(1)
+        reach = torch.ceil((end - start + 1) * settings.snippet_contrast).long()
+        before, has_before = region_means(snippet_prob, lengths, torch.stack([window, start - reach, start - 1], 1))
+        after, has_after = region_means(snippet_prob, lengths, torch.stack([window, end + 1, end + reach], 1))
+        sides = (has_before.float() + has_after.float()).clamp(min=1)[:, None]
+        inner = (inner - (before + after) / sides).clamp(min=1e-6)  # an empty side's mean is 0
+    return inner if settings.class_source == "snippets" else (inner * pem_prob).sqrt()
 
 
 def suppress(video: torch.Tensor, segments: torch.Tensor, label: torch.Tensor, score: torch.Tensor,

@@ -26,12 +26,13 @@ CTR_REDUCTIONS = ("mean", "sum")
 @dataclass
 class LossWeights:
     """The ``loss`` section of an APN config: L = bdm · L_BDM + pem · L_PEM + ctr · L_CTR (λ1 = pem,
-    λ2 = ctr); ``tau`` is L_CTR's temperature; L_CTR counts from iteration ``ctr_after`` + 1 on and is
+    λ2 = ctr), + snippets · L_SNIP with ``model.snippet_classifier``; ``tau`` is L_CTR's temperature; L_CTR counts from iteration ``ctr_after`` + 1 on and is
     averaged over its anchors (``ctr_reduction=mean``) or summed per window (``sum``, the paper's eq. 2)."""
 
     bdm: float = 1.0
     pem: float = 1.0
     ctr: float = 0.1
+    snippets: float = 1.0
     tau: float = 0.1
     ctr_after: int = 0
     ctr_reduction: str = "mean"
@@ -148,6 +149,35 @@ def pem_loss(output: ProposalOutput, targets: ProposalTargets) -> torch.Tensor:
                        * labelled).sum(1)
     per_proposal = classification + confidence_loss / labelled.sum(1).clamp(min=1)
     return (per_proposal * targets.keep).sum() / targets.keep.sum().clamp(min=1)
+
+
+# ---- L_SNIP (ptal's snippet classifier) ----------------------------------------------------------------
+def snippet_targets(instances: torch.Tensor, background: torch.Tensor, lengths: torch.Tensor, num_snippets: int,
+                    num_classes: int) -> torch.Tensor:
+    """(B, T, M + 1) float32 class distributions of the snippets of B windows: uniform over the classes of the
+    instances (K, >= 4) ``[window, s, e, class, ...]`` covering a snippet, else background (column M) where a
+    background cluster (Q, 3) ``[window, s, e]`` covers it, else all zero (no label). Ranges are clipped to
+    each window's length."""
+    t = torch.arange(num_snippets, device=lengths.device)
+    target = torch.zeros(len(lengths), num_snippets, num_classes + 1, dtype=torch.float32, device=lengths.device)
+    for rows, column in ((background, torch.full_like(background[:, 0], num_classes)), (instances, instances[:, 3])):
+        window = rows[:, 0]
+        covered = ((t >= rows[:, 1:2]) & (t <= rows[:, 2:3]) & (t < lengths[window][:, None])).float()  # (R, T)
+        flat = (window[:, None] * num_snippets + t) * (num_classes + 1) + column[:, None]
+        target.view(-1).scatter_reduce_(0, flat.flatten(), covered.flatten(), "amax")
+    action = target[..., :num_classes].sum(-1, keepdim=True)
+    target[..., num_classes:] *= action == 0  # an action snippet inside a background cluster is action
+    return target / target.sum(-1, keepdim=True).clamp(min=1)
+
+
+def snippet_loss(logits: torch.Tensor, lengths: torch.Tensor, instances: torch.Tensor,
+                 background: torch.Tensor) -> torch.Tensor:
+    """L_SNIP: the cross-entropy of the snippet logits (B, T, M + 1) against :func:`snippet_targets`, averaged over
+    the labelled snippets (zero without any)."""
+    target = snippet_targets(instances, background, lengths, logits.shape[1], logits.shape[2] - 1)
+    labelled = target.sum(-1) > 0
+    loss = -(target * torch.log_softmax(logits.float(), -1)).sum(-1)
+    return (loss * labelled).sum() / labelled.sum().clamp(min=1)
 
 
 # ---- L_CTR --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ptal.data.activitynet import Segments
 from ptal.eval import detection_map
 from ptal.models.apn.config import ApnConfig
 from ptal.models.apn.inference import detect, suppress, to_seconds
-from ptal.models.apn.losses import bdm_loss, ctr_loss, pem_loss, proposal_targets
+from ptal.models.apn.losses import bdm_loss, ctr_loss, pem_loss, proposal_targets, snippet_loss
 from ptal.models.apn.network import ApnNetwork, embed_padded
 from ptal.models.apn.pseudo_labels import (PseudoLabels, WindowTargets, concatenate, cut_into_windows,
                                           kmedoids_pseudo_labels, point_rows)
@@ -84,7 +84,8 @@ class ApnMethod(VideoMethod):
                                 embed_dim=model.embed_dim, bdm_hidden=model.bdm_hidden,
                                 num_samples=model.num_samples, expand=model.expand, pem_dim=model.pem_dim,
                                 pem_layers=model.pem_layers, pem_heads=model.pem_heads,
-                                pem_dropout=model.pem_dropout).to(self.device)
+                                pem_dropout=model.pem_dropout,
+                                snippet_classifier=model.snippet_classifier).to(self.device)
         self.weights = config.loss
         # pseudo.features=ema: a moving average of the embedding, updated before every iteration.
         self.ema_embed = (copy.deepcopy(self.model.embed).requires_grad_(False)
@@ -129,10 +130,14 @@ class ApnMethod(VideoMethod):
             return features
         if chosen == "ema":
             return embed_padded(self.ema_embed, features, lengths).float()
-        embedded = self.model(features, lengths).boundary.embedded.float()
+        boundary = self.model(features, lengths).boundary
+        embedded = boundary.embedded.float()
         if chosen == "embedded":
             return embedded
-        return torch.cat([F.normalize(features, dim=-1), F.normalize(embedded, dim=-1)], -1)
+        spaces = [features, embedded]
+        if chosen == "classes":
+            spaces.append(torch.softmax(boundary.snippet_logits.float(), -1))
+        return torch.cat([F.normalize(space, dim=-1) for space in spaces], -1)
 
     def _set_pseudo_labels(self, pseudo: PseudoLabels) -> None:
         self.pseudo = pseudo
@@ -186,11 +191,16 @@ class ApnMethod(VideoMethod):
         valid = valid_mask(batch.lengths, batch.features.shape[1])
         parts = {"bdm": bdm_loss(out.boundary.start_prob, out.boundary.end_prob, batch.instances, valid),
                  "pem": pem_loss(out.evaluation, chosen["targets"])}
+        if out.boundary.snippet_logits is not None:
+            parts["snippets"] = snippet_loss(out.boundary.snippet_logits, batch.lengths, batch.point_instances,
+                                             batch.background)
         use_ctr = self.weights.ctr and iteration > self.weights.ctr_after
         if use_ctr:
             parts["ctr"] = ctr_loss(out.boundary.embedded, batch.lengths, batch.point_instances, batch.background,
                                     self.weights.tau, mean=self.weights.ctr_reduction == "mean")
         total = self.weights.bdm * parts["bdm"] + self.weights.pem * parts["pem"]
+        if "snippets" in parts:
+            total = total + self.weights.snippets * parts["snippets"]
         if use_ctr:
             total = total + self.weights.ctr * parts["ctr"]
         logged = {name: value.detach() for name, value in parts.items()}  # read by the trainer at its log lines

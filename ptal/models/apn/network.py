@@ -20,6 +20,7 @@ class BoundaryOutput:
     embedded: torch.Tensor    # (B, T, E) embedded features X, zero past each length
     start_prob: torch.Tensor  # (B, T) p_s, zero past each length
     end_prob: torch.Tensor    # (B, T) p_e
+    snippet_logits: torch.Tensor | None = None  # (B, T, M + 1) the snippet classifier's, background last
 
 
 @dataclass
@@ -70,7 +71,8 @@ def embed_padded(embed: nn.Module, features: torch.Tensor, lengths: torch.Tensor
 
 class ApnNetwork(nn.Module):
     """Embedding ``X = ReLU(Conv1d(D -> E, k=3))``; BDM: two Conv1d(E -> H, k=3) + ReLU, Conv1d(H -> 2, k=1),
-    sigmoid; PEM on the proposals' sampled features.
+    sigmoid; PEM on the proposals' sampled features; with ``snippet_classifier``, also Conv1d(E -> M + 1, k=1)
+    class logits per snippet (M classes and background; ptal's addition, docs/apn.md).
 
     Videos of a padded batch are independent: the features, X and the BDM's hidden layers are zeroed past
     each length, so every k=3 convolution sees at a video's end the zeros it would see alone.
@@ -78,7 +80,7 @@ class ApnNetwork(nn.Module):
 
     def __init__(self, feature_dim: int, num_classes: int, text: ClassTextEmbeddings, embed_dim: int = 512,
                  bdm_hidden: int = 256, num_samples: int = 32, expand: float = 0.1, pem_dim: int = 256,
-                 pem_layers: int = 2, pem_heads: int = 4, pem_dropout: float = 0.1):
+                 pem_layers: int = 2, pem_heads: int = 4, pem_dropout: float = 0.1, snippet_classifier: bool = False):
         super().__init__()
         self.num_samples, self.expand = num_samples, expand
         self.embed = nn.Sequential(nn.Conv1d(feature_dim, embed_dim, 3, padding=1), nn.ReLU())
@@ -86,6 +88,7 @@ class ApnNetwork(nn.Module):
                                   nn.Conv1d(bdm_hidden, bdm_hidden, 3, padding=1), nn.Conv1d(bdm_hidden, 2, 1)])
         self.pem = ProposalEvaluator(embed_dim, num_classes, text, num_samples, pem_dim, pem_layers, pem_heads,
                                      pem_dropout)
+        self.snippet_classifier = nn.Conv1d(embed_dim, num_classes + 1, 1) if snippet_classifier else None
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor,
                 choose_proposals: Callable[[BoundaryOutput], torch.Tensor] | None = None) -> ApnOutput:
@@ -98,7 +101,9 @@ class ApnNetwork(nn.Module):
         for layer in self.bdm[:-1]:
             hidden = torch.relu(layer(hidden)) * valid
         probabilities = torch.sigmoid(self.bdm[-1](hidden)) * valid
-        boundary = BoundaryOutput(embedded.transpose(1, 2), probabilities[:, 0], probabilities[:, 1])
+        snippet_logits = (None if self.snippet_classifier is None
+                          else self.snippet_classifier(embedded).transpose(1, 2))
+        boundary = BoundaryOutput(embedded.transpose(1, 2), probabilities[:, 0], probabilities[:, 1], snippet_logits)
         if choose_proposals is None:
             return ApnOutput(boundary)
         proposals = choose_proposals(boundary)
