@@ -76,6 +76,8 @@ class DataSettings:
         self.fixed_length = (spec.fixed_length or 0) if self.fixed_length is None else self.fixed_length
         if not isinstance(self.fixed_length, int) or isinstance(self.fixed_length, bool) or self.fixed_length < 0:
             raise ValueError(f"data.fixed_length must be an integer >= 0 (0: whole videos), got {self.fixed_length!r}")
+        if self.cache and not self.cache.strip():
+            raise ValueError(f"data.cache must be a folder path, or empty, got {self.cache!r}")
         if not self.cache and spec.twin is not None and self.source == "synthetic":
             self.cache = default_cache()
         if not 0 < self.subset <= 1:

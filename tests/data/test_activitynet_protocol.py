@@ -286,6 +286,16 @@ def test_apns_class_cap_equals_a_plain_filter(seed):
     assert sorted((int(video[i]), int(label[i]), float(s)) for i, s in zip(keep2, kept2)) == sorted(expected)
 
 
+@pytest.mark.parametrize("cache", [" ", "\t\n"])
+def test_a_blank_cache_is_an_error(cache):
+    # A run writes the twin's features to data.cache: a blank name is a mistake, not a folder called " ".
+    from ptal.models.lacp import LacpConfig
+    from ptal.train import config_from_dict
+
+    with pytest.raises(ValueError, match="data.cache must be a folder path, or empty"):
+        config_from_dict(LacpConfig, {"data": {"cache": cache}})
+
+
 def test_the_twin_is_memory_mapped_and_generated_once(tmp_path, monkeypatch):
     from ptal.data.synthetic import SyntheticBenchmark
 

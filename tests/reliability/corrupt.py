@@ -84,9 +84,10 @@ def replaced(document, path, value):
 
 
 @st.composite
-def corrupted_document(draw, document):
-    """``(how, corrupted document)``: one structural change at a node drawn anywhere in ``document``."""
-    paths = list(node_paths(document))
+def corrupted_document(draw, document, kept=()):
+    """``(how, corrupted document)``: one structural change at a node drawn anywhere in ``document`` but the
+    paths ``kept`` (tuples of keys)."""
+    paths = [(path, node) for path, node in node_paths(document) if path not in kept]
     path, node = draw(st.sampled_from(paths))
     where = "/".join(map(str, path)) or "the top"
     containers = isinstance(node, (dict, list))
