@@ -151,14 +151,12 @@ def _stopped_by_another_process(error: Exception, prefix: str) -> bool:
 
 
 def _end_distributed() -> None:
-    """End the process group of a torchrun run that ended well: every process waits for the others first (a
-    process leaving while another still talks to it makes Gloo abort that one, "terminate called ...")."""
+    """``ptal.train.end_distributed`` when torch.distributed was imported (commands that never import torch stay
+    light)."""
     if "torch.distributed" in sys.modules:
-        import torch.distributed as dist
+        from ptal.train.distributed import end_distributed
 
-        if dist.is_initialized():
-            dist.barrier()
-            dist.destroy_process_group()
+        end_distributed()
 
 
 if __name__ == "__main__":

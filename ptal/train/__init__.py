@@ -1,7 +1,8 @@
 """The shared trainer of ptal's model families: configs, the training loop, checkpoints, DDP."""
 from ptal.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ptal.train.config import ConfigError, config_from_dict, config_to_dict, config_yaml, load_config, load_typed_config
-from ptal.train.distributed import DistributedContext, all_gather, init_distributed, shard_blocks, unwrap_model
+from ptal.train.distributed import (DistributedContext, all_gather, end_distributed, init_distributed, shard_blocks,
+                                    unwrap_model)
 from ptal.train.loop import TIMING_FIELDS, TrainSettings, train
 from ptal.train.method import Method
 from ptal.train.rng import capture_rng_state, restore_rng_state, seed_everything
@@ -21,6 +22,7 @@ __all__ = [
     "config_to_dict",
     "config_yaml",
     "explicit_sync",
+    "end_distributed",
     "init_distributed",
     "load_checkpoint",
     "load_config",

@@ -68,6 +68,14 @@ def init_distributed() -> DistributedContext:
 _FAILURE_KEY = "ptal/failure"
 
 
+def end_distributed() -> None:
+    """End the process group of a run that ended well, if one is open: every process waits for the others first (a
+    process leaving while another still talks to it makes Gloo abort that one, "terminate called ...")."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def report_failure(message: str) -> None:
     """Tell the other processes of a torchrun run why this one stops (best effort; nothing without a process
     group): they then stop without repeating it (:func:`failure_of_another_process`)."""

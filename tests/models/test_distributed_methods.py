@@ -7,7 +7,7 @@ import torch
 import torch.multiprocessing
 
 from ptal.models import build_method, method_config
-from ptal.train import init_distributed, train
+from ptal.train import end_distributed, init_distributed, train
 from tests.tiny import TINY_APN, TINY_LACP
 from tests.train.test_distributed import free_port
 
@@ -36,7 +36,7 @@ def worker(rank: int, world_size: int, port: int, out_dir: str, family: str) -> 
     labels, metrics = pseudo_labels(method), method.evaluate()
     summary = train(method, config.train)  # the trainer's evaluation runs on both ranks
     torch.save({"labels": labels, "metrics": metrics, "summary": summary}, os.path.join(out_dir, f"rank{rank}.pt"))
-    torch.distributed.destroy_process_group()
+    end_distributed()  # a barrier first: Gloo aborts a process whose peer leaves early
 
 
 @pytest.mark.parametrize("family", ["lacp", "apn"])

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-from ptal.train import Method, TrainSettings, seed_everything, train
+from ptal.train import Method, TrainSettings, end_distributed, seed_everything, train
 
 SAMPLES, FEATURES = 48, 4
 
@@ -100,4 +100,4 @@ def distributed_worker(rank: int, world_size: int, port: int, out_dir: str, iter
     method = make_toy(dropout=0.0)
     summary = train(method, settings_for(out_dir, iterations=iterations))
     torch.save({"parameters": method.model.state_dict(), "summary": summary}, os.path.join(out_dir, f"rank{rank}.pt"))
-    torch.distributed.destroy_process_group()
+    end_distributed()  # a barrier first: Gloo aborts a process whose peer leaves early
