@@ -1,6 +1,7 @@
 """The command line as a user meets it: one-line errors with exit status 2 (``--debug``: the traceback),
 runs resumed from their checkpoint alone, a demo that runs again, infer's default outputs."""
 import json
+import math
 import subprocess
 import sys
 
@@ -86,6 +87,16 @@ def test_resume_refuses_a_conflicting_setting(demo_run, capsys, monkeypatch):
     monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     line = one_line_error(capsys, ["train", "--resume", str(demo_run / "lacp" / "last.pt"), "model.hidden=32"])
     assert "model.hidden is 16 in the checkpoint, 32 here" in line and "train.iterations" in line
+
+
+def test_a_checkpoint_value_the_data_refuses_names_the_checkpoint(demo_run, tmp_path, capsys):
+    checkpoint = torch.load(demo_run / "lacp" / "last.pt", weights_only=True)
+    checkpoint["config"]["inference"]["seconds_per_snippet"] = math.inf
+    torch.save(checkpoint, tmp_path / "last.pt")
+    for command in (["train", "--resume", str(tmp_path / "last.pt"), "train.iterations=14",
+                     f"train.out_dir={tmp_path / 'run'}"], ["infer", "--checkpoint", str(tmp_path / "last.pt")]):
+        line = one_line_error(capsys, command)
+        assert f"checkpoint {tmp_path / 'last.pt'}: inference.seconds_per_snippet is inf" in line
 
 
 def test_resuming_a_complete_run_says_how_to_go_on(demo_run, capsys, monkeypatch):

@@ -160,7 +160,7 @@ def _run(config, device, resume: str | None = None):
     from ptal.models import build_method
     from ptal.train import config_to_dict, train
 
-    method = build_method(config, device)
+    method = build_method(config, device) if resume is None else built_from_checkpoint(config, device, resume)
     started = time.time()
     summary = train(method, config.train, resume=resume, config=config_to_dict(config))
     return method, summary, time.time() - started
@@ -218,15 +218,28 @@ def _print_summary(summary: dict, seconds: float) -> None:
 
 
 # ---- infer -------------------------------------------------------------------------------------------------
+def built_from_checkpoint(config, device, checkpoint_path: str):
+    """``build_method(config, device)`` of a checkpoint's config: a value the data refuses (a ValueError) names the
+    checkpoint it came from."""
+    from ptal.models import build_method
+    from ptal.train import CheckpointError
+
+    try:
+        return build_method(config, device)
+    except CheckpointError:
+        raise
+    except ValueError as error:
+        raise CheckpointError(f"checkpoint {checkpoint_path}: {error}") from error
+
+
 def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     """The method of a checkpoint (its family and configuration from the checkpoint), with its weights
     and state. The checkpoint is read and checked before any data is built."""
-    from ptal.models import build_method
     from ptal.train import CheckpointError, load_checkpoint
     from ptal.train.checkpoint import check_like
 
     checkpoint = load_checkpoint(checkpoint_path)
-    method = build_method(stored_config(checkpoint, checkpoint_path), device)
+    method = built_from_checkpoint(stored_config(checkpoint, checkpoint_path), device, checkpoint_path)
     check_like(method.model.state_dict(), checkpoint["model"], checkpoint_path, "model")
     check_like(method.state_dict(), checkpoint["method"], checkpoint_path, "method")
     try:
