@@ -192,6 +192,12 @@ def test_input_feature_pseudo_labels_are_clustered_once():
     assert method.pseudo is first and len(first.instances) == 2998
 
 
+def cosines(x: torch.Tensor) -> torch.Tensor:
+    """(5, 4) cosine similarities of snippets 0-4 with snippets 5-8 of the first video of x (B, T, ·)."""
+    unit = torch.nn.functional.normalize
+    return unit(x[0, :5], dim=-1) @ unit(x[0, 5:9], dim=-1).T
+
+
 def test_mixed_features_are_the_unit_input_and_embedded_features_side_by_side():
     # The cosine distance between such rows is the mean of the two spaces' cosine distances.
     method = ApnMethod(tiny_config())
@@ -199,10 +205,7 @@ def test_mixed_features_are_the_unit_input_and_embedded_features_side_by_side():
     features, lengths = pad([item.features for item in method.train_items[:3]])
     mixed = method._clustered(features, lengths)
     embedded = method.model(features, lengths).boundary.embedded
-    unit = torch.nn.functional.normalize
-    a, b = (slice(0, 5), slice(5, 9))
-    cosine = lambda x: unit(x[0, a], dim=-1) @ unit(x[0, b], dim=-1).T  # noqa: E731
-    torch.testing.assert_close(cosine(mixed), (cosine(features) + cosine(embedded)) / 2)
+    torch.testing.assert_close(cosines(mixed), (cosines(features) + cosines(embedded)) / 2)
     assert mixed.shape == (*features.shape[:2], features.shape[2] + embedded.shape[2])
 
 
@@ -234,11 +237,9 @@ def test_class_features_add_the_snippet_classifiers_probabilities_as_a_third_spa
     clustered = method._clustered(features, lengths)
     boundary = method.model(features, lengths).boundary
     probabilities = torch.softmax(boundary.snippet_logits, -1)
-    unit = torch.nn.functional.normalize
-    a, b = (slice(0, 5), slice(5, 9))
-    cosine = lambda x: unit(x[0, a], dim=-1) @ unit(x[0, b], dim=-1).T  # noqa: E731
     torch.testing.assert_close(clustered.norm(dim=-1)[0, :5], torch.full((5,), 3 ** 0.5))
-    torch.testing.assert_close(cosine(clustered), (cosine(features) + cosine(boundary.embedded) + cosine(probabilities)) / 3)
+    torch.testing.assert_close(cosines(clustered),
+                               (cosines(features) + cosines(boundary.embedded) + cosines(probabilities)) / 3)
     with pytest.raises(ValueError, match="pseudo.features=classes needs model.snippet_classifier"):
         tiny_config(pseudo={"features": "classes"})
 

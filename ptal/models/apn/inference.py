@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ptal.models.apn.losses import region_means
-from ptal.models.apn.network import ApnNetwork, BoundaryOutput
+from ptal.models.apn.network import ApnNetwork
 from ptal.models.common import top_k_mask
 from ptal.ops.internal import generate_proposals, soft_nms, temporal_nms
 
@@ -99,10 +99,13 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor, pro
     proposals, _ = generate_proposals(boundary.start_prob.float(), boundary.end_prob.float(), lengths,
                                       d_min=proposal_settings.d_min, d_max=proposal_settings.d_max,
                                       max_proposals=proposal_settings.max_proposals)
+    # The snippet classifier's class probabilities (B, T, M), once for every chunk of proposals.
+    snippet_prob = (None if settings.class_source == "pem"
+                    else torch.softmax(boundary.snippet_logits.float(), -1)[..., :-1])
     rows, labels, scores = [], [], []
     for first, chunk in zip(range(0, len(proposals), settings.pem_chunk), torch.split(proposals, settings.pem_chunk)):
         output = model.evaluate_proposals(boundary.embedded, chunk, lengths)
-        class_prob = proposal_class_prob(output.class_prob, boundary, chunk, lengths, settings)
+        class_prob = proposal_class_prob(output.class_prob, snippet_prob, chunk, lengths, settings)
         k = min(settings.classes_per_proposal, class_prob.shape[1])
         best = class_prob.topk(k, dim=1).indices.flatten()  # (P_chunk * k,), by proposal then rank
         row = torch.arange(len(chunk), device=chunk.device).repeat_interleave(k)
@@ -118,15 +121,14 @@ def detect(model: ApnNetwork, features: torch.Tensor, lengths: torch.Tensor, pro
     return WindowDetections(proposals[torch.cat(rows)], torch.cat(labels), torch.cat(scores))
 
 
-def proposal_class_prob(pem_prob: torch.Tensor, boundary: BoundaryOutput, proposals: torch.Tensor,
+def proposal_class_prob(pem_prob: torch.Tensor, snippet_prob: torch.Tensor | None, proposals: torch.Tensor,
                         lengths: torch.Tensor, settings: InferenceSettings) -> torch.Tensor:
     """(P, M) class probabilities of proposals (P, 3) ``[window, start, end]`` from ``settings.class_source``: the
-    PEM's ``pem_prob`` (P, M); the snippet classifier's softmax (its M class columns) averaged over each proposal's
-    snippets, less, with ``snippet_contrast`` c > 0, its mean over the ``ceil(c · length)`` snippets on each side
+    PEM's ``pem_prob`` (P, M); the snippet classifier's ``snippet_prob`` (B, T, M: its softmax's class columns)
+    averaged over each proposal's snippets, less, with ``snippet_contrast`` c > 0, its mean over the ``ceil(c · length)`` snippets on each side
     (those inside the window; at least 1e-6); or the geometric mean of the two."""
     if settings.class_source == "pem":
         return pem_prob
-    snippet_prob = torch.softmax(boundary.snippet_logits.float(), -1)[..., :-1]
     inner, _ = region_means(snippet_prob, lengths, proposals)
     if settings.snippet_contrast:
         window, start, end = proposals.unbind(1)
