@@ -127,6 +127,8 @@ def _fitted(value, default, *, key: str, source: str):
         if isinstance(value, int) and abs(value) > _LARGEST_FLOAT:
             raise ConfigError(f"{source}: {key!r} must be a number a float can hold, got {value!r:.40}")
         return float(value)
+    elif isinstance(default, int) and isinstance(value, int) and not _fits(value, int):
+        raise ConfigError(f"{source}: {key!r} must be an integer a 64-bit int can hold, got {value!r:.40}")
     elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
         if len(value) != len(default):
             raise ConfigError(f"{source}: {key!r} needs {len(default)} values like {list(default)!r}, "
@@ -191,6 +193,9 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
                               f"{' or null' if _optional(hints[name]) else ''}, got {value!r:.60}")
         elif typing.get_origin(hints[name]) in (list, tuple) and not _fits_sequence(value, hints[name]):
             raise ConfigError(f"{source}: {prefix}{name!s} must be a list like its default, got {value!r:.60}")
+        if float in _scalar_kinds(hints[name]) and int not in _scalar_kinds(hints[name]) and \
+                isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # a number setting is a float, as load_typed_config makes it
         arguments[name] = value
     try:
         return config_class(**arguments)
@@ -202,6 +207,7 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
 
 _SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 _LARGEST_FLOAT = 1.7976931348623157e308
+_INT64 = (-2**63, 2**63 - 1)  # what the tensors and arrays an integer setting reaches can hold
 
 
 def _scalar_kinds(hint) -> tuple:
@@ -223,6 +229,8 @@ def _fits(value, kind: type) -> bool:
         return kind is bool and isinstance(value, bool)
     if kind is float:
         return isinstance(value, float) or isinstance(value, int) and abs(value) <= _LARGEST_FLOAT
+    if kind is int:
+        return isinstance(value, int) and _INT64[0] <= value <= _INT64[1]
     return isinstance(value, kind)
 
 

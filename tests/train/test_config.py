@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from ptal.train import ConfigError, TrainSettings, load_config
+from ptal.train import ConfigError, TrainSettings, config_from_dict, load_config
 
 DEFAULTS = {
     "train": TrainSettings().to_config(),
@@ -86,6 +86,8 @@ def test_file_errors_name_the_key_and_the_file(tmp_path, text, message):
     ("=3", "expected key=value"),
     ("train.iterations=true", "'train.iterations' must be an integer"),
     ("train.lr=[1", "not valid YAML"),
+    ("train.iterations=9223372036854775808", "'train.iterations' must be an integer a 64-bit int can hold"),
+    ("train.seed=-9223372036854775809", "'train.seed' must be an integer a 64-bit int can hold"),
 ])
 def test_override_errors_name_the_key_and_the_override(override, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as raised:
@@ -122,3 +124,24 @@ def test_train_settings_from_the_config_section():
 def test_train_settings_reject_bad_values(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         TrainSettings(**changes)
+
+
+@pytest.mark.parametrize("value, fits", [(2**63 - 1, True), (2**63, False), (10**59, False)])
+def test_a_stored_integer_setting_must_fit_64_bits(value, fits):
+    """A checkpoint's config (config_from_dict) with an integer no tensor holds is an error naming the key, not an
+    OverflowError when inference uses it."""
+    from ptal.models.lacp.config import LacpConfig
+    values = {"inference": {"max_per_video": value}}
+    if fits:
+        assert config_from_dict(LacpConfig, values).inference.max_per_video == value
+    else:
+        with pytest.raises(ConfigError, match=r"inference.max_per_video must be an integer, got \d+"):
+            config_from_dict(LacpConfig, values)
+
+
+def test_a_stored_whole_number_for_a_number_setting_becomes_a_float():
+    """loss.video = -2**63 - 1 (an int) in a checkpoint trained as a float, not an OverflowError in the loss."""
+    from ptal.models.lacp.config import LacpConfig
+    config = config_from_dict(LacpConfig, {"loss": {"video": -2**63 - 1}, "inference": {"class_threshold": 0}})
+    assert isinstance(config.loss.video, float) and config.loss.video == float(-2**63 - 1)
+    assert isinstance(config.inference.class_threshold, float)
