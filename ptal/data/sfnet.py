@@ -12,41 +12,19 @@
                           single_frames/<NAME><k>.txt   annotator k's single frames: video,seconds,class
 
 ``<Name>`` is the dataset's ``sfnet_name`` (``GTEA``, ``BEOID``, ``Thumos14``). Object arrays are pickles,
-which can run code when NumPy unpickles them; :func:`read_npy` unpickles with only NumPy arrays, dtypes and
-scalars allowed, so a file can hold data and nothing else.
+which can run code when NumPy unpickles them, and NumPy's unpickling trusts its input; :func:`read_npy` unpickles
+with checked stand-ins for NumPy's arrays, dtypes and scalars and nothing else (``ptal/data/data_pickle.py``), so a
+file can hold data and nothing else, and a damaged one is an error.
 """
 from __future__ import annotations
 
-import codecs
-import pickle
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
+from ptal.data.data_pickle import load_data_pickle
 from ptal.data.features import check_dim, check_matrix, checked_rows, map_npy
-
-# What an unpickled .npy may construct: NumPy arrays (protocol 5 pickles them through _frombuffer), dtypes and
-# scalars, and byte strings (protocol 2 pickles them as _codecs.encode calls). Lists, tuples, numbers and
-# strings need no global.
-_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
-_FROM_BUFFER = np.zeros(1).__reduce_ex__(5)[0]
-_SCALAR = np.float64(0).__reduce__()[0]
-_ALLOWED = {(module, name): value for modules, name, value in (
-    (("numpy.core.multiarray", "numpy._core.multiarray"), "_reconstruct", _RECONSTRUCT),
-    (("numpy.core.numeric", "numpy._core.numeric"), "_frombuffer", _FROM_BUFFER),
-    (("numpy.core.multiarray", "numpy._core.multiarray"), "scalar", _SCALAR),
-    (("numpy",), "ndarray", np.ndarray),
-    (("numpy",), "dtype", np.dtype),
-    (("_codecs",), "encode", codecs.encode),
-) for module in modules}
-
-
-class _DataOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which a data file has no use for")
-        return _ALLOWED[(module, name)]
 
 
 def read_npy(path: str | PathLike) -> np.ndarray:
@@ -67,8 +45,8 @@ def read_npy(path: str | PathLike) -> np.ndarray:
         if not dtype.hasobject:
             return np.array(map_npy(path))  # read whole; errors name the file
         try:
-            array = _DataOnlyUnpickler(file, encoding="latin1").load()
-        except Exception as error:  # whatever NumPy's constructors raise on the arguments a damaged pickle gives
+            array = load_data_pickle(file)
+        except Exception as error:  # whatever a damaged pickle makes the unpickler or the stand-ins raise
             raise ValueError(f"{path}: unreadable object array ({error})") from None
     if not isinstance(array, np.ndarray) or array.shape != shape:
         raise ValueError(f"{path}: holds {type(array).__name__}, not the array of shape {shape} its header announces")
