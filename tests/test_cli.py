@@ -99,6 +99,26 @@ def test_a_checkpoint_value_the_data_refuses_names_the_checkpoint(demo_run, tmp_
         assert f"checkpoint {tmp_path / 'last.pt'}: inference.seconds_per_snippet is inf" in line
 
 
+def test_a_checkpoint_select_by_that_is_no_metric_names_the_checkpoint_before_training(demo_run, tmp_path, capsys,
+                                                                                       monkeypatch):
+    checkpoint = torch.load(demo_run / "lacp" / "last.pt", weights_only=True)
+    checkpoint["config"]["train"]["select_by"] = " "
+    torch.save(checkpoint, tmp_path / "last.pt")
+    monkeypatch.setattr("ptal.train.loop._Run.train", lambda self: pytest.fail("trained"))
+    line = one_line_error(capsys, ["train", "--resume", str(tmp_path / "last.pt"), "train.iterations=14",
+                                   f"train.out_dir={tmp_path / 'run'}"])
+    assert f"checkpoint {tmp_path / 'last.pt'}: train.select_by=' ' is not a metric of LacpMethod: mAP@0.1," in line
+    assert "average_0.1:0.7" in line
+
+
+def test_a_select_by_that_is_no_metric_is_an_error_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("ptal.train.loop._Run.train", lambda self: pytest.fail("trained"))
+    line = one_line_error(capsys, ["train", "model.name=apn", *TINY_APN, "train.select_by=average_0.5:0.95",
+                                   f"train.out_dir={tmp_path / 'run'}"])
+    assert "train.select_by='average_0.5:0.95' is not a metric of ApnMethod: mAP@0.1" in line
+    assert "pseudo/average_0.1:0.7, pseudo/mean_length" in line
+
+
 def test_resuming_a_complete_run_says_how_to_go_on(demo_run, capsys, monkeypatch):
     monkeypatch.setattr("ptal.models.base.load_dataset", lambda *a: pytest.fail("data built"))
     assert main(["train", "--resume", str(demo_run / "lacp" / "last.pt")]) == 0

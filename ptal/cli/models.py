@@ -161,6 +161,14 @@ def _run(config, device, resume: str | None = None):
     from ptal.train import config_to_dict, train
 
     method = build_method(config, device) if resume is None else built_from_checkpoint(config, device, resume)
+    if resume is not None:
+        from ptal.train import CheckpointError
+        from ptal.train.loop import check_select_by
+
+        try:
+            check_select_by(method, config.train)
+        except ValueError as error:
+            raise CheckpointError(f"checkpoint {resume}: {error}") from error
     started = time.time()
     summary = train(method, config.train, resume=resume, config=config_to_dict(config))
     return method, summary, time.time() - started

@@ -475,13 +475,23 @@ def _align(predictions: Segments, ground_truth: Segments) -> tuple[np.ndarray, n
     return video, label
 
 
-def _averages(thresholds: np.ndarray, mean_ap: np.ndarray) -> dict[str, float]:
-    averages = {}
+def average_names(tiou_thresholds) -> list[str]:
+    """The averages of ``AVERAGE_GRIDS`` whose grid the thresholds cover (those a result's ``averages`` holds)."""
+    return list(_average_rows(_thresholds(tiou_thresholds)))
+
+
+def _average_rows(thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """Each covered grid's name -> the indices of its thresholds."""
+    rows = {}
     for name, grid in AVERAGE_GRIDS.items():
         matches = np.abs(thresholds[None, :] - grid[:, None]) <= _GRID_TOLERANCE
         if matches.any(axis=1).all():
-            averages[name] = float(mean_ap[matches.argmax(axis=1)].mean())
-    return averages
+            rows[name] = matches.argmax(axis=1)
+    return rows
+
+
+def _averages(thresholds: np.ndarray, mean_ap: np.ndarray) -> dict[str, float]:
+    return {name: float(mean_ap[rows].mean()) for name, rows in _average_rows(thresholds).items()}
 
 
 def _percent_row(name: str, values: np.ndarray, width: int) -> str:

@@ -15,7 +15,7 @@ from ptal.data.activitynet import Segments
 from ptal.data.annotations import check_points_setting
 from ptal.data.datasets import DATASETS, dataset_spec
 from ptal.data.synthetic import MAX_DIFFICULTY, default_cache
-from ptal.models.common import concatenate, detection_metrics, ground_truth_of, load_dataset
+from ptal.models.common import concatenate, detection_metric_names, detection_metrics, ground_truth_of, load_dataset
 from ptal.train import Method, all_gather, explicit_sync, shard_blocks
 from ptal.viz import Timeline
 
@@ -140,6 +140,10 @@ class VideoMethod(Method):
         """Metrics :meth:`evaluate` adds to the evaluation split's (e.g. APN's ``pseudo/...``)."""
         return {}
 
+    def extra_metric_names(self) -> list[str]:
+        """The names :meth:`extra_metrics` may return."""
+        return []
+
     # ---- shared ------------------------------------------------------------------------------------------
     def predictions(self) -> Segments:
         """Detections on the evaluation videos, in seconds (model in eval mode, then back). Under torchrun
@@ -156,6 +160,9 @@ class VideoMethod(Method):
                 parts = sorted((part for rank_parts in all_gather(self.context, parts) for part in rank_parts),
                                key=lambda part: part[0])
         return concatenate([item.video_id for item in self.eval_items], self.class_names, parts)
+
+    def metric_names(self) -> list[str]:
+        return [*detection_metric_names(self.tiou_thresholds), *self.extra_metric_names()]
 
     def evaluate(self) -> dict[str, float]:
         """``mAP@t`` and the averages on the evaluation split, and the family's :meth:`extra_metrics`."""

@@ -14,7 +14,7 @@ from ptal.data import (Annotations, LacpFeatures, NpyFeatures, SfnetFeatures, Sy
 from ptal.data.features import RescaledFeatures
 from ptal.data.activitynet import Segments
 from ptal.data.sfnet import annotation_folder, feature_file, is_sfnet_folder
-from ptal.eval import detection_map
+from ptal.eval import average_names, detection_map
 from ptal.viz import Timeline
 
 SYNTHETIC_DIM = 2048  # the twins' feature size when data.feature_dim is unset, as I3D's
@@ -113,9 +113,14 @@ def detection_metrics(ground_truth: Segments, predictions: Segments, tiou_thresh
     """``{prefix}mAP@t`` for each threshold t and ``{prefix}average_{range}`` for the averages papers quote
     over them (THUMOS14's, GTEA's and BEOID's: 0.1:0.5, 0.3:0.7, 0.1:0.7; ActivityNet's: 0.5:0.95)."""
     result = detection_map(ground_truth, predictions, tiou_thresholds)
-    metrics = {f"{prefix}mAP@{t:g}": float(m) for t, m in zip(result.tiou_thresholds, result.map)}
-    metrics.update({f"{prefix}average_{name}": float(value) for name, value in result.averages.items()})
-    return metrics
+    values = [*result.map, *result.averages.values()]
+    return {name: float(value) for name, value in zip(detection_metric_names(tiou_thresholds, prefix), values, strict=True)}
+
+
+def detection_metric_names(tiou_thresholds, prefix: str = "") -> list[str]:
+    """The names of :func:`detection_metrics`, in its order."""
+    return [*(f"{prefix}mAP@{t:g}" for t in np.asarray(tiou_thresholds, dtype=np.float64)),
+            *(f"{prefix}average_{name}" for name in average_names(tiou_thresholds))]
 
 
 def top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:

@@ -96,6 +96,14 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
+def check_select_by(method: Method, settings: TrainSettings) -> None:
+    """ValueError when ``train.select_by`` is not one of the method's metric names (where it knows them)."""
+    names = method.metric_names()
+    if names is not None and settings.select_by not in names:
+        raise ValueError(f"train.select_by={settings.select_by!r} is not a metric of {type(method).__name__}: "
+                         f"{', '.join(names)}")
+
+
 def check_out_dir_is_free(out_dir: str | Path) -> None:
     """Raise FileExistsError when ``out_dir`` already holds a run: its checkpoint ``last.pt``. (A log
     without ``last.pt`` is a run stopped before its first checkpoint: a fresh run starts it again.)"""
@@ -178,6 +186,7 @@ class _Run:
         if settings.amp and {parameter.device.type for parameter in self.model.parameters()} != {"cuda"}:
             raise ValueError("train.amp=true needs CUDA, and the model's parameters are not all on a CUDA device; "
                              "set train.amp=false")
+        check_select_by(method, settings)
         method.setup_distributed(context)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=settings.lr, betas=settings.betas,
                                           weight_decay=settings.weight_decay)
@@ -346,8 +355,8 @@ class _Run:
         metrics = broadcast_from_main(self.context, metrics)  # the ranks keep the same best checkpoint
         self.model.train()
         if self.settings.select_by not in metrics:
-            raise KeyError(f"train.select_by={self.settings.select_by!r} is not among the metrics of "
-                           f"{type(self.method).__name__}.evaluate(): {', '.join(metrics) or 'none'}")
+            raise ValueError(f"train.select_by={self.settings.select_by!r} is not among the metrics of "
+                             f"{type(self.method).__name__}.evaluate(): {', '.join(metrics) or 'none'}")
         value = metrics[self.settings.select_by]
         if math.isfinite(value) and (self.best_value is None or value > self.best_value):
             self.best_value, self.best_iteration = value, self.iteration

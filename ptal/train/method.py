@@ -60,6 +60,11 @@ class Method(ABC):
         keeps the checkpoint with the highest ``select_by`` metric. Name metrics after the split they
         come from when it matters (e.g. ``"heldout/average_0.1:0.7"``)."""
 
+    def metric_names(self) -> list[str] | None:
+        """The names :meth:`evaluate` may return, when known before evaluating (the trainer checks
+        ``train.select_by`` against them before the first iteration); None: not known."""
+        return None
+
     @abstractmethod
     def state_dict(self) -> dict:
         """Method state beyond the model (pseudo labels, sampler and generator states): tensors, ints,

@@ -193,7 +193,7 @@ def test_a_crash_between_last_and_best_is_repaired_on_resume(tmp_path, monkeypat
 
 
 def test_select_by_must_be_a_metric(tmp_path):
-    with pytest.raises(KeyError, match="'mAP' is not among the metrics of ToyMethod.evaluate\\(\\): score, mse"):
+    with pytest.raises(ValueError, match="'mAP' is not among the metrics of ToyMethod.evaluate\\(\\): score, mse"):
         train(make_toy(), settings_for(tmp_path, select_by="mAP"))
 
 

@@ -21,7 +21,7 @@ from ptal.models.apn.pseudo_labels import (PseudoLabels, WindowTargets, concaten
                                           kmedoids_pseudo_labels, point_rows)
 from ptal.models.apn.text import class_text_embeddings
 from ptal.models.base import VideoMethod
-from ptal.models.common import SeededSampler, detection_metrics, find_video, video_timeline
+from ptal.models.common import SeededSampler, detection_metric_names, detection_metrics, find_video, video_timeline
 from ptal.ops.internal import generate_proposals_padded
 from ptal.train import all_gather, explicit_sync, shard_blocks, unwrap_model
 from ptal.viz import Timeline
@@ -250,6 +250,9 @@ class ApnMethod(VideoMethod):
         """The mAP of the current pseudo labels on the training videos (``pseudo/...``, every pseudo
         instance scoring 1)."""
         return self.pseudo_label_metrics() if self.pseudo is not None else {}
+
+    def extra_metric_names(self) -> list[str]:
+        return [*detection_metric_names(self.tiou_thresholds, prefix="pseudo/"), "pseudo/mean_length"]
 
     def pseudo_label_metrics(self) -> dict[str, float]:
         """``pseudo/mAP@t``: the current pseudo-labelled instances against the training ground truth, and
