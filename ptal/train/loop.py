@@ -264,6 +264,10 @@ class _Run:
                 raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index} is not a dict")
             for key in expected.keys() & found.keys():  # (torch fills in settings an older checkpoint lacks)
                 check_like(expected[key], found[key], path, f"optimizer/param_groups/{index}/{key}")
+            if found.get("params") != expected["params"]:  # Adam's state is matched to the parameters by them
+                raise CheckpointError(f"checkpoint {path}: optimizer/param_groups/{index}/params is "
+                                      f"{found.get('params')!r:.60}, not this model's parameter indices "
+                                      f"{expected['params']!r:.60}")
         parameters = [parameter for group in self.optimizer.param_groups for parameter in group["params"]]
         for index, state in checkpoint["optimizer"]["state"].items():  # Adam's, of the parameters it stepped
             if not isinstance(index, int) or not 0 <= index < len(parameters):

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from ptal.train import Method, TIMING_FIELDS, load_checkpoint, read_run_log, train
+from ptal.train import TIMING_FIELDS, CheckpointError, Method, load_checkpoint, read_run_log, train
 from tests.train.toy import make_toy, settings_for
 from tests.gpu import needs_gpu
 
@@ -74,6 +74,19 @@ def test_a_resumed_run_can_be_extended(tmp_path):
     assert [record["iteration"] for record in read_run_log(tmp_path / "log.jsonl")] == [2, 4, 6, 8, 10]
     with pytest.raises(ValueError, match="past train.iterations=6"):
         train(make_toy(), settings_for(tmp_path, iterations=6), resume=str(tmp_path / "last.pt"))
+
+
+def test_a_checkpoint_whose_optimizer_names_other_parameters_is_refused(tmp_path):
+    """Adam's state is matched to the parameters by the param_groups' indices: [0, 0, 2, 3] would give parameter 0's
+    moments to parameter 1 (a shape error at the first step; a silent mix-up where shapes agree)."""
+    train(make_toy(), settings_for(tmp_path, iterations=4))
+    checkpoint = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert checkpoint["optimizer"]["param_groups"][0]["params"] == [0, 1, 2, 3]
+    checkpoint["optimizer"]["param_groups"][0]["params"] = [0, 0, 2, 3]
+    torch.save(checkpoint, tmp_path / "changed.pt")
+    with pytest.raises(CheckpointError, match=r"changed.pt: optimizer/param_groups/0/params is \[0, 0, 2, 3\], not this "
+                                              r"model's parameter indices \[0, 1, 2, 3\]"):
+        train(make_toy(), settings_for(tmp_path, iterations=6), resume=str(tmp_path / "changed.pt"))
 
 
 class RecordingToy:
