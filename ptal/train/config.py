@@ -193,10 +193,7 @@ def config_from_dict(config_class: type, values: Mapping, *, source: str = "conf
                               f"{' or null' if _optional(hints[name]) else ''}, got {value!r:.60}")
         elif typing.get_origin(hints[name]) in (list, tuple) and not _fits_sequence(value, hints[name]):
             raise ConfigError(f"{source}: {prefix}{name!s} must be a list like its default, got {value!r:.60}")
-        if float in _scalar_kinds(hints[name]) and int not in _scalar_kinds(hints[name]) and \
-                isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)  # a number setting is a float, as load_typed_config makes it
-        arguments[name] = value
+        arguments[name] = _with_floats(value, hints[name])
     try:
         return config_class(**arguments)
     except ConfigError:
@@ -232,6 +229,20 @@ def _fits(value, kind: type) -> bool:
     if kind is int:
         return isinstance(value, int) and _INT64[0] <= value <= _INT64[1]
     return isinstance(value, kind)
+
+
+def _with_floats(value, hint):
+    """``value`` (checked against ``hint``) with each whole number a float where ``hint`` declares a float (a number
+    setting, or one item of a list or tuple of them), as :func:`load_typed_config` makes it."""
+    kinds = _scalar_kinds(hint)
+    if kinds:
+        return float(value) if float in kinds and int not in kinds and type(value) is int else value
+    if typing.get_origin(hint) in (list, tuple) and isinstance(value, (list, tuple)):
+        item_hints = typing.get_args(hint)
+        if len(item_hints) == 2 and item_hints[1] is Ellipsis or typing.get_origin(hint) is list:
+            item_hints = item_hints[:1] * len(value)
+        return type(value)(_with_floats(item, item_hint) for item, item_hint in zip(value, item_hints))
+    return value
 
 
 def _fits_sequence(value, hint) -> bool:

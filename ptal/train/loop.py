@@ -408,8 +408,7 @@ def _check_trainer_state(trainer: dict, iteration: int, path: str) -> None:
     checkpoint's; metrics by name; a finite elapsed time."""
     best_value, best_iteration, metrics = trainer["best_value"], trainer["best_iteration"], trainer["last_metrics"]
     valid = {
-        "best_value": best_value is None or isinstance(best_value, (int, float)) and not isinstance(best_value, bool)
-        and math.isfinite(best_value),
+        "best_value": best_value is None or isinstance(best_value, float) and math.isfinite(best_value),
         "best_iteration": best_iteration is None and best_value is None or isinstance(best_iteration, int)
         and not isinstance(best_iteration, bool) and 0 < best_iteration <= iteration,
         "last_metrics": metrics is None or isinstance(metrics, dict) and all(

@@ -145,3 +145,5 @@ def test_a_stored_whole_number_for_a_number_setting_becomes_a_float():
     config = config_from_dict(LacpConfig, {"loss": {"video": -2**63 - 1}, "inference": {"class_threshold": 0}})
     assert isinstance(config.loss.video, float) and config.loss.video == float(-2**63 - 1)
     assert isinstance(config.inference.class_threshold, float)
+    config = config_from_dict(LacpConfig, {"train": {"betas": [0, 0.999]}})  # Adam refuses an int beside a float
+    assert config.train.betas == (0.0, 0.999) and all(isinstance(beta, float) for beta in config.train.betas)

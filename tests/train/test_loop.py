@@ -89,6 +89,15 @@ def test_a_checkpoint_whose_optimizer_names_other_parameters_is_refused(tmp_path
         train(make_toy(), settings_for(tmp_path, iterations=6), resume=str(tmp_path / "changed.pt"))
 
 
+def test_a_checkpoint_best_value_must_be_a_finite_float(tmp_path):
+    train(make_toy(), settings_for(tmp_path, iterations=4))
+    checkpoint = torch.load(tmp_path / "last.pt", weights_only=True)
+    checkpoint["trainer"]["best_value"] = 10**59  # no float holds it exactly; the trainer writes floats
+    torch.save(checkpoint, tmp_path / "changed.pt")
+    with pytest.raises(CheckpointError, match=r"changed.pt: trainer/best_value is 1000000000"):
+        train(make_toy(), settings_for(tmp_path, iterations=6), resume=str(tmp_path / "changed.pt"))
+
+
 class RecordingToy:
     """Wraps the toy to remember the loss of every iteration."""
 
