@@ -160,15 +160,14 @@ def _run(config, device, resume: str | None = None):
     from ptal.models import build_method
     from ptal.train import config_to_dict, train
 
-    method = build_method(config, device) if resume is None else built_from_checkpoint(config, device, resume)
-    if resume is not None:
-        from ptal.train import CheckpointError
+    if resume is None:
+        method = build_method(config, device)
+    else:
         from ptal.train.loop import check_select_by
 
-        try:
+        with errors_name_the_checkpoint(resume):
+            method = build_method(config, device)
             check_select_by(method, config.train)
-        except ValueError as error:
-            raise CheckpointError(f"checkpoint {resume}: {error}") from error
     started = time.time()
     summary = train(method, config.train, resume=resume, config=config_to_dict(config))
     return method, summary, time.time() - started
@@ -226,14 +225,14 @@ def _print_summary(summary: dict, seconds: float) -> None:
 
 
 # ---- infer -------------------------------------------------------------------------------------------------
-def built_from_checkpoint(config, device, checkpoint_path: str):
-    """``build_method(config, device)`` of a checkpoint's config: a value the data refuses (a ValueError) names the
-    checkpoint it came from."""
-    from ptal.models import build_method
+@contextlib.contextmanager
+def errors_name_the_checkpoint(checkpoint_path: str):
+    """Inside the block, a ValueError (a checkpoint's config value the data or the method refuses) becomes a
+    CheckpointError naming the checkpoint it came from."""
     from ptal.train import CheckpointError
 
     try:
-        return build_method(config, device)
+        yield
     except CheckpointError:
         raise
     except ValueError as error:
@@ -243,11 +242,13 @@ def built_from_checkpoint(config, device, checkpoint_path: str):
 def load_method(checkpoint_path: str, device: str | torch.device = "cpu"):
     """The method of a checkpoint (its family and configuration from the checkpoint), with its weights
     and state. The checkpoint is read and checked before any data is built."""
+    from ptal.models import build_method
     from ptal.train import CheckpointError, load_checkpoint
     from ptal.train.checkpoint import check_like
 
     checkpoint = load_checkpoint(checkpoint_path)
-    method = built_from_checkpoint(stored_config(checkpoint, checkpoint_path), device, checkpoint_path)
+    with errors_name_the_checkpoint(checkpoint_path):
+        method = build_method(stored_config(checkpoint, checkpoint_path), device)
     check_like(method.model.state_dict(), checkpoint["model"], checkpoint_path, "model")
     check_like(method.state_dict(), checkpoint["method"], checkpoint_path, "method")
     try:

@@ -114,7 +114,8 @@ def detection_metrics(ground_truth: Segments, predictions: Segments, tiou_thresh
     over them (THUMOS14's, GTEA's and BEOID's: 0.1:0.5, 0.3:0.7, 0.1:0.7; ActivityNet's: 0.5:0.95)."""
     result = detection_map(ground_truth, predictions, tiou_thresholds)
     values = [*result.map, *result.averages.values()]
-    return {name: float(value) for name, value in zip(detection_metric_names(tiou_thresholds, prefix), values, strict=True)}
+    names = detection_metric_names(tiou_thresholds, prefix)
+    return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
 def detection_metric_names(tiou_thresholds, prefix: str = "") -> list[str]:

@@ -125,8 +125,9 @@ def proposal_class_prob(pem_prob: torch.Tensor, snippet_prob: torch.Tensor | Non
                         lengths: torch.Tensor, settings: InferenceSettings) -> torch.Tensor:
     """(P, M) class probabilities of proposals (P, 3) ``[window, start, end]`` from ``settings.class_source``: the
     PEM's ``pem_prob`` (P, M); the snippet classifier's ``snippet_prob`` (B, T, M: its softmax's class columns)
-    averaged over each proposal's snippets, less, with ``snippet_contrast`` c > 0, its mean over the ``ceil(c · length)`` snippets on each side
-    (those inside the window; at least 1e-6); or the geometric mean of the two."""
+    averaged over each proposal's snippets, less, with ``snippet_contrast`` c > 0, its mean over the
+    ``ceil(c · length)`` snippets on each side (those inside the window; at least 1e-6); or the geometric mean of
+    the two."""
     if settings.class_source == "pem":
         return pem_prob
     inner, _ = region_means(snippet_prob, lengths, proposals)
